@@ -1,0 +1,318 @@
+"""audiolab in the browser: a thin Gradio UI over `audiolab.AudioLabPipeline`.
+
+Run `python app.py` and open the printed address. Every handler builds its request, calls the
+pipeline, draws the result with `audiolab.plots`, and returns; errors reach the page as messages.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import gradio as gr
+
+from audiolab import plots
+from audiolab.diffusion import BETA_SCHEDULES, SAMPLER_TITLES, SAMPLERS
+from audiolab.examples import EXAMPLE_PROMPTS, example_folder, example_recordings, noisy_examples
+from audiolab.pipeline import DEFAULT_FORWARD_T, AudioLabPipeline, Result, Step
+from audiolab.presets import DEFAULT_PRESET, list_presets, load_preset
+
+_PIPELINES: dict[str, AudioLabPipeline] = {}  # the one cache: a pipeline per preset, built on first use
+FORWARD_T_CHOICES = [0, 10, 50, 100, 200, 350, 500, 750, 900, 999]
+SAMPLER_CHOICES = [(SAMPLER_TITLES[name], name) for name in SAMPLERS]
+
+
+def get_pipeline(preset: str) -> AudioLabPipeline:
+    if preset not in _PIPELINES:
+        _PIPELINES[preset] = AudioLabPipeline.from_preset(preset)
+    return _PIPELINES[preset]
+
+
+def shows_errors(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the library's ValueErrors into messages on the page (the inputs stay as they were)."""
+
+    if _is_generator(handler):
+
+        @functools.wraps(handler)
+        def streaming(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            try:
+                yield from handler(*args, **kwargs)
+            except ValueError as error:
+                raise gr.Error(str(error)) from error
+
+        return streaming
+
+    @functools.wraps(handler)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        except ValueError as error:
+            raise gr.Error(str(error)) from error
+
+    return wrapped
+
+
+def _is_generator(function: Callable[..., Any]) -> bool:
+    import inspect
+
+    return inspect.isgeneratorfunction(function)
+
+
+def _audio(pipeline: AudioLabPipeline, audio: Any) -> tuple[int, Any]:
+    return (pipeline.sample_rate, audio)
+
+
+def _summary(result: Result) -> str:
+    timings = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in result.timings.items())
+    lines = [f"**Method:** {result.method}", f"**Time:** {timings}"]
+    lines += [f"*{note}*" for note in result.notes]
+    return "\n\n".join(lines)
+
+
+def _step_choices(result: Result) -> list[tuple[str, int]]:
+    steps = result.reverse or result.forward
+    return [(step.label, index) for index, step in enumerate(steps)]
+
+
+# ---- generation (Text, Class, Reference tabs) ------------------------------------------------------
+
+
+@shows_errors
+def run_generation(
+    preset: str,
+    text: str | None,
+    label: str | None,
+    reference: str | None,
+    strength: float,
+    seconds: float,
+    steps: float,
+    sampler: str,
+    guidance: float,
+    seed: float,
+    progress: gr.Progress = gr.Progress(track_tqdm=True),
+) -> Iterator[tuple[Any, ...]]:
+    """Stream a preview of x̂_0 while sampling; then the audio, the trajectory grid and the step picker."""
+    pipeline = get_pipeline(preset)
+    for item in pipeline.generate_iter(
+        text=text, label=label or None, reference=reference, strength=strength, seconds=seconds, steps=int(steps),
+        sampler=sampler, guidance=guidance, seed=int(seed), progress=True,
+    ):
+        if isinstance(item, Step):
+            preview = plots.spectrogram_image(item.x0_hat)
+            yield gr.skip(), preview, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        else:
+            figure = plots.trajectory_figure(item.reverse, "Reverse trajectory: x_t (top) and x̂_0 (bottom)")
+            picker = gr.update(choices=_step_choices(item), value=None)
+            yield _audio(pipeline, item.audio), gr.skip(), figure, item, picker, _summary(item)
+
+
+@shows_errors
+def listen_to_step(preset: str, result: Result | None, index: int | None, which: str) -> tuple[int, Any] | None:
+    if result is None or index is None:
+        return None
+    pipeline = get_pipeline(preset)
+    return _audio(pipeline, pipeline.step_audio(result, int(index), "x_t" if which.startswith("x_t") else "x0_hat"))
+
+
+def generation_controls(preset: gr.Dropdown, defaults: Any) -> dict[str, gr.components.Component]:
+    """The sampling settings every generation tab shares."""
+    with gr.Accordion("Sampling settings", open=True):
+        with gr.Row():
+            seconds = gr.Slider(0.5, defaults.max_seconds, value=defaults.default_seconds, step=0.5, label="Seconds")
+            steps = gr.Slider(1, 1000, value=defaults.sampler.steps, step=1, label="Steps")
+            guidance = gr.Slider(0, 10, value=defaults.sampler.guidance, step=0.5, label="Guidance scale (0 = unconditional)")
+        with gr.Row():
+            sampler = gr.Dropdown(SAMPLER_CHOICES, value=defaults.sampler.name, label="Sampler")
+            seed = gr.Number(0, precision=0, label="Seed")
+    return {"seconds": seconds, "steps": steps, "guidance": guidance, "sampler": sampler, "seed": seed}
+
+
+def generation_outputs() -> dict[str, gr.components.Component]:
+    with gr.Row():
+        audio = gr.Audio(label="Generated audio", type="numpy", interactive=False)
+        preview = gr.Image(label="Live x̂_0 while sampling", height=160, interactive=False)
+    summary = gr.Markdown()
+    figure = gr.Plot(label="Reverse trajectory")
+    with gr.Row():
+        picker = gr.Dropdown([], label="Listen to a kept step", value=None)
+        which = gr.Radio(["x̂_0 (clean estimate)", "x_t (noisy state)"], value="x̂_0 (clean estimate)", label="Which")
+        step_audio = gr.Audio(label="Audio of that step", type="numpy", interactive=False)
+    state = gr.State(None)
+    return {"audio": audio, "preview": preview, "summary": summary, "figure": figure, "picker": picker,
+            "which": which, "step_audio": step_audio, "state": state}
+
+
+def wire_generation(
+    button: gr.Button, preset: gr.Dropdown, text: Any, label: Any, reference: Any, strength: Any,
+    controls: dict[str, Any], outputs: dict[str, Any], api_name: str,
+) -> None:
+    none = gr.State(None)
+    inputs = [preset, text or none, label or none, reference or none, strength or gr.State(0.6),
+              controls["seconds"], controls["steps"], controls["sampler"], controls["guidance"], controls["seed"]]
+    targets = [outputs[k] for k in ("audio", "preview", "figure", "state", "picker", "summary")]
+    button.click(run_generation, inputs, targets, api_name=api_name)
+    for trigger in (outputs["picker"].change, outputs["which"].change):
+        trigger(listen_to_step, [preset, outputs["state"], outputs["picker"], outputs["which"]], outputs["step_audio"],
+                api_name=False)
+
+
+# ---- vocoder, denoise, explorer -------------------------------------------------------------------
+
+
+@shows_errors
+def run_vocoder(preset: str, recording: str | None, iterations: float) -> tuple[Any, Any, str]:
+    if recording is None:
+        raise ValueError("Upload or record a recording to vocode.")
+    pipeline = get_pipeline(preset)
+    result = pipeline.vocode(recording, iterations=int(iterations))
+    figure = plots.spectrogram_comparison(
+        [("input mel", pipeline.log_mel_image(result.input_audio)), ("Griffin-Lim output mel", pipeline.log_mel_image(result.audio))]
+    )
+    return _audio(pipeline, result.audio), figure, _summary(result)
+
+
+@shows_errors
+def run_denoise(preset: str, recording: str | None) -> tuple[Any, Any, str]:
+    if recording is None:
+        raise ValueError("Upload or record a noisy recording to clean.")
+    pipeline = get_pipeline(preset)
+    result = pipeline.denoise(recording)
+    figure = plots.spectrogram_comparison(
+        [("noisy", pipeline.log_mel_image(result.input_audio)), ("restored", pipeline.log_mel_image(result.audio))]
+    )
+    return _audio(pipeline, result.audio), figure, _summary(result)
+
+
+@shows_errors
+def run_explorer(
+    preset: str, recording: str | None, timesteps: list[int], schedule: str, domain: str, seed: float
+) -> tuple[Any, Any, Any, Any, str]:
+    if recording is None:
+        raise ValueError("Upload or record a recording, or pick an example, to watch it being noised.")
+    pipeline = get_pipeline(preset)
+    result = pipeline.diffuse(recording, timesteps=sorted(int(t) for t in timesteps), schedule=schedule,
+                              domain="waveform" if domain.startswith("waveform") else "mel", seed=int(seed))
+    figure = plots.trajectory_figure(
+        result.forward, f"Forward process, {schedule} schedule", lambda x: pipeline.display_mel(x, result.domain),
+        show_estimate=False,
+    )
+    schedule_plot = plots.schedule_figure(pipeline.preset.num_train_timesteps, marks=[int(s.t) for s in result.forward])
+    picker = gr.update(choices=_step_choices(result), value=None)
+    return figure, schedule_plot, result, picker, _summary(result)
+
+
+@shows_errors
+def listen_to_forward(preset: str, result: Result | None, index: int | None) -> tuple[int, Any] | None:
+    if result is None or index is None:
+        return None
+    pipeline = get_pipeline(preset)
+    return _audio(pipeline, pipeline.step_audio(result, int(index), "x_t"))
+
+
+# ---- the page -------------------------------------------------------------------------------------
+
+
+def build_app(default_preset: str = DEFAULT_PRESET) -> gr.Blocks:
+    defaults = load_preset(default_preset)
+    recordings = example_recordings(defaults.sample_rate)
+    noisy = noisy_examples(defaults.sample_rate)
+    with gr.Blocks(title="audiolab: audio diffusion you can watch") as demo:
+        gr.Markdown(
+            "# audiolab\nGenerate sounds by reversing a noise process, and watch it happen: every tab shows the "
+            "trajectory, and any kept step is one click from your ears. Runs offline on a CPU with built-in models."
+        )
+        preset = gr.Dropdown(list_presets(), value=default_preset, label="Preset (built-in models)")
+
+        with gr.Tab("Text to audio"):
+            prompt = gr.Textbox(label="Prompt", placeholder="e.g. an ambulance passing by", lines=1)
+            controls = generation_controls(preset, defaults)
+            button = gr.Button("Generate", variant="primary")
+            outputs = generation_outputs()
+            gr.Examples([[p] for p in EXAMPLE_PROMPTS], [prompt], label="Example prompts")
+            wire_generation(button, preset, prompt, None, None, None, controls, outputs, "generate_text")
+
+        with gr.Tab("Class label"):
+            label = gr.Dropdown(list(defaults.labels), value=defaults.labels[0], label="Class")
+            controls = generation_controls(preset, defaults)
+            button = gr.Button("Generate", variant="primary")
+            outputs = generation_outputs()
+            gr.Examples([[name] for name in defaults.labels[:6]], [label], label="Example classes")
+            wire_generation(button, preset, None, label, None, None, controls, outputs, "generate_label")
+
+        with gr.Tab("Reference audio"):
+            gr.Markdown("SDEdit variation: the reference's mel is noised to *strength* and the reverse process runs "
+                        "from there under the chosen prompt or class (strength 0 keeps it, 1 ignores it).")
+            with gr.Row():
+                reference = gr.Audio(label="Reference recording", type="filepath")
+                with gr.Column():
+                    strength = gr.Slider(0, 1, value=0.6, step=0.05, label="Strength")
+                    ref_prompt = gr.Textbox(label="Prompt (optional)")
+                    ref_label = gr.Dropdown([""] + list(defaults.labels), value="", label="Class (optional)")
+            controls = generation_controls(preset, defaults)
+            button = gr.Button("Generate variation", variant="primary")
+            outputs = generation_outputs()
+            gr.Examples([[str(path), "", "church_bell"] for path in recordings.values()][:3],
+                        [reference, ref_prompt, ref_label], label="Example recordings")
+            wire_generation(button, preset, ref_prompt, ref_label, reference, strength, controls, outputs,
+                            "generate_reference")
+
+        with gr.Tab("Vocoder"):
+            gr.Markdown("Turns a recording's mel-spectrogram back into a waveform. Method: Griffin-Lim phase recovery.")
+            with gr.Row():
+                voc_in = gr.Audio(label="Recording", type="filepath")
+                iterations = gr.Slider(1, 200, value=defaults.griffin_lim_iterations, step=1, label="Griffin-Lim iterations")
+            voc_button = gr.Button("Vocode", variant="primary")
+            voc_out = gr.Audio(label="Resynthesised", type="numpy", interactive=False)
+            voc_summary = gr.Markdown()
+            voc_plot = gr.Plot(label="Input and output mel")
+            gr.Examples([[str(path)] for path in recordings.values()][:3], [voc_in], label="Example recordings")
+            voc_button.click(run_vocoder, [preset, voc_in, iterations], [voc_out, voc_plot, voc_summary], api_name="vocode")
+
+        with gr.Tab("Denoise"):
+            gr.Markdown("Cleans a noisy recording. Method: a classical Wiener filter.")
+            den_in = gr.Audio(label="Noisy recording", type="filepath")
+            den_button = gr.Button("Denoise", variant="primary")
+            den_out = gr.Audio(label="Restored", type="numpy", interactive=False)
+            den_summary = gr.Markdown()
+            den_plot = gr.Plot(label="Noisy and restored mel")
+            gr.Examples([[str(path)] for path in noisy.values()], [den_in], label="Example noisy mixtures")
+            den_button.click(run_denoise, [preset, den_in], [den_out, den_plot, den_summary], api_name="denoise")
+
+        with gr.Tab("Diffusion explorer"):
+            gr.Markdown("The forward process q(x_t | x_0) = N(√ᾱ_t·x_0, (1 − ᾱ_t)·I) applied to a recording: "
+                        "in the mel domain (what the generator diffuses) or on the waveform itself.")
+            with gr.Row():
+                exp_in = gr.Audio(label="Recording", type="filepath")
+                with gr.Column():
+                    exp_t = gr.CheckboxGroup(FORWARD_T_CHOICES, value=list(DEFAULT_FORWARD_T), label="Timesteps t to show")
+                    exp_schedule = gr.Radio(list(BETA_SCHEDULES), value=defaults.schedule_kind, label="Schedule")
+                    exp_domain = gr.Radio(["mel (what the generator diffuses)", "waveform"],
+                                          value="mel (what the generator diffuses)", label="Domain")
+                    exp_seed = gr.Number(0, precision=0, label="Seed")
+            exp_button = gr.Button("Diffuse", variant="primary")
+            exp_summary = gr.Markdown()
+            exp_plot = gr.Plot(label="Forward trajectory")
+            exp_schedule_plot = gr.Plot(label="Schedules")
+            with gr.Row():
+                exp_picker = gr.Dropdown([], label="Listen to x_t at", value=None)
+                exp_audio = gr.Audio(label="Audio of x_t", type="numpy", interactive=False)
+            exp_state = gr.State(None)
+            gr.Examples([[str(path)] for path in recordings.values()][:3], [exp_in], label="Example recordings")
+            exp_button.click(run_explorer, [preset, exp_in, exp_t, exp_schedule, exp_domain, exp_seed],
+                             [exp_plot, exp_schedule_plot, exp_state, exp_picker, exp_summary], api_name="diffuse")
+            exp_picker.change(listen_to_forward, [preset, exp_state, exp_picker], exp_audio, api_name=False)
+    return demo
+
+
+def main() -> None:
+    demo = build_app(os.environ.get("AUDIOLAB_PRESET", DEFAULT_PRESET))
+    demo.queue(default_concurrency_limit=1).launch(
+        allowed_paths=[str(example_folder())], max_file_size="100mb",
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+    )
+
+
+if __name__ == "__main__":
+    main()

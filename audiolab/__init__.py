@@ -1,0 +1,23 @@
+"""audiolab: audio diffusion you can watch. The public API is short:
+
+    from audiolab import AudioLabPipeline
+    pipe = AudioLabPipeline.from_preset("synth-tiny")
+    result = pipe.generate(text="an ambulance passing by", steps=25, seed=0)
+"""
+
+from audiolab.diffusion import SAMPLERS, Schedule, Step, make_scheduler, sample
+from audiolab.pipeline import AudioLabPipeline, Result
+from audiolab.presets import Preset, list_presets, load_preset
+
+__all__ = [
+    "SAMPLERS",
+    "AudioLabPipeline",
+    "Preset",
+    "Result",
+    "Schedule",
+    "Step",
+    "list_presets",
+    "load_preset",
+    "make_scheduler",
+    "sample",
+]

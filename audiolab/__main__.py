@@ -1,0 +1,7 @@
+"""`python -m audiolab ...`: see audiolab/cli.py."""
+
+import sys
+
+from audiolab.cli import main
+
+sys.exit(main())

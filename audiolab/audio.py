@@ -1,0 +1,217 @@
+"""Audio in and out: loading, mono, resampling, loudness, log-mel spectrograms and Griffin-Lim.
+
+This is the only module that imports torchaudio. Files are read and written with soundfile
+(libsndfile: WAV, FLAC, OGG and, with libsndfile >= 1.1, MP3).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+import torchaudio
+
+MIN_SAMPLE_RATE = 4_000
+MAX_SAMPLE_RATE = 384_000
+MAX_FILE_SECONDS = 600.0  # ten minutes: longer uploads are almost always a mistake on a CPU lab
+SILENCE_PEAK = 1e-4  # -80 dBFS: below this a recording carries no usable sound
+
+
+def check_waveform(audio: np.ndarray, what: str = "audio") -> np.ndarray:
+    """Return `audio` as contiguous float32 mono, or raise a ValueError that says what to change."""
+    audio = np.asarray(audio)
+    if audio.ndim == 2:
+        # (samples, channels) as soundfile returns it, or (channels, samples) from torch code
+        audio = to_mono(audio)
+    if audio.ndim != 1:
+        raise ValueError(f"The {what} must be a 1-D waveform (or 2-D samples × channels); got shape {audio.shape}.")
+    if audio.size == 0:
+        raise ValueError(f"The {what} is empty: give a recording with at least a few milliseconds of sound.")
+    if not np.issubdtype(audio.dtype, np.floating):
+        if np.issubdtype(audio.dtype, np.integer):
+            audio = audio.astype(np.float32) / float(np.iinfo(audio.dtype).max)
+        else:
+            raise ValueError(f"The {what} has dtype {audio.dtype}; give float or integer samples.")
+    if not np.all(np.isfinite(audio)):
+        bad = int(np.size(audio) - np.count_nonzero(np.isfinite(audio)))
+        raise ValueError(f"The {what} contains {bad} NaN or infinite samples; repair or re-export the file.")
+    return np.ascontiguousarray(audio, dtype=np.float32)
+
+
+def check_not_silent(audio: np.ndarray, what: str = "audio") -> None:
+    """Raise a ValueError when the waveform is digital silence (peak below -80 dBFS)."""
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    if peak < SILENCE_PEAK:
+        raise ValueError(
+            f"The {what} is silent (peak {20 * math.log10(peak + 1e-12):.0f} dBFS); give a recording with audible sound."
+        )
+
+
+def to_mono(audio: np.ndarray) -> np.ndarray:
+    """Average the channels of a 2-D array; the channel axis is the shorter one."""
+    audio = np.asarray(audio)
+    if audio.ndim == 1:
+        return audio
+    channel_axis = 1 if audio.shape[1] <= audio.shape[0] else 0
+    return audio.mean(axis=channel_axis)
+
+
+def resample(audio: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
+    """Band-limited (windowed-sinc) resampling via torchaudio."""
+    for name, rate in (("source", orig_sr), ("target", target_sr)):
+        if not MIN_SAMPLE_RATE <= int(rate) <= MAX_SAMPLE_RATE:
+            raise ValueError(
+                f"The {name} sample rate {rate} Hz is outside {MIN_SAMPLE_RATE}–{MAX_SAMPLE_RATE} Hz; re-export the file."
+            )
+    if orig_sr == target_sr:
+        return np.asarray(audio, dtype=np.float32)
+    tensor = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
+    out = torchaudio.functional.resample(tensor, int(orig_sr), int(target_sr))
+    return out.numpy().astype(np.float32, copy=False)
+
+
+def normalize_loudness(audio: np.ndarray, target_dbfs: float = -20.0, peak_limit: float = 0.99) -> np.ndarray:
+    """Scale to a target RMS level in dBFS, then scale down if the peak would exceed `peak_limit`."""
+    rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
+    if rms <= 0.0:
+        return audio.astype(np.float32)
+    gain = 10 ** (target_dbfs / 20) / rms
+    peak = float(np.max(np.abs(audio))) * gain
+    if peak > peak_limit:
+        gain *= peak_limit / peak
+    return (audio * gain).astype(np.float32)
+
+
+def load_audio(
+    source: str | Path | tuple[int, np.ndarray],
+    sample_rate: int = 16_000,
+    max_seconds: float = MAX_FILE_SECONDS,
+    what: str = "recording",
+) -> np.ndarray:
+    """Read a file (or a `(rate, samples)` pair as Gradio gives) into float32 mono at `sample_rate`.
+
+    Raises ValueError for unreadable, empty, non-finite, silent or over-long input.
+    """
+    if isinstance(source, tuple):
+        orig_sr, data = int(source[0]), np.asarray(source[1])
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise ValueError(f"No file at {path}; check the path.")
+        try:
+            info = sf.info(str(path))
+        except Exception as error:  # libsndfile's own message names the problem
+            raise ValueError(f"Cannot read {path.name} as audio ({error}); use WAV, FLAC, OGG or MP3.") from error
+        if info.frames > 0 and info.duration > max_seconds:
+            raise ValueError(
+                f"{path.name} is {info.duration:.0f} s long; the limit is {max_seconds:.0f} s. Trim it first."
+            )
+        data, orig_sr = sf.read(str(path), dtype="float32", always_2d=True)
+    audio = check_waveform(data, what)
+    if audio.size / max(orig_sr, 1) > max_seconds:
+        raise ValueError(f"The {what} is {audio.size / orig_sr:.0f} s long; the limit is {max_seconds:.0f} s. Trim it first.")
+    audio = resample(audio, orig_sr, sample_rate)
+    check_not_silent(audio, what)
+    return audio
+
+
+def save_audio(path: str | Path, audio: np.ndarray, sample_rate: int) -> Path:
+    """Write a float waveform as 16-bit PCM (format from the suffix: .wav, .flac, .ogg)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    clipped = np.clip(check_waveform(audio), -1.0, 1.0)
+    subtype = "PCM_16" if path.suffix.lower() in {".wav", ".flac"} else None
+    sf.write(str(path), clipped, sample_rate, subtype=subtype)
+    return path
+
+
+@dataclass(frozen=True)
+class MelSettings:
+    """Short-time Fourier and mel filterbank settings shared by the models of a preset."""
+
+    sample_rate: int = 16_000
+    n_fft: int = 1024  # 64 ms window at 16 kHz
+    hop_length: int = 256  # 16 ms: 62.5 frames a second
+    n_mels: int = 64  # AudioLDM's band count at 16 kHz
+    f_min: float = 0.0
+    f_max: float = 8_000.0  # Nyquist at 16 kHz
+    log_floor: float = 1e-5  # clamp before log: about -100 dB, below any real recording's floor
+
+    def frames_for(self, num_samples: int) -> int:
+        """Number of STFT frames torch.stft(center=True) gives for `num_samples` samples."""
+        return num_samples // self.hop_length + 1
+
+    def samples_for(self, num_frames: int) -> int:
+        return (num_frames - 1) * self.hop_length
+
+
+class MelTransform:
+    """Log-magnitude mel spectrogram and its (approximate) inverse: pseudo-inverse filterbank + Griffin-Lim."""
+
+    def __init__(self, settings: MelSettings) -> None:
+        self.settings = settings
+        s = settings
+        self._mel = torchaudio.transforms.MelSpectrogram(
+            sample_rate=s.sample_rate,
+            n_fft=s.n_fft,
+            hop_length=s.hop_length,
+            n_mels=s.n_mels,
+            f_min=s.f_min,
+            f_max=s.f_max,
+            power=1.0,  # magnitude mel, as HiFi-GAN and DiffWave use
+            norm="slaney",
+            mel_scale="slaney",
+            center=True,
+        )
+        self._inverse_mel = torchaudio.transforms.InverseMelScale(
+            n_stft=s.n_fft // 2 + 1,
+            n_mels=s.n_mels,
+            sample_rate=s.sample_rate,
+            f_min=s.f_min,
+            f_max=s.f_max,
+            norm="slaney",
+            mel_scale="slaney",
+        )
+        self._window = torch.hann_window(s.n_fft)
+
+    def log_mel(self, audio: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """(..., samples) waveform -> (..., n_mels, frames) natural-log magnitude mel."""
+        wave = torch.as_tensor(np.asarray(audio, dtype=np.float32) if isinstance(audio, np.ndarray) else audio)
+        with torch.no_grad():
+            mel = self._mel(wave.float())
+        return torch.log(torch.clamp(mel, min=self.settings.log_floor))
+
+    def mel_to_magnitude(self, log_mel: torch.Tensor) -> torch.Tensor:
+        """Least-squares inverse of the mel filterbank, clamped to non-negative magnitudes."""
+        with torch.no_grad():
+            return self._inverse_mel(torch.exp(log_mel.float())).clamp_min(0.0)
+
+    def griffin_lim(
+        self, log_mel: torch.Tensor, n_iter: int = 32, num_samples: int | None = None, seed: int = 0
+    ) -> np.ndarray:
+        """Griffin & Lim (1984) phase reconstruction with the fast momentum of Perraudin et al. (2013)."""
+        if not 1 <= n_iter <= 1000:
+            raise ValueError(f"Griffin-Lim iterations must be between 1 and 1000; got {n_iter}.")
+        magnitude = self.mel_to_magnitude(log_mel)
+        s = self.settings
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)  # the random initial phase, made reproducible
+            with torch.no_grad():
+                wave = torchaudio.functional.griffinlim(
+                    magnitude,
+                    window=self._window,
+                    n_fft=s.n_fft,
+                    hop_length=s.hop_length,
+                    win_length=s.n_fft,
+                    power=1.0,
+                    n_iter=n_iter,
+                    momentum=0.99,
+                    length=num_samples,
+                    rand_init=True,
+                )
+        wave = wave.numpy().astype(np.float32)
+        return np.clip(wave, -1.0, 1.0)

@@ -1,0 +1,82 @@
+"""Saving and loading the built-in generator's weights as safetensors, with its mel normalisation."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from audiolab.conditioning import ConditionEncoder
+from audiolab.models.mel_unet import MelDenoiser
+from audiolab.presets import Preset
+
+
+@dataclass(frozen=True)
+class MelNormalization:
+    """Affine map between natural-log mel and the unit-scale space the diffusion runs in."""
+
+    mean: float
+    std: float
+    low: float = -10.0  # the range clean normalised mels occupy; the sampler clips x̂_0 to it
+    high: float = 10.0
+
+    def normalize(self, log_mel: torch.Tensor) -> torch.Tensor:
+        return (log_mel - self.mean) / self.std
+
+    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.std + self.mean
+
+
+@dataclass
+class GeneratorModels:
+    denoiser: MelDenoiser
+    condition: ConditionEncoder
+    normalization: MelNormalization
+    metadata: dict[str, str]
+
+
+def build_generator(preset: Preset) -> tuple[MelDenoiser, ConditionEncoder]:
+    denoiser = MelDenoiser(preset.model)
+    condition = ConditionEncoder(len(preset.labels), preset.model.cond_dim)
+    return denoiser, condition
+
+
+def save_generator(path: Path, models: GeneratorModels) -> Path:
+    tensors = {f"denoiser.{k}": v.detach().contiguous() for k, v in models.denoiser.state_dict().items()}
+    tensors.update({f"condition.{k}": v.detach().contiguous() for k, v in models.condition.state_dict().items()})
+    metadata = dict(models.metadata)
+    metadata["normalization"] = json.dumps(asdict(models.normalization))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(path), metadata=metadata)
+    return path
+
+
+def load_generator(preset: Preset, device: torch.device | str = "cpu") -> GeneratorModels:
+    """Build the preset's networks and load its checkpoint; a clear ValueError if it is missing or mismatched."""
+    if not preset.checkpoint.is_file():
+        raise ValueError(
+            f"Checkpoint {preset.checkpoint.name} for preset {preset.name} is missing; train it with "
+            f"`{preset.training.command or 'python -m audiolab train generator --preset ' + preset.name}`."
+        )
+    from safetensors import safe_open
+
+    with safe_open(str(preset.checkpoint), framework="pt") as handle:
+        metadata = dict(handle.metadata() or {})
+    tensors = load_file(str(preset.checkpoint), device=str(device))
+    denoiser, condition = build_generator(preset)
+    try:
+        denoiser.load_state_dict({k[9:]: v.float() for k, v in tensors.items() if k.startswith("denoiser.")})
+        condition.load_state_dict({k[10:]: v.float() for k, v in tensors.items() if k.startswith("condition.")})
+    except RuntimeError as error:
+        raise ValueError(
+            f"Checkpoint {preset.checkpoint.name} does not match the network in {preset.path.name}: {error}"
+        ) from error
+    stats = json.loads(metadata.get("normalization", "{}"))
+    if "mean" not in stats or "std" not in stats:
+        raise ValueError(f"Checkpoint {preset.checkpoint.name} lacks its mel normalisation metadata; retrain it.")
+    return GeneratorModels(
+        denoiser.to(device).eval(), condition.to(device).eval(), MelNormalization(**stats), metadata
+    )

@@ -1,0 +1,324 @@
+"""The pipeline: the one object the app and the command line drive, one method per task.
+
+Each task returns a `Result`. Generation is also available step by step (`generate_iter`), which
+yields every kept `Step` while it samples and the `Result` last, so a UI can stream the trajectory.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+
+from audiolab.audio import MelTransform, check_not_silent, check_waveform, load_audio
+from audiolab.checkpoints import GeneratorModels, load_generator
+from audiolab.conditioning import check_prompt, shared_text_encoder
+from audiolab.diffusion import (
+    SAMPLER_TITLES,
+    SAMPLERS,
+    Schedule,
+    Step,
+    check_guidance,
+    check_steps,
+    forward_trajectory,
+    make_scheduler,
+    sample,
+)
+from audiolab.presets import DEFAULT_PRESET, Preset, load_preset
+from audiolab.restore import WIENER_DESCRIPTION, wiener_denoise
+
+AudioInput = str | Path | np.ndarray | tuple[int, np.ndarray]
+Domain = Literal["mel", "waveform"]
+MIN_SECONDS = 0.5
+DEFAULT_FORWARD_T = (0, 50, 100, 200, 350, 500, 750, 999)
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a task returns: audio, its trajectories and how long each part took."""
+
+    audio: np.ndarray
+    sample_rate: int
+    method: str
+    forward: tuple[Step, ...] = ()
+    reverse: tuple[Step, ...] = ()
+    domain: Domain = "mel"  # what the Steps hold: normalised log-mels or waveforms
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    input_audio: np.ndarray | None = None
+
+    @property
+    def seconds(self) -> float:
+        return self.audio.size / self.sample_rate
+
+
+def check_seed(seed: int | float | None) -> int:
+    if seed is None:
+        return 0
+    if isinstance(seed, float):
+        if not seed.is_integer():
+            raise ValueError(f"The seed must be a whole number; got {seed}.")
+        seed = int(seed)
+    if not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**63:
+        raise ValueError(f"The seed must be a whole number from 0 to 2^63 − 1; got {seed!r}.")
+    return int(seed)
+
+
+class AudioLabPipeline:
+    """Owns a preset's models, the device, the mel transform and the schedule."""
+
+    def __init__(self, preset: Preset, models: GeneratorModels, device: str = "cpu") -> None:
+        self.preset = preset
+        self.models = models
+        self.device = torch.device(device)
+        self.mel = MelTransform(preset.mel)
+        self.schedule = Schedule(preset.schedule_kind, preset.num_train_timesteps)
+
+    @classmethod
+    def from_preset(cls, name: str | Path = DEFAULT_PRESET, device: str = "cpu") -> "AudioLabPipeline":
+        preset = load_preset(name)
+        return cls(preset, load_generator(preset, device), device)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.preset.labels
+
+    @property
+    def sample_rate(self) -> int:
+        return self.preset.sample_rate
+
+    # ---- shared pieces -------------------------------------------------------------------------
+
+    def load(self, source: AudioInput, what: str = "recording") -> np.ndarray:
+        """Any accepted input as float32 mono at the preset's rate (clear errors otherwise)."""
+        if isinstance(source, np.ndarray):
+            audio = check_waveform(source, what)
+            check_not_silent(audio, what)
+            return audio
+        return load_audio(source, self.sample_rate, what=what)
+
+    def _denoise_fn(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+        if cond is None:
+            cond = self.models.condition.unconditional(x_t.shape[0])
+        return self.models.denoiser(x_t, t, cond)
+
+    def _condition(self, text: str | None, label: str | None) -> tuple[torch.Tensor | None, torch.Tensor, list[str]]:
+        """Conditioning vector (text and label blended when both are given), the null, and a description."""
+        parts: list[torch.Tensor] = []
+        described: list[str] = []
+        condition = self.models.condition
+        with torch.no_grad():
+            if label is not None and str(label).strip():
+                index = self.preset.label_index(label)
+                parts.append(condition.from_labels(torch.tensor([index])))
+                described.append(f"label '{self.labels[index]}'")
+            if text is not None:
+                prompt = check_prompt(text)
+                parts.append(condition.from_text(shared_text_encoder().encode([prompt])))
+                described.append(f"text '{prompt}'")
+            null = condition.unconditional(1)
+        cond = torch.stack(parts).mean(0) if parts else None
+        return cond, null, described
+
+    def frames_for(self, seconds: float) -> tuple[int, int]:
+        """(samples, padded mel frames) for a duration; frames round up to the network's multiple."""
+        samples = int(round(seconds * self.sample_rate))
+        multiple = self.preset.model.frame_multiple
+        frames = self.preset.mel.frames_for(samples)
+        return samples, int(math.ceil(frames / multiple) * multiple)
+
+    def mel_to_audio(self, x: torch.Tensor, num_samples: int, seed: int = 0, iterations: int | None = None) -> np.ndarray:
+        """A normalised mel (…, mels, frames) back to a waveform with Griffin-Lim."""
+        log_mel = self.models.normalization.denormalize(x.reshape(x.shape[-2], x.shape[-1]))
+        frames = self.preset.mel.frames_for(num_samples)
+        return self.mel.griffin_lim(
+            log_mel[:, :frames], iterations or self.preset.griffin_lim_iterations, num_samples=num_samples, seed=seed
+        )
+
+    def audio_to_mel(self, audio: np.ndarray, frames: int) -> torch.Tensor:
+        """Waveform -> normalised mel of exactly `frames` frames (edge-padded), shape (1, 1, mels, frames)."""
+        log_mel = self.mel.log_mel(audio)
+        if log_mel.shape[-1] < frames:
+            log_mel = torch.nn.functional.pad(log_mel.unsqueeze(0), (0, frames - log_mel.shape[-1]), mode="replicate")[0]
+        return self.models.normalization.normalize(log_mel[:, :frames]).reshape(1, 1, log_mel.shape[0], frames)
+
+    def step_audio(self, result: Result, index: int, which: Literal["x0_hat", "x_t"] = "x0_hat") -> np.ndarray:
+        """The audio of one kept step of a result's reverse (or, failing that, forward) trajectory."""
+        steps = result.reverse or result.forward
+        if not 0 <= index < len(steps):
+            raise ValueError(f"Step {index} does not exist; this trajectory kept {len(steps)} steps.")
+        tensor = getattr(steps[index], which)
+        if result.domain == "waveform":
+            wave = tensor.reshape(-1).numpy().astype(np.float32)
+            peak = float(np.abs(wave).max())
+            return wave / peak * 0.9 if peak > 1 else wave
+        return self.mel_to_audio(tensor, result.audio.size)
+
+    def log_mel_image(self, audio: np.ndarray) -> np.ndarray:
+        """Natural-log mel of a waveform as a 2-D array (mels × frames) for plotting."""
+        return self.mel.log_mel(audio).numpy()
+
+    def display_mel(self, tensor: torch.Tensor, domain: Domain) -> np.ndarray:
+        """A Step's tensor as a normalised mel image, whichever domain it lives in."""
+        if domain == "waveform":
+            tensor = self.models.normalization.normalize(self.mel.log_mel(tensor.reshape(-1)))
+        return tensor.reshape(tensor.shape[-2], tensor.shape[-1]).detach().cpu().numpy()
+
+    # ---- tasks ---------------------------------------------------------------------------------
+
+    def generate_iter(
+        self,
+        text: str | None = None,
+        label: str | None = None,
+        reference: AudioInput | None = None,
+        strength: float = 0.6,
+        seconds: float | None = None,
+        steps: int | None = None,
+        sampler: str | None = None,
+        guidance: float | None = None,
+        seed: int = 0,
+        keep_every: int | None = None,
+        progress: bool = False,
+    ) -> Iterator[Step | Result]:
+        """Yield kept reverse-trajectory Steps as they are sampled, then the Result."""
+        preset = self.preset
+        timings: dict[str, float] = {}
+        notes: list[str] = []
+        started = time.perf_counter()
+        # 0. check every input before any work
+        seconds = float(preset.default_seconds if seconds is None else seconds)
+        if not math.isfinite(seconds) or not MIN_SECONDS <= seconds <= preset.max_seconds:
+            raise ValueError(f"Duration must be from {MIN_SECONDS} to {preset.max_seconds:g} s; got {seconds}.")
+        steps = check_steps(preset.sampler.steps if steps is None else steps)
+        sampler = (sampler or preset.sampler.name).lower()
+        if sampler not in SAMPLERS:
+            raise ValueError(f"Unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}.")
+        guidance = check_guidance(preset.sampler.guidance if guidance is None else guidance)
+        seed = check_seed(seed)
+        if keep_every is None:  # about as many frames as the preset keeps at its own step count
+            keep_every = max(1, round(steps * preset.sampler.keep_every / preset.sampler.steps))
+        if text is not None and not text.strip() and label is None and reference is None:
+            check_prompt(text)  # raises the empty-prompt message
+        if text is not None and not text.strip():
+            text = None
+        if text is None and (label is None or not str(label).strip()) and reference is None:
+            raise ValueError("Give a text prompt, a class label or a reference recording to generate from.")
+
+        # 1. encode the condition
+        cond, null, described = self._condition(text, label)
+        timings["encode"] = time.perf_counter() - started
+
+        # 2. prepare the starting noise (and the reference's mel, for SDEdit)
+        num_samples, frames = self.frames_for(seconds)
+        generator = torch.Generator().manual_seed(seed)
+        shape = (1, 1, preset.mel.n_mels, frames)
+        noise = torch.randn(shape, generator=generator)
+        init = None
+        reference_audio = None
+        if reference is not None:
+            if not 0.0 <= float(strength) <= 1.0:
+                raise ValueError(f"The strength must be between 0 and 1; got {strength}.")
+            reference_audio = self.load(reference, "reference recording")
+            if reference_audio.size > num_samples:
+                notes.append(f"Used the first {seconds:g} s of the {reference_audio.size / self.sample_rate:.1f} s reference.")
+                reference_audio = reference_audio[:num_samples]
+            elif reference_audio.size < num_samples:
+                repeats = int(math.ceil(num_samples / reference_audio.size))
+                notes.append(f"The {reference_audio.size / self.sample_rate:.1f} s reference was looped to {seconds:g} s.")
+                reference_audio = np.tile(reference_audio, repeats)[:num_samples]
+            init = self.audio_to_mel(reference_audio, frames)
+            described.append(f"reference at strength {float(strength):.2f}")
+
+        # 3. the reverse process
+        scheduler = make_scheduler(sampler, self.schedule)  # type: ignore[arg-type]
+        kept: list[Step] = []
+        sample_started = time.perf_counter()
+        for step in sample(
+            self._denoise_fn, scheduler, self.schedule, noise, steps, cond=cond, uncond=null, guidance=guidance,
+            keep_every=keep_every, init=init, strength=float(strength) if init is not None else 1.0,
+            generator=generator, progress=progress,
+            x0_range=(self.models.normalization.low, self.models.normalization.high),
+        ):
+            kept.append(step)
+            yield step
+        timings["sample"] = time.perf_counter() - sample_started
+
+        # 4. mel -> waveform
+        vocode_started = time.perf_counter()
+        audio = self.mel_to_audio(kept[-1].x0_hat, num_samples, seed=seed)
+        timings["vocode"] = time.perf_counter() - vocode_started
+        timings["total"] = time.perf_counter() - started
+        conditioned = " + ".join(described) if described else "nothing (unconditional)"
+        method = (
+            f"{SAMPLER_TITLES[sampler]}, {steps} steps, guidance {guidance:g}, seed {seed}; conditioned on "
+            f"{conditioned}; Griffin-Lim vocoder ({preset.griffin_lim_iterations} iterations)."
+        )
+        yield Result(audio, self.sample_rate, method, reverse=tuple(kept), timings=timings, notes=tuple(notes),
+                     input_audio=reference_audio)
+
+    def generate(self, **kwargs: object) -> Result:
+        """Run `generate_iter` to the end and return its Result (same arguments)."""
+        result = None
+        for item in self.generate_iter(**kwargs):  # type: ignore[arg-type]
+            result = item
+        assert isinstance(result, Result)
+        return result
+
+    def diffuse(
+        self,
+        audio: AudioInput,
+        timesteps: Sequence[int] = DEFAULT_FORWARD_T,
+        schedule: str | None = None,
+        domain: Domain = "mel",
+        seed: int = 0,
+    ) -> Result:
+        """The forward process q(x_t | x_0) of a recording at the chosen t, in the mel or the waveform domain."""
+        started = time.perf_counter()
+        if domain not in ("mel", "waveform"):
+            raise ValueError(f"Domain must be 'mel' or 'waveform'; got {domain!r}.")
+        chosen = Schedule(schedule or self.preset.schedule_kind, self.preset.num_train_timesteps)
+        if not timesteps:
+            raise ValueError("Choose at least one timestep t to show.")
+        wave = self.load(audio)
+        notes: list[str] = []
+        limit = int(self.preset.max_seconds * self.sample_rate)
+        if wave.size > limit:
+            notes.append(f"Showing the first {self.preset.max_seconds:g} s of {wave.size / self.sample_rate:.1f} s.")
+            wave = wave[:limit]
+        generator = torch.Generator().manual_seed(check_seed(seed))
+        if domain == "mel":
+            x0 = self.audio_to_mel(wave, self.preset.mel.frames_for(wave.size))
+        else:
+            x0 = torch.from_numpy(wave).reshape(1, 1, -1)
+        steps = forward_trajectory(chosen, x0, [int(t) for t in timesteps], generator)
+        method = f"Forward process q(x_t|x_0), {chosen.kind} schedule, {domain} domain, seed {seed}."
+        result = Result(wave, self.sample_rate, method, forward=tuple(steps), domain=domain, notes=tuple(notes),
+                        input_audio=wave)
+        result.timings["total"] = time.perf_counter() - started
+        return result
+
+    def vocode(self, audio: AudioInput, iterations: int | None = None, seed: int = 0) -> Result:
+        """Resynthesise a recording through its mel with Griffin-Lim."""
+        started = time.perf_counter()
+        wave = self.load(audio)
+        iterations = iterations or self.preset.griffin_lim_iterations
+        log_mel = self.mel.log_mel(wave)
+        out = self.mel.griffin_lim(log_mel, iterations, num_samples=wave.size, seed=check_seed(seed))
+        method = f"Griffin-Lim (Griffin & Lim 1984), {iterations} iterations, on the {self.preset.mel.n_mels}-band mel."
+        return Result(out, self.sample_rate, method, timings={"total": time.perf_counter() - started}, input_audio=wave)
+
+    def denoise(self, audio: AudioInput, method: Literal["wiener"] = "wiener") -> Result:
+        """Clean a noisy recording; output length equals input length."""
+        started = time.perf_counter()
+        if method != "wiener":
+            raise ValueError(f"Unknown denoising method {method!r}; choose 'wiener'.")
+        wave = self.load(audio, "noisy recording")
+        out = wiener_denoise(wave)
+        return Result(out, self.sample_rate, WIENER_DESCRIPTION, timings={"total": time.perf_counter() - started},
+                      input_audio=wave)

@@ -1,0 +1,205 @@
+"""Presets: one TOML file per built-in model set, read into frozen dataclasses and checked on load.
+
+A preset file is the documentation of its models: sample rate, mel settings, network shape,
+sampler defaults, checkpoint, and the command and settings that trained it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from audiolab.audio import MelSettings
+from audiolab.diffusion import BETA_SCHEDULES, SAMPLERS, MAX_STEPS, check_guidance, check_steps
+from audiolab.models.mel_unet import MelUNetConfig
+
+PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
+DEFAULT_PRESET = "synth-tiny"
+
+
+@dataclass(frozen=True)
+class SamplerDefaults:
+    name: str = "dpm"
+    steps: int = 25
+    guidance: float = 3.0
+    keep_every: int = 5
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """How the checkpoint was (and will again be) trained: `python -m audiolab train generator`."""
+
+    command: str = ""
+    data: str = "procedural"
+    clips_per_class: int = 96
+    clip_seconds: float = 4.0
+    steps: int = 4000
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    warmup_steps: int = 200
+    crop_frames: int = 128
+    p_uncond: float = 0.15
+    p_text: float = 0.5
+    ema_decay: float = 0.999
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    title: str
+    description: str
+    path: Path
+    sample_rate: int
+    default_seconds: float
+    max_seconds: float
+    mel: MelSettings
+    model: MelUNetConfig
+    checkpoint: Path
+    schedule_kind: str
+    num_train_timesteps: int
+    sampler: SamplerDefaults
+    labels: tuple[str, ...]
+    griffin_lim_iterations: int
+    training: TrainingSettings
+
+    def label_index(self, label: str) -> int:
+        """Index of a class label; a ValueError lists the valid ones."""
+        cleaned = str(label).strip().lower().replace(" ", "_")
+        if cleaned not in self.labels:
+            raise ValueError(f"Unknown label {label!r} for preset {self.name}; choose one of: {', '.join(self.labels)}.")
+        return self.labels.index(cleaned)
+
+
+def _table(data: dict[str, Any], key: str, source: Path) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ValueError(f"{source.name}: [{key}] must be a table.")
+    return value
+
+
+def _build(cls: type, values: dict[str, Any], where: str, source: Path) -> Any:
+    """Construct a dataclass from a TOML table, refusing unknown keys and wrong types."""
+    allowed = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(values) - set(allowed))
+    if unknown:
+        raise ValueError(f"{source.name}: unknown key(s) {', '.join(unknown)} in [{where}]; allowed: {', '.join(allowed)}.")
+    converted: dict[str, Any] = {}
+    defaults = cls()
+    for key, value in values.items():
+        expected = type(getattr(defaults, key))
+        if expected is tuple:
+            value = tuple(value) if isinstance(value, list) else value
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise ValueError(f"{source.name}: [{where}] {key} must be {expected.__name__}; got {value!r}.")
+        converted[key] = value
+    try:
+        return cls(**converted)
+    except ValueError as error:
+        raise ValueError(f"{source.name}: {error}") from error
+
+
+def resolve_preset_path(name_or_path: str | Path) -> Path:
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" and candidate.is_file():
+        return candidate.resolve()
+    path = PRESETS_DIR / f"{name_or_path}.toml"
+    if not path.is_file():
+        raise ValueError(f"Unknown preset {name_or_path!r}; available: {', '.join(list_presets()) or 'none'}.")
+    return path
+
+
+def list_presets() -> list[str]:
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
+
+
+def load_preset(name_or_path: str | Path = DEFAULT_PRESET) -> Preset:
+    """Read and validate a preset; every problem raises a ValueError naming the file and the key."""
+    path = resolve_preset_path(name_or_path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{path.name} is not valid TOML: {error}") from error
+
+    required = ("name", "sample_rate", "labels")
+    missing = [key for key in required if key not in data]
+    if missing:
+        raise ValueError(f"{path.name}: missing top-level key(s) {', '.join(missing)}.")
+
+    sample_rate = data["sample_rate"]
+    if not isinstance(sample_rate, int) or not 8_000 <= sample_rate <= 48_000:
+        raise ValueError(f"{path.name}: sample_rate must be an integer from 8000 to 48000; got {sample_rate!r}.")
+
+    mel_values = dict(_table(data, "mel", path))
+    mel_values["sample_rate"] = sample_rate
+    mel = _build(MelSettings, mel_values, "mel", path)
+    if mel.f_max > sample_rate / 2 or mel.f_min >= mel.f_max:
+        raise ValueError(f"{path.name}: need 0 <= mel.f_min < mel.f_max <= sample_rate / 2.")
+    if mel.hop_length > mel.n_fft:
+        raise ValueError(f"{path.name}: mel.hop_length must not exceed mel.n_fft.")
+
+    model_values = dict(_table(data, "model", path))
+    checkpoint_name = model_values.pop("checkpoint", None)
+    if model_values.pop("kind", "mel-unet") != "mel-unet":
+        raise ValueError(f"{path.name}: model.kind must be 'mel-unet'.")
+    if not isinstance(checkpoint_name, str) or not checkpoint_name.endswith(".safetensors"):
+        raise ValueError(f"{path.name}: [model] checkpoint must name a .safetensors file beside the preset.")
+    model = _build(MelUNetConfig, model_values, "model", path)
+    if mel.n_mels % model.frame_multiple:
+        raise ValueError(f"{path.name}: mel.n_mels must divide by {model.frame_multiple} for this network.")
+
+    schedule = _table(data, "schedule", path)
+    schedule_kind = schedule.get("kind", "cosine")
+    if schedule_kind not in BETA_SCHEDULES:
+        raise ValueError(f"{path.name}: schedule.kind must be one of {', '.join(BETA_SCHEDULES)}; got {schedule_kind!r}.")
+    num_train_timesteps = schedule.get("num_train_timesteps", 1000)
+    if not isinstance(num_train_timesteps, int) or not 2 <= num_train_timesteps <= MAX_STEPS:
+        raise ValueError(f"{path.name}: schedule.num_train_timesteps must be an integer from 2 to {MAX_STEPS}.")
+
+    sampler = _build(SamplerDefaults, _table(data, "sampler", path), "sampler", path)
+    if sampler.name not in SAMPLERS:
+        raise ValueError(f"{path.name}: sampler.name must be one of {', '.join(SAMPLERS)}; got {sampler.name!r}.")
+    try:
+        check_steps(sampler.steps)
+        check_guidance(sampler.guidance)
+    except ValueError as error:
+        raise ValueError(f"{path.name}: [sampler] {error}") from error
+
+    labels = data["labels"]
+    if not isinstance(labels, list) or not labels or not all(isinstance(x, str) and x for x in labels):
+        raise ValueError(f"{path.name}: labels must be a non-empty list of names.")
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"{path.name}: labels must be unique.")
+
+    vocoder = _table(data, "vocoder", path)
+    iterations = vocoder.get("griffin_lim_iterations", 32)
+    if not isinstance(iterations, int) or not 1 <= iterations <= 1000:
+        raise ValueError(f"{path.name}: vocoder.griffin_lim_iterations must be an integer from 1 to 1000.")
+
+    default_seconds = float(data.get("default_seconds", 4.0))
+    max_seconds = float(data.get("max_seconds", 10.0))
+    if not 0 < default_seconds <= max_seconds <= 60:
+        raise ValueError(f"{path.name}: need 0 < default_seconds <= max_seconds <= 60.")
+
+    return Preset(
+        name=str(data["name"]),
+        title=str(data.get("title", data["name"])),
+        description=str(data.get("description", "")),
+        path=path,
+        sample_rate=sample_rate,
+        default_seconds=default_seconds,
+        max_seconds=max_seconds,
+        mel=mel,
+        model=model,
+        checkpoint=path.parent / checkpoint_name,
+        schedule_kind=schedule_kind,
+        num_train_timesteps=num_train_timesteps,
+        sampler=sampler,
+        labels=tuple(labels),
+        griffin_lim_iterations=iterations,
+        training=_build(TrainingSettings, _table(data, "training", path), "training", path),
+    )
