@@ -116,7 +116,7 @@ def listen_to_step(preset: str, result: Result | None, index: int | None, which:
     return _audio(pipeline, pipeline.step_audio(result, int(index), "x_t" if which.startswith("x_t") else "x0_hat"))
 
 
-def generation_controls(preset: gr.Dropdown, defaults: Any) -> dict[str, gr.components.Component]:
+def generation_controls(defaults: Any) -> dict[str, gr.components.Component]:
     """The sampling settings every generation tab shares."""
     with gr.Accordion("Sampling settings", open=True):
         with gr.Row():
@@ -223,11 +223,12 @@ def build_app(default_preset: str = DEFAULT_PRESET) -> gr.Blocks:
             "# audiolab\nGenerate sounds by reversing a noise process, and watch it happen: every tab shows the "
             "trajectory, and any kept step is one click from your ears. Runs offline on a CPU with built-in models."
         )
-        preset = gr.Dropdown(list_presets(), value=default_preset, label="Preset (built-in models)")
+        choices = list_presets() if default_preset in list_presets() else [default_preset, *list_presets()]
+        preset = gr.Dropdown(choices, value=default_preset, label="Preset (built-in models)")
 
         with gr.Tab("Text to audio"):
             prompt = gr.Textbox(label="Prompt", placeholder="e.g. an ambulance passing by", lines=1)
-            controls = generation_controls(preset, defaults)
+            controls = generation_controls(defaults)
             button = gr.Button("Generate", variant="primary")
             outputs = generation_outputs()
             gr.Examples([[p] for p in EXAMPLE_PROMPTS], [prompt], label="Example prompts")
@@ -235,7 +236,7 @@ def build_app(default_preset: str = DEFAULT_PRESET) -> gr.Blocks:
 
         with gr.Tab("Class label"):
             label = gr.Dropdown(list(defaults.labels), value=defaults.labels[0], label="Class")
-            controls = generation_controls(preset, defaults)
+            controls = generation_controls(defaults)
             button = gr.Button("Generate", variant="primary")
             outputs = generation_outputs()
             gr.Examples([[name] for name in defaults.labels[:6]], [label], label="Example classes")
@@ -250,11 +251,14 @@ def build_app(default_preset: str = DEFAULT_PRESET) -> gr.Blocks:
                     strength = gr.Slider(0, 1, value=0.6, step=0.05, label="Strength")
                     ref_prompt = gr.Textbox(label="Prompt (optional)")
                     ref_label = gr.Dropdown([""] + list(defaults.labels), value="", label="Class (optional)")
-            controls = generation_controls(preset, defaults)
+            controls = generation_controls(defaults)
             button = gr.Button("Generate variation", variant="primary")
             outputs = generation_outputs()
-            gr.Examples([[str(path), "", "church_bell"] for path in recordings.values()][:3],
-                        [reference, ref_prompt, ref_label], label="Example recordings")
+            gr.Examples(
+                [[str(recordings["church_bell"]), "", "whistle"], [str(recordings["siren"]), "an ambulance passing by", ""],
+                 [str(recordings["bird_chirp"]), "", "water_drip"]],
+                [reference, ref_prompt, ref_label], label="Example recordings (reference, prompt, class)",
+            )
             wire_generation(button, preset, ref_prompt, ref_label, reference, strength, controls, outputs,
                             "generate_reference")
 

@@ -1,4 +1,16 @@
-"""Command line: `python -m audiolab generate|labels|diffuse|vocode|denoise|train|bench`, over the same pipeline as the app."""
+"""Command line over the same pipeline as the app.
+
+    python -m audiolab generate "PROMPT" --out out.wav [--label NAME] [--reference ref.wav --strength 0.6]
+        [--seconds 4] [--steps 25] [--sampler dpm] [--guidance 3] [--seed 0] [--preset synth-tiny] [--plot traj.png]
+    python -m audiolab labels [--preset NAME]
+    python -m audiolab diffuse in.wav --t 500 --out noisy.wav --plot forward.png
+    python -m audiolab vocode in.wav --out out.wav
+    python -m audiolab denoise noisy.wav --out clean.wav
+    python -m audiolab train generator --preset synth-tiny
+    python -m audiolab bench
+
+Bad input exits with status 2 and a one-line reason.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +18,90 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from audiolab.diffusion import BETA_SCHEDULES, SAMPLERS
+from audiolab.presets import DEFAULT_PRESET
+
+
+def _pipeline(preset: str):  # noqa: ANN202 - imported lazily so `--help` stays instant
+    from audiolab.pipeline import AudioLabPipeline
+
+    return AudioLabPipeline.from_preset(preset)
+
+
+def _save_figure(figure: object, path: str) -> None:
+    from audiolab import plots
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)  # type: ignore[attr-defined]
+    plots.close(figure)  # type: ignore[arg-type]
+    print(f"wrote {path}")
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from audiolab import plots
+    from audiolab.audio import save_audio
+
+    pipeline = _pipeline(args.preset)
+    result = pipeline.generate(
+        text=args.prompt, label=args.label, reference=args.reference, strength=args.strength, seconds=args.seconds,
+        steps=args.steps, sampler=args.sampler, guidance=args.guidance, seed=args.seed, progress=True,
+    )
+    save_audio(args.out, result.audio, result.sample_rate)
+    print(f"wrote {args.out} ({result.seconds:.2f} s): {result.method}")
+    for note in result.notes:
+        print(f"note: {note}")
+    print("timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items()))
+    if args.plot:
+        _save_figure(plots.trajectory_figure(result.reverse, "Reverse trajectory: x_t (top), x̂_0 (bottom)"), args.plot)
+    return 0
+
+
+def _labels(args: argparse.Namespace) -> int:
+    from audiolab.presets import load_preset
+
+    print("\n".join(load_preset(args.preset).labels))
+    return 0
+
+
+def _diffuse(args: argparse.Namespace) -> int:
+    from audiolab import plots
+    from audiolab.audio import save_audio
+    from audiolab.pipeline import DEFAULT_FORWARD_T
+
+    pipeline = _pipeline(args.preset)
+    timesteps = sorted(set(DEFAULT_FORWARD_T) | {args.t})
+    result = pipeline.diffuse(args.input, timesteps=timesteps, schedule=args.schedule, domain=args.domain, seed=args.seed)
+    index = [int(step.t) for step in result.forward].index(args.t)
+    if args.out:
+        save_audio(args.out, pipeline.step_audio(result, index, "x_t"), result.sample_rate)
+        print(f"wrote {args.out}: x_t at t={args.t} (SNR {result.forward[index].snr_db:+.1f} dB); {result.method}")
+    if args.plot:
+        figure = plots.trajectory_figure(
+            result.forward, result.method, lambda x: pipeline.display_mel(x, result.domain), show_estimate=False
+        )
+        _save_figure(figure, args.plot)
+    return 0
+
+
+def _vocode(args: argparse.Namespace) -> int:
+    from audiolab.audio import save_audio
+
+    pipeline = _pipeline(args.preset)
+    result = pipeline.vocode(args.input, iterations=args.iterations, seed=args.seed)
+    save_audio(args.out, result.audio, result.sample_rate)
+    print(f"wrote {args.out}: {result.method}")
+    return 0
+
+
+def _denoise(args: argparse.Namespace) -> int:
+    from audiolab.audio import save_audio
+
+    pipeline = _pipeline(args.preset)
+    result = pipeline.denoise(args.input, method=args.method)
+    save_audio(args.out, result.audio, result.sample_rate)
+    print(f"wrote {args.out}: {result.method}")
+    return 0
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -25,17 +121,77 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from audiolab.bench import run_bench
+
+    run_bench(args.preset, samplers=args.samplers, step_counts=args.steps, repeats=args.repeats,
+              app=not args.no_app, seconds=args.seconds)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m audiolab", description="Audio diffusion lab.")
+    parser = argparse.ArgumentParser(prog="python -m audiolab", description="audiolab: audio diffusion you can watch.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    train = commands.add_parser("train", help="train a built-in model")
+    def with_preset(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        command.add_argument("--preset", default=DEFAULT_PRESET, help=f"preset name (default {DEFAULT_PRESET})")
+        return command
+
+    generate = with_preset(commands.add_parser("generate", help="generate a sound from text, a label or a reference"))
+    generate.add_argument("prompt", nargs="?", default=None, help="text prompt (optional with --label or --reference)")
+    generate.add_argument("--out", required=True, help="output audio file (.wav, .flac or .ogg)")
+    generate.add_argument("--label", default=None, help="class label (see `labels`)")
+    generate.add_argument("--reference", default=None, help="reference recording for an SDEdit variation")
+    generate.add_argument("--strength", type=float, default=0.6, help="how far to noise the reference (0–1)")
+    generate.add_argument("--seconds", type=float, default=None)
+    generate.add_argument("--steps", type=int, default=None)
+    generate.add_argument("--sampler", choices=SAMPLERS, default=None)
+    generate.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale")
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--plot", default=None, help="save the reverse trajectory figure here")
+    generate.set_defaults(handler=_generate)
+
+    labels = with_preset(commands.add_parser("labels", help="list the preset's class labels, one per line"))
+    labels.set_defaults(handler=_labels)
+
+    diffuse = with_preset(commands.add_parser("diffuse", help="run the forward (noising) process on a recording"))
+    diffuse.add_argument("input")
+    diffuse.add_argument("--t", type=int, default=500, help="timestep whose x_t is written to --out (0–999)")
+    diffuse.add_argument("--out", default=None, help="write the audio of x_t here")
+    diffuse.add_argument("--plot", default=None, help="save the forward trajectory figure here")
+    diffuse.add_argument("--schedule", choices=BETA_SCHEDULES, default=None)
+    diffuse.add_argument("--domain", choices=["mel", "waveform"], default="mel")
+    diffuse.add_argument("--seed", type=int, default=0)
+    diffuse.set_defaults(handler=_diffuse)
+
+    vocode = with_preset(commands.add_parser("vocode", help="resynthesise a recording through its mel"))
+    vocode.add_argument("input")
+    vocode.add_argument("--out", required=True)
+    vocode.add_argument("--method", choices=["griffinlim"], default="griffinlim")
+    vocode.add_argument("--iterations", type=int, default=None, help="Griffin-Lim iterations")
+    vocode.add_argument("--seed", type=int, default=0)
+    vocode.set_defaults(handler=_vocode)
+
+    denoise = with_preset(commands.add_parser("denoise", help="clean a noisy recording"))
+    denoise.add_argument("input")
+    denoise.add_argument("--out", required=True)
+    denoise.add_argument("--method", choices=["wiener"], default="wiener")
+    denoise.set_defaults(handler=_denoise)
+
+    train = with_preset(commands.add_parser("train", help="train a built-in model"))
     train.add_argument("model", choices=["generator"], help="which model to train")
-    train.add_argument("--preset", default="synth-tiny")
     train.add_argument("--steps", type=int, default=None, help="optimiser steps (default: the preset's)")
     train.add_argument("--out", default=None, help="checkpoint path (default: the preset's)")
     train.add_argument("--log", default=None, help="also append the log to this file")
     train.set_defaults(handler=_train)
+
+    bench = with_preset(commands.add_parser("bench", help="measure generation speed and the app's memory"))
+    bench.add_argument("--samplers", nargs="+", choices=SAMPLERS, default=list(SAMPLERS))
+    bench.add_argument("--steps", nargs="+", type=int, default=[10, 25, 50])
+    bench.add_argument("--repeats", type=int, default=5, help="timed runs per setting (the median is reported)")
+    bench.add_argument("--seconds", type=float, default=4.0, help="audio length generated")
+    bench.add_argument("--no-app", action="store_true", help="skip the app click and memory measurement")
+    bench.set_defaults(handler=_bench)
     return parser
 
 

@@ -270,6 +270,8 @@ def sample(
         x = scheduler.step(eps, t, x, generator=generator).prev_sample if _takes_generator(scheduler) else (
             scheduler.step(eps, t, x).prev_sample
         )
+    if x0_range is not None:  # the last update can land a hair outside the data range (DDIM stops at ᾱ_0 < 1)
+        x = x.clamp(*x0_range)
     yield Step(total, total, 0.0, math.inf, x, x)
 
 

@@ -76,6 +76,7 @@ def train_generator(
     out: Path | None = None,
     log: Logger = print,
     log_every: int = 100,
+    save_every: int = 500,
     device: str = "cpu",
 ) -> TrainReport:
     """Train the preset's mel denoiser and condition encoder on its procedural data; save EMA weights."""
@@ -147,6 +148,20 @@ def train_generator(
             x0 = val_mels[:, :, : settings.crop_frames].unsqueeze(1)
             return float(diffusion_loss(ema_denoiser, ema_condition, x0, val_labels, g))
 
+    def save(step: int, loss_value: float, seconds: float) -> float:
+        val = validation_loss()
+        metadata = {
+            "preset": preset.name,
+            "steps": f"{step} of {steps}",
+            "final_loss": f"{loss_value:.5f}",
+            "validation_loss": f"{val:.5f}",
+            "train_seconds": f"{seconds:.0f}",
+            "training": json.dumps(asdict(settings)),
+        }
+        save_generator(out, GeneratorModels(copy.deepcopy(ema_denoiser).cpu(), copy.deepcopy(ema_condition).cpu(),
+                                            normalization, metadata))
+        return val
+
     # 3. the loop
     running, started = 0.0, time.perf_counter()
     loss_value = float("nan")
@@ -172,19 +187,11 @@ def train_generator(
             log(f"step {step}/{steps} loss {running / count:.4f} val {validation_loss():.4f} "
                 f"lr {lr_schedule.get_last_lr()[0]:.2e} {step / elapsed:.2f} it/s eta {(steps - step) * elapsed / step / 60:.1f} min")
             running = 0.0
+        if step % save_every == 0 and step < steps:
+            save(step, loss_value, time.perf_counter() - started)  # a usable checkpoint even if the run is cut short
 
     # 4. save the averaged weights with the numbers that describe them
     seconds = time.perf_counter() - started
-    val = validation_loss()
-    metadata = {
-        "preset": preset.name,
-        "steps": str(steps),
-        "final_loss": f"{loss_value:.5f}",
-        "validation_loss": f"{val:.5f}",
-        "train_seconds": f"{seconds:.0f}",
-        "training": json.dumps(asdict(settings)),
-    }
-    models = GeneratorModels(ema_denoiser.cpu(), ema_condition.cpu(), normalization, metadata)
-    save_generator(out, models)
+    val = save(steps, loss_value, seconds)
     log(f"saved {out} ({out.stat().st_size / 1e6:.1f} MB) after {seconds / 60:.1f} min; validation loss {val:.4f}")
     return TrainReport(out, steps, seconds, loss_value, val)

@@ -1,0 +1,125 @@
+"""`python -m audiolab bench`: generation speed per sampler and step count, pipeline load time, the app's click time and memory.
+
+Every figure is the median of several timed runs after a warm-up; these machines are noisy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+import torch
+
+from audiolab.diffusion import SAMPLER_TITLES, make_scheduler
+from audiolab.pipeline import AudioLabPipeline
+
+BENCH_PROMPT = "an ambulance passing by"
+
+
+def median_seconds(run: Callable[[], object], repeats: int) -> float:
+    run()  # warm-up: first calls pay for allocator growth and lazy initialisation
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def plain_loop(pipeline: AudioLabPipeline, steps: int, seconds: float, guidance: float, seed: int = 0) -> object:
+    """The same DPM-Solver++ sampling written as a bare diffusers loop: no Steps, no clipping, no bookkeeping."""
+    models = pipeline.models
+    num_samples, frames = pipeline.frames_for(seconds)
+    scheduler = make_scheduler("dpm", pipeline.schedule)
+    scheduler.set_timesteps(steps)
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn((1, 1, pipeline.preset.mel.n_mels, frames), generator=generator)
+    with torch.no_grad():
+        from audiolab.conditioning import shared_text_encoder
+
+        cond = models.condition.from_text(shared_text_encoder().encode([BENCH_PROMPT]))
+        both = torch.cat([cond, models.condition.unconditional(1)])
+        for t in scheduler.timesteps:
+            eps_cond, eps_uncond = models.denoiser(torch.cat([x, x]), t.float().expand(2), both).chunk(2)
+            x = scheduler.step(eps_uncond + guidance * (eps_cond - eps_uncond), t, x).prev_sample
+    return pipeline.mel_to_audio(x, num_samples)
+
+
+def _cold_load_seconds(preset: str) -> float:
+    code = (
+        "import time; t=time.perf_counter(); from audiolab.pipeline import AudioLabPipeline; "
+        f"p=AudioLabPipeline.from_preset({preset!r}); from audiolab.conditioning import shared_text_encoder; "
+        "shared_text_encoder(); print(time.perf_counter()-t)"
+    )
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return float(output.strip().splitlines()[-1])
+
+
+_APP_PROBE = r"""
+import json, resource, statistics, sys, time
+import app
+from gradio_client import Client
+demo = app.build_app(sys.argv[1])
+demo.queue().launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1")
+client = Client(demo.local_url, verbose=False)
+times = []
+for seed in range(int(sys.argv[2]) + 1):
+    started = time.perf_counter()
+    client.predict(sys.argv[3], 4.0, 25, "dpm", 3.0, seed, api_name="/generate_text")
+    times.append(time.perf_counter() - started)
+demo.close()
+print(json.dumps({"click": statistics.median(times[1:]), "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def app_click_and_memory(preset: str, repeats: int) -> dict[str, float]:
+    """Launch the app in a fresh process, click Generate (text, 4 s, 25 steps) through its API, read its peak RSS."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    output = subprocess.run(
+        [sys.executable, "-c", _APP_PROBE, preset, str(repeats), BENCH_PROMPT],
+        capture_output=True, text=True, cwd=root, check=True,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def run_bench(
+    preset: str,
+    samplers: Sequence[str],
+    step_counts: Sequence[int],
+    repeats: int = 5,
+    app: bool = True,
+    seconds: float = 4.0,
+    print_line: Callable[[str], None] = print,
+) -> None:
+    print_line(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+               f"torch {torch.__version__} with {torch.get_num_threads()} threads, Python {platform.python_version()}")
+    loads = [_cold_load_seconds(preset) for _ in range(3)]
+    print_line(f"pipeline load (fresh process, imports + weights + text encoder): median {statistics.median(loads):.2f} s of 3")
+    pipeline = AudioLabPipeline.from_preset(preset)
+    guidance = pipeline.preset.sampler.guidance
+    print_line(f"\ngenerate {seconds:g} s of audio from text, guidance {guidance:g}, Griffin-Lim included; "
+               f"median of {repeats} runs")
+    print_line(f"{'sampler':<34} {'steps':>5} {'wall s':>8} {'RTF':>6}")
+    for sampler in samplers:
+        for steps in step_counts:
+            wall = median_seconds(
+                lambda: pipeline.generate(text=BENCH_PROMPT, seconds=seconds, steps=steps, sampler=sampler,
+                                          guidance=guidance),
+                repeats,
+            )
+            print_line(f"{SAMPLER_TITLES[sampler]:<34} {steps:>5} {wall:>8.2f} {wall / seconds:>6.3f}")
+    plain = median_seconds(lambda: plain_loop(pipeline, 25, seconds, guidance), repeats)
+    ours = median_seconds(lambda: pipeline.generate(text=BENCH_PROMPT, seconds=seconds, steps=25, sampler="dpm",
+                                                    guidance=guidance), repeats)
+    print_line(f"\nDPM-Solver++ 25 steps: pipeline {ours:.2f} s vs the same loop written plainly {plain:.2f} s "
+               f"(overhead {100 * (ours / plain - 1):+.0f}%)")
+    if app:
+        measured = app_click_and_memory(preset, max(3, repeats // 2))
+        print_line(f"app: a Generate click (text, 4 s, 25 steps, plots included) median {measured['click']:.2f} s; "
+                   f"peak memory {measured['peak_mb']:.0f} MB")

@@ -1,0 +1,86 @@
+"""The app's API, driven through gradio_client against a launched local server, as a remote user would."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+
+import pytest
+import soundfile as sf
+from gradio_client import Client, handle_file
+
+from tests.conftest import TEST_PRESET
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Client]:
+    import app
+
+    demo = app.build_app(TEST_PRESET)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    demo.queue().launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    try:
+        yield Client(f"http://127.0.0.1:{port}/", verbose=False)
+    finally:
+        demo.close()
+
+
+def _frames(path: str) -> int:
+    return sf.info(path).frames
+
+
+def test_text_endpoint_returns_audio_plot_and_steps(client: Client) -> None:
+    audio, preview, plot, picker, summary = client.predict(
+        TEST_PRESET, "church bells ringing", 1.0, 5, "dpm", 3.0, 0, api_name="/generate_text"
+    )
+    assert _frames(audio) == 16_000
+    assert plot is not None and "5 steps" in summary and "church bells ringing" in summary
+
+
+def test_label_endpoint(client: Client) -> None:
+    audio, *_rest, summary = client.predict(TEST_PRESET, "kick_drum", 1.0, 4, "euler", 2.0, 1, api_name="/generate_label")
+    assert _frames(audio) == 16_000 and "kick_drum" in summary
+
+
+def test_reference_endpoint(client: Client, bell_wav) -> None:
+    audio, *_rest, summary = client.predict(
+        TEST_PRESET, "", "siren", handle_file(str(bell_wav)), 0.5, 1.0, 4, "ddim", 3.0, 0, api_name="/generate_reference"
+    )
+    assert _frames(audio) == 16_000 and "reference at strength 0.50" in summary
+
+
+def test_explorer_vocoder_and_denoise_endpoints(client: Client, bell_wav) -> None:
+    forward, schedule, picker, summary = client.predict(
+        TEST_PRESET, handle_file(str(bell_wav)), [0, 500, 999], "linear", "waveform", 0, api_name="/diffuse"
+    )
+    assert forward is not None and schedule is not None and "waveform domain" in summary
+    audio, plot, summary = client.predict(TEST_PRESET, handle_file(str(bell_wav)), 16, api_name="/vocode")
+    assert _frames(audio) == 32_000 and "Griffin-Lim" in summary
+    audio, plot, summary = client.predict(TEST_PRESET, handle_file(str(bell_wav)), api_name="/denoise")
+    assert _frames(audio) == 32_000 and "Wiener" in summary
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("", 1.0, 5, "dpm", 3.0, 0), "prompt is empty"),
+        (("rain", 1.0, 1001, "dpm", 3.0, 0), "1000"),
+    ],
+)
+def test_bad_input_reaches_the_user_as_a_message(client: Client, args: tuple, message: str) -> None:
+    with pytest.raises(Exception, match=message):
+        client.predict(TEST_PRESET, *args, api_name="/generate_text")
+
+
+def test_silent_upload_is_refused_with_a_message(client: Client, tmp_path) -> None:
+    import numpy as np
+
+    silent = tmp_path / "silence.wav"
+    sf.write(silent, np.zeros(16_000, np.float32), 16_000)
+    with pytest.raises(Exception, match="silent"):
+        client.predict(TEST_PRESET, handle_file(str(silent)), 32, api_name="/vocode")

@@ -1,0 +1,124 @@
+"""The real page in a real browser: type a prompt on "Text to audio", press Generate, get audio and a trajectory plot.
+
+Drives headless Chromium through Playwright's sync API against the app served in-process on a free localhost
+port. Uses the system's Chromium (nothing is downloaded: no `playwright install`); skips when either is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no phoning home from the in-process server
+
+sync_api = pytest.importorskip(
+    "playwright.sync_api",
+    reason="the playwright Python package is not importable: `pip install -r requirements.txt` to run the browser test",
+)
+
+TEST_PRESET = os.environ.get("AUDIOLAB_TEST_PRESET", "synth-tiny")
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None)
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+TIMEOUT_MS = 90_000  # generous: CI machines and 2-core laptops are slow; a pass takes a few seconds of sampling
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="Chromium not found: install it with `apt-get install -y chromium` (Debian) to run the browser test",
+)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server_url() -> Iterator[str]:
+    import app
+
+    demo = app.build_app(TEST_PRESET)
+    port = _free_port()
+    demo.queue().launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+@pytest.fixture()
+def page(server_url: str) -> Iterator[sync_api.Page]:
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 1600})
+            # Only the app itself: web fonts and anything else off-machine are refused, so the run is the same
+            # with or without a network.
+            context.route(
+                lambda url: not url.startswith(server_url.rstrip("/")),
+                lambda route: route.abort(),
+            )
+            context.set_default_timeout(TIMEOUT_MS)
+            page = context.new_page()
+            page.goto(server_url)
+            yield page
+        finally:
+            browser.close()
+
+
+def test_text_to_audio_generates_audio_and_trajectory(page: sync_api.Page, tmp_path: Path) -> None:
+    page.get_by_role("tab", name="Text to audio").click()
+    panel = page.get_by_role("tabpanel").filter(visible=True)
+
+    panel.get_by_label("Prompt", exact=True).fill("a siren wailing")
+    for name, value in (("Steps", "5"), ("Seconds", "2")):  # a short, cheap run
+        box = panel.get_by_label(f"number input for {name}", exact=True)
+        box.fill(value)
+        box.press("Enter")
+        sync_api.expect(box).to_have_value(value)
+
+    panel.get_by_role("button", name="Generate", exact=True).click()
+
+    audio_block = panel.locator(".block").filter(has=page.get_by_test_id("block-label").filter(has_text="Generated audio"))
+    plot_block = panel.locator(".block").filter(has=page.get_by_test_id("block-label").filter(has_text="Reverse trajectory"))
+    waveform = audio_block.get_by_test_id("waveform-Generated audio")
+    plot_image = plot_block.get_by_test_id("matplotlib").locator("img")
+    error_toast = page.get_by_test_id("toast-body")
+
+    # Wait for the result, or for an error message on the page (a gr.Error), whichever comes first.
+    plot_image.or_(error_toast).first.wait_for(state="visible", timeout=TIMEOUT_MS)
+    if error_toast.count() and error_toast.first.is_visible():
+        page.screenshot(path=tmp_path / "failure.png", full_page=True)
+        pytest.fail(f"the page showed an error instead of a result: {error_toast.first.inner_text()!r}")
+
+    # The audio player: a waveform with its <audio> element, whose download link serves a real WAV file.
+    sync_api.expect(waveform).to_be_visible()
+    sync_api.expect(audio_block.get_by_test_id("audio-player-Generated audio")).to_be_attached()
+    href = audio_block.get_by_test_id("download-link").get_attribute("href")
+    assert href, "the generated audio has no download link"
+    wav = page.request.get(href)
+    assert wav.ok, f"fetching the generated audio failed: HTTP {wav.status}"
+    assert wav.body()[:4] == b"RIFF" and len(wav.body()) > 1000, "the generated audio is not a WAV file"
+
+    # The trajectory plot: a decoded image of real size.
+    sync_api.expect(plot_image).to_be_visible()
+    assert (plot_image.get_attribute("src") or "").startswith("data:image/")
+    plot_image.evaluate("img => img.decode()")
+    width, height = plot_image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+    assert width > 200 and height > 100, f"the trajectory plot is too small to be real: {width}×{height}"
+
+    # What was typed and asked for reached the pipeline (the summary names the prompt and the step count).
+    sync_api.expect(panel.get_by_text("conditioned on text 'a siren wailing'")).to_be_visible()
+    sync_api.expect(panel.get_by_text("5 steps")).to_be_visible()
+
+    screenshot = tmp_path / "text_to_audio.png"
+    page.screenshot(path=screenshot, full_page=True)
+    assert screenshot.stat().st_size > 0

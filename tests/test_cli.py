@@ -1,0 +1,72 @@
+"""The command line: the same pipeline as the app, and a one-line reason with a non-zero status on bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from audiolab.cli import main
+from tests.conftest import ROOT, TEST_PRESET
+
+
+def test_labels_prints_one_per_line(capsys: pytest.CaptureFixture[str], pipeline) -> None:
+    assert main(["labels", "--preset", TEST_PRESET]) == 0
+    assert capsys.readouterr().out.split() == list(pipeline.labels)
+
+
+def test_generate_writes_audio_and_a_trajectory_plot(tmp_path: Path) -> None:
+    out, plot = tmp_path / "out.wav", tmp_path / "traj.png"
+    status = main(["generate", "a ticking clock", "--out", str(out), "--seconds", "1", "--steps", "5", "--sampler",
+                   "ddim", "--seed", "1", "--preset", TEST_PRESET, "--plot", str(plot)])
+    assert status == 0
+    audio, rate = sf.read(out)
+    assert rate == 16_000 and audio.shape == (16_000,)
+    assert plot.stat().st_size > 10_000
+
+
+def test_generate_from_label_and_reference(tmp_path: Path, bell_wav: Path) -> None:
+    out = tmp_path / "variation.wav"
+    assert main(["generate", "--label", "siren", "--reference", str(bell_wav), "--strength", "0.5", "--out", str(out),
+                 "--seconds", "1", "--steps", "4", "--preset", TEST_PRESET]) == 0
+    assert sf.info(out).frames == 16_000
+
+
+def test_diffuse_writes_noisy_audio_and_the_forward_plot(tmp_path: Path, bell_wav: Path) -> None:
+    out, plot = tmp_path / "noisy.wav", tmp_path / "forward.png"
+    assert main(["diffuse", str(bell_wav), "--t", "500", "--out", str(out), "--plot", str(plot),
+                 "--preset", TEST_PRESET]) == 0
+    assert sf.info(out).frames == 32_000 and plot.stat().st_size > 10_000
+
+
+def test_vocode_and_denoise_keep_the_length(tmp_path: Path, bell_wav: Path) -> None:
+    for command in ("vocode", "denoise"):
+        out = tmp_path / f"{command}.wav"
+        assert main([command, str(bell_wav), "--out", str(out), "--preset", TEST_PRESET]) == 0
+        assert sf.info(out).frames == 32_000
+
+
+def test_bad_input_exits_non_zero_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(16_000, np.float32), 16_000)
+    cases = [
+        ["generate", "", "--out", str(tmp_path / "x.wav"), "--preset", TEST_PRESET],
+        ["generate", "--label", "unicorn", "--out", str(tmp_path / "x.wav"), "--preset", TEST_PRESET],
+        ["generate", "rain", "--steps", "100000", "--out", str(tmp_path / "x.wav"), "--preset", TEST_PRESET],
+        ["diffuse", str(silent), "--out", str(tmp_path / "y.wav"), "--preset", TEST_PRESET],
+        ["labels", "--preset", "no-such-preset"],
+    ]
+    for argv in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: ") and "\n" not in err, err
+
+
+def test_module_entry_point_runs() -> None:
+    done = subprocess.run([sys.executable, "-m", "audiolab", "labels", "--preset", TEST_PRESET], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "siren" in done.stdout
