@@ -11,6 +11,8 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline-first: no usage pings
+
 import gradio as gr
 
 from audiolab import plots

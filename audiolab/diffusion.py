@@ -151,8 +151,8 @@ class Step:
 
     @property
     def label(self) -> str:
-        snr = "∞" if math.isinf(self.snr_db) else f"{self.snr_db:+.1f}"
-        return f"step {self.index}/{self.total} · t={self.t:.0f} · SNR {snr} dB"
+        snr = "clean" if math.isinf(self.snr_db) else f"SNR {self.snr_db:+.1f} dB"
+        return f"step {self.index}/{self.total} · t={self.t:.0f} · {snr}"
 
 
 def check_steps(steps: int) -> int:

@@ -262,11 +262,27 @@ class AudioLabPipeline:
         yield Result(audio, self.sample_rate, method, reverse=tuple(kept), timings=timings, notes=tuple(notes),
                      input_audio=reference_audio)
 
-    def generate(self, **kwargs: object) -> Result:
-        """Run `generate_iter` to the end and return its Result (same arguments)."""
-        result = None
-        for item in self.generate_iter(**kwargs):  # type: ignore[arg-type]
-            result = item
+    def generate(
+        self,
+        text: str | None = None,
+        label: str | None = None,
+        reference: AudioInput | None = None,
+        strength: float = 0.6,
+        seconds: float | None = None,
+        steps: int | None = None,
+        sampler: str | None = None,
+        guidance: float | None = None,
+        seed: int = 0,
+        keep_every: int | None = None,
+        progress: bool = False,
+    ) -> Result:
+        """Generate a sound; the same arguments as `generate_iter`, run to the end."""
+        result: Step | Result | None = None
+        for result in self.generate_iter(
+            text=text, label=label, reference=reference, strength=strength, seconds=seconds, steps=steps,
+            sampler=sampler, guidance=guidance, seed=seed, keep_every=keep_every, progress=progress,
+        ):
+            pass
         assert isinstance(result, Result)
         return result
 
@@ -298,10 +314,8 @@ class AudioLabPipeline:
             x0 = torch.from_numpy(wave).reshape(1, 1, -1)
         steps = forward_trajectory(chosen, x0, [int(t) for t in timesteps], generator)
         method = f"Forward process q(x_t|x_0), {chosen.kind} schedule, {domain} domain, seed {seed}."
-        result = Result(wave, self.sample_rate, method, forward=tuple(steps), domain=domain, notes=tuple(notes),
-                        input_audio=wave)
-        result.timings["total"] = time.perf_counter() - started
-        return result
+        return Result(wave, self.sample_rate, method, forward=tuple(steps), domain=domain, notes=tuple(notes),
+                      input_audio=wave, timings={"total": time.perf_counter() - started})
 
     def vocode(self, audio: AudioInput, iterations: int | None = None, seed: int = 0) -> Result:
         """Resynthesise a recording through its mel with Griffin-Lim."""

@@ -78,8 +78,13 @@ def train_generator(
     log_every: int = 100,
     save_every: int = 500,
     device: str = "cpu",
+    resume: bool = False,
 ) -> TrainReport:
-    """Train the preset's mel denoiser and condition encoder on its procedural data; save EMA weights."""
+    """Train the preset's mel denoiser and condition encoder on its procedural data; save EMA weights.
+
+    With `resume`, training starts from the weights already at `out` (a warm restart of the
+    learning-rate schedule, as in SGDR, Loshchilov & Hutter 2017) and the step counts add up.
+    """
     settings = preset.training
     steps = steps or settings.steps
     if steps < 1:
@@ -109,6 +114,19 @@ def train_generator(
 
     # 2. models, optimiser, EMA
     denoiser, condition = build_generator(preset)
+    previous_steps = 0
+    if resume:
+        from dataclasses import replace
+
+        from audiolab.checkpoints import load_generator
+
+        if not out.is_file():
+            raise ValueError(f"--resume needs an existing checkpoint at {out}; train without --resume first.")
+        earlier = load_generator(replace(preset, checkpoint=out))
+        denoiser.load_state_dict(earlier.denoiser.state_dict())
+        condition.load_state_dict(earlier.condition.state_dict())
+        previous_steps = int(earlier.metadata.get("steps", "0").split()[0])
+        log(f"resuming from {out} after {previous_steps} steps")
     denoiser.to(device).train()
     condition.to(device).train()
     parameters = list(denoiser.parameters()) + list(condition.parameters())
@@ -152,7 +170,7 @@ def train_generator(
         val = validation_loss()
         metadata = {
             "preset": preset.name,
-            "steps": f"{step} of {steps}",
+            "steps": f"{previous_steps + step} of {previous_steps + steps}",
             "final_loss": f"{loss_value:.5f}",
             "validation_loss": f"{val:.5f}",
             "train_seconds": f"{seconds:.0f}",

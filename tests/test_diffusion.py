@@ -97,6 +97,7 @@ def test_trajectory_keeps_every_kth_step_with_labels() -> None:
     assert steps[-1].t == 0 and math.isinf(steps[-1].snr_db) and torch.equal(steps[-1].x_t, steps[-1].x0_hat)
     assert all(s.total == 20 for s in steps)
     assert steps[1].label.startswith("step 5/20 · t=") and "SNR" in steps[1].label and steps[1].label.endswith("dB")
+    assert steps[-1].label == "step 20/20 · t=0 · clean"
 
 
 def test_heun_counts_both_evaluations_per_step() -> None:
