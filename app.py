@@ -24,6 +24,9 @@ from audiolab.presets import DEFAULT_PRESET, list_presets, load_preset
 _PIPELINES: dict[str, AudioLabPipeline] = {}  # the one cache: a pipeline per preset, built on first use
 FORWARD_T_CHOICES = [0, 10, 50, 100, 200, 350, 500, 750, 900, 999]
 SAMPLER_CHOICES = [(SAMPLER_TITLES[name], name) for name in SAMPLERS]
+# Every event that runs a model or draws a figure shares one queue: one CPU job at a time keeps clicks
+# fast and deterministic (torch's RNG and pyplot are process-wide).
+MODEL_QUEUE = "model"
 
 
 def get_pipeline(preset: str) -> AudioLabPipeline:
@@ -99,7 +102,7 @@ def run_generation(
     pipeline = get_pipeline(preset)
     for item in pipeline.generate_iter(
         text=text, label=label or None, reference=reference, strength=strength, seconds=seconds, steps=int(steps),
-        sampler=sampler, guidance=guidance, seed=int(seed), progress=True,
+        sampler=sampler, guidance=guidance, seed=seed, progress=True,
     ):
         if isinstance(item, Step):
             preview = plots.spectrogram_image(item.x0_hat)
@@ -108,6 +111,26 @@ def run_generation(
             figure = plots.trajectory_figure(item.reverse, "Reverse trajectory: x_t (top) and x̂_0 (bottom)")
             picker = gr.update(choices=_step_choices(item), value=None)
             yield _audio(pipeline, item.audio), gr.skip(), figure, item, picker, _summary(item)
+
+
+@shows_errors
+def run_reference_generation(
+    preset: str,
+    text: str | None,
+    label: str | None,
+    reference: str | None,
+    strength: float,
+    seconds: float,
+    steps: float,
+    sampler: str,
+    guidance: float,
+    seed: float,
+    progress: gr.Progress = gr.Progress(track_tqdm=True),
+) -> Iterator[tuple[Any, ...]]:
+    """The Reference tab: as run_generation, but a reference recording is required."""
+    if reference is None:
+        raise ValueError("Upload or record a reference recording (or pick an example) to make a variation of.")
+    yield from run_generation.__wrapped__(preset, text, label, reference, strength, seconds, steps, sampler, guidance, seed)
 
 
 @shows_errors
@@ -150,14 +173,15 @@ def wire_generation(
     button: gr.Button, preset: gr.Dropdown, text: Any, label: Any, reference: Any, strength: Any,
     controls: dict[str, Any], outputs: dict[str, Any], api_name: str,
 ) -> None:
+    handler = run_reference_generation if reference is not None else run_generation
     none = gr.State(None)
     inputs = [preset, text or none, label or none, reference or none, strength or gr.State(0.6),
               controls["seconds"], controls["steps"], controls["sampler"], controls["guidance"], controls["seed"]]
     targets = [outputs[k] for k in ("audio", "preview", "figure", "state", "picker", "summary")]
-    button.click(run_generation, inputs, targets, api_name=api_name)
+    button.click(handler, inputs, targets, api_name=api_name, concurrency_id=MODEL_QUEUE)
     for trigger in (outputs["picker"].change, outputs["which"].change):
         trigger(listen_to_step, [preset, outputs["state"], outputs["picker"], outputs["which"]], outputs["step_audio"],
-                api_name=False)
+                api_name=False, concurrency_id=MODEL_QUEUE)
 
 
 # ---- vocoder, denoise, explorer -------------------------------------------------------------------
@@ -195,7 +219,7 @@ def run_explorer(
         raise ValueError("Upload or record a recording, or pick an example, to watch it being noised.")
     pipeline = get_pipeline(preset)
     result = pipeline.diffuse(recording, timesteps=sorted(int(t) for t in timesteps), schedule=schedule,
-                              domain="waveform" if domain.startswith("waveform") else "mel", seed=int(seed))
+                              domain="waveform" if domain.startswith("waveform") else "mel", seed=seed)
     figure = plots.trajectory_figure(
         result.forward, f"Forward process, {schedule} schedule", lambda x: pipeline.display_mel(x, result.domain),
         show_estimate=False,
@@ -274,7 +298,8 @@ def build_app(default_preset: str = DEFAULT_PRESET) -> gr.Blocks:
             voc_summary = gr.Markdown()
             voc_plot = gr.Plot(label="Input and output mel")
             gr.Examples([[str(path)] for path in recordings.values()][:3], [voc_in], label="Example recordings")
-            voc_button.click(run_vocoder, [preset, voc_in, iterations], [voc_out, voc_plot, voc_summary], api_name="vocode")
+            voc_button.click(run_vocoder, [preset, voc_in, iterations], [voc_out, voc_plot, voc_summary], api_name="vocode",
+                             concurrency_id=MODEL_QUEUE)
 
         with gr.Tab("Denoise"):
             gr.Markdown("Cleans a noisy recording. Method: a classical Wiener filter.")
@@ -284,7 +309,8 @@ def build_app(default_preset: str = DEFAULT_PRESET) -> gr.Blocks:
             den_summary = gr.Markdown()
             den_plot = gr.Plot(label="Noisy and restored mel")
             gr.Examples([[str(path)] for path in noisy.values()], [den_in], label="Example noisy mixtures")
-            den_button.click(run_denoise, [preset, den_in], [den_out, den_plot, den_summary], api_name="denoise")
+            den_button.click(run_denoise, [preset, den_in], [den_out, den_plot, den_summary], api_name="denoise",
+                             concurrency_id=MODEL_QUEUE)
 
         with gr.Tab("Diffusion explorer"):
             gr.Markdown("The forward process q(x_t | x_0) = N(√ᾱ_t·x_0, (1 − ᾱ_t)·I) applied to a recording: "
@@ -307,8 +333,10 @@ def build_app(default_preset: str = DEFAULT_PRESET) -> gr.Blocks:
             exp_state = gr.State(None)
             gr.Examples([[str(path)] for path in recordings.values()][:3], [exp_in], label="Example recordings")
             exp_button.click(run_explorer, [preset, exp_in, exp_t, exp_schedule, exp_domain, exp_seed],
-                             [exp_plot, exp_schedule_plot, exp_state, exp_picker, exp_summary], api_name="diffuse")
-            exp_picker.change(listen_to_forward, [preset, exp_state, exp_picker], exp_audio, api_name=False)
+                             [exp_plot, exp_schedule_plot, exp_state, exp_picker, exp_summary], api_name="diffuse",
+                             concurrency_id=MODEL_QUEUE)
+            exp_picker.change(listen_to_forward, [preset, exp_state, exp_picker], exp_audio, api_name=False,
+                              concurrency_id=MODEL_QUEUE)
     return demo
 
 

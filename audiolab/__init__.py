@@ -5,6 +5,11 @@
     result = pipe.generate(text="an ambulance passing by", steps=25, seed=0)
 """
 
+import os
+
+# Everything the built-in presets need is on disk; never reach for the hub unless asked (HF_HUB_OFFLINE=0).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
 from audiolab.diffusion import SAMPLERS, Schedule, Step, make_scheduler, sample
 from audiolab.pipeline import AudioLabPipeline, Result
 from audiolab.presets import Preset, list_presets, load_preset

@@ -19,6 +19,8 @@ MIN_SAMPLE_RATE = 4_000
 MAX_SAMPLE_RATE = 384_000
 MAX_FILE_SECONDS = 600.0  # ten minutes: longer uploads are almost always a mistake on a CPU lab
 SILENCE_PEAK = 1e-4  # -80 dBFS: below this a recording carries no usable sound
+MIN_SECONDS = 0.1  # shorter than two 64 ms analysis windows: no spectrogram to speak of
+WRITABLE_SUFFIXES = (".wav", ".flac", ".ogg")
 
 
 def check_waveform(audio: np.ndarray, what: str = "audio") -> np.ndarray:
@@ -110,8 +112,13 @@ def load_audio(
             raise ValueError(
                 f"{path.name} is {info.duration:.0f} s long; the limit is {max_seconds:.0f} s. Trim it first."
             )
-        data, orig_sr = sf.read(str(path), dtype="float32", always_2d=True)
+        try:
+            data, orig_sr = sf.read(str(path), dtype="float32", always_2d=True)
+        except Exception as error:
+            raise ValueError(f"Cannot decode {path.name} ({error}); re-export it as WAV or FLAC.") from error
     audio = check_waveform(data, what)
+    if audio.size < MIN_SECONDS * orig_sr:
+        raise ValueError(f"The {what} is {audio.size / orig_sr * 1000:.0f} ms long; give at least {MIN_SECONDS * 1000:.0f} ms.")
     if audio.size / max(orig_sr, 1) > max_seconds:
         raise ValueError(f"The {what} is {audio.size / orig_sr:.0f} s long; the limit is {max_seconds:.0f} s. Trim it first.")
     audio = resample(audio, orig_sr, sample_rate)
@@ -122,6 +129,8 @@ def load_audio(
 def save_audio(path: str | Path, audio: np.ndarray, sample_rate: int) -> Path:
     """Write a float waveform as 16-bit PCM (format from the suffix: .wav, .flac, .ogg)."""
     path = Path(path)
+    if path.suffix.lower() not in WRITABLE_SUFFIXES:
+        raise ValueError(f"Cannot write {path.name}: use one of {', '.join(WRITABLE_SUFFIXES)}.")
     path.parent.mkdir(parents=True, exist_ok=True)
     clipped = np.clip(check_waveform(audio), -1.0, 1.0)
     subtype = "PCM_16" if path.suffix.lower() in {".wav", ".flac"} else None

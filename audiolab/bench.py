@@ -71,7 +71,7 @@ client = Client(demo.local_url, verbose=False)
 times = []
 for seed in range(int(sys.argv[2]) + 1):
     started = time.perf_counter()
-    client.predict(sys.argv[3], 4.0, 25, "dpm", 3.0, seed, api_name="/generate_text")
+    client.predict(sys.argv[1], sys.argv[3], 4.0, 25, "dpm", 3.0, seed, api_name="/generate_text")
     times.append(time.perf_counter() - started)
 demo.close()
 print(json.dumps({"click": statistics.median(times[1:]), "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -96,11 +96,14 @@ def run_bench(
     app: bool = True,
     seconds: float = 4.0,
     print_line: Callable[[str], None] = print,
+    load_repeats: int = 3,
+    app_clicks: int = 3,
 ) -> None:
     print_line(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
                f"torch {torch.__version__} with {torch.get_num_threads()} threads, Python {platform.python_version()}")
-    loads = [_cold_load_seconds(preset) for _ in range(3)]
-    print_line(f"pipeline load (fresh process, imports + weights + text encoder): median {statistics.median(loads):.2f} s of 3")
+    loads = [_cold_load_seconds(preset) for _ in range(load_repeats)]
+    print_line(f"pipeline load (fresh process, imports + weights + text encoder): median {statistics.median(loads):.2f} s "
+               f"of {load_repeats}")
     pipeline = AudioLabPipeline.from_preset(preset)
     guidance = pipeline.preset.sampler.guidance
     print_line(f"\ngenerate {seconds:g} s of audio from text, guidance {guidance:g}, Griffin-Lim included; "
@@ -114,12 +117,13 @@ def run_bench(
                 repeats,
             )
             print_line(f"{SAMPLER_TITLES[sampler]:<34} {steps:>5} {wall:>8.2f} {wall / seconds:>6.3f}")
-    plain = median_seconds(lambda: plain_loop(pipeline, 25, seconds, guidance), repeats)
-    ours = median_seconds(lambda: pipeline.generate(text=BENCH_PROMPT, seconds=seconds, steps=25, sampler="dpm",
+    steps = max(step_counts)
+    plain = median_seconds(lambda: plain_loop(pipeline, steps, seconds, guidance), repeats)
+    ours = median_seconds(lambda: pipeline.generate(text=BENCH_PROMPT, seconds=seconds, steps=steps, sampler="dpm",
                                                     guidance=guidance), repeats)
-    print_line(f"\nDPM-Solver++ 25 steps: pipeline {ours:.2f} s vs the same loop written plainly {plain:.2f} s "
+    print_line(f"\nDPM-Solver++ {steps} steps: pipeline {ours:.2f} s vs the same loop written plainly {plain:.2f} s "
                f"(overhead {100 * (ours / plain - 1):+.0f}%)")
     if app:
-        measured = app_click_and_memory(preset, max(3, repeats // 2))
+        measured = app_click_and_memory(preset, app_clicks)
         print_line(f"app: a Generate click (text, 4 s, 25 steps, plots included) median {measured['click']:.2f} s; "
                    f"peak memory {measured['peak_mb']:.0f} MB")

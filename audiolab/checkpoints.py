@@ -45,8 +45,9 @@ def build_generator(preset: Preset) -> tuple[MelDenoiser, ConditionEncoder]:
 
 
 def save_generator(path: Path, models: GeneratorModels) -> Path:
-    tensors = {f"denoiser.{k}": v.detach().contiguous() for k, v in models.denoiser.state_dict().items()}
-    tensors.update({f"condition.{k}": v.detach().contiguous() for k, v in models.condition.state_dict().items()})
+    # float16 on disk halves the file (under the 10 MB a Space accepts without LFS); weights load back as float32
+    tensors = {f"denoiser.{k}": v.detach().half().contiguous() for k, v in models.denoiser.state_dict().items()}
+    tensors.update({f"condition.{k}": v.detach().half().contiguous() for k, v in models.condition.state_dict().items()})
     metadata = dict(models.metadata)
     metadata["normalization"] = json.dumps(asdict(models.normalization))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -61,11 +62,14 @@ def load_generator(preset: Preset, device: torch.device | str = "cpu") -> Genera
             f"Checkpoint {preset.checkpoint.name} for preset {preset.name} is missing; train it with "
             f"`{preset.training.command or 'python -m audiolab train generator --preset ' + preset.name}`."
         )
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
 
-    with safe_open(str(preset.checkpoint), framework="pt") as handle:
-        metadata = dict(handle.metadata() or {})
-    tensors = load_file(str(preset.checkpoint), device=str(device))
+    try:
+        with safe_open(str(preset.checkpoint), framework="pt") as handle:
+            metadata = dict(handle.metadata() or {})
+        tensors = load_file(str(preset.checkpoint), device=str(device))
+    except (SafetensorError, OSError) as error:
+        raise ValueError(f"Checkpoint {preset.checkpoint.name} is unreadable ({error}); retrain or restore it.") from error
     denoiser, condition = build_generator(preset)
     try:
         denoiser.load_state_dict({k[9:]: v.float() for k, v in tensors.items() if k.startswith("denoiser.")})

@@ -60,6 +60,7 @@ class TextEncoder:
         from transformers import AutoModel, AutoTokenizer
 
         folder = folder or minilm_dir()
+        verify_minilm(folder)  # refuse anything but the published weights
         self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
         self.model = AutoModel.from_pretrained(str(folder)).eval()
 

@@ -16,7 +16,8 @@ from typing import Literal
 import numpy as np
 import torch
 
-from audiolab.audio import MelTransform, check_not_silent, check_waveform, load_audio
+from audiolab.audio import MIN_SECONDS as AUDIO_MIN_SECONDS
+from audiolab.audio import MelTransform, check_not_silent, check_waveform, load_audio, normalize_loudness
 from audiolab.checkpoints import GeneratorModels, load_generator
 from audiolab.conditioning import check_prompt, shared_text_encoder
 from audiolab.diffusion import (
@@ -36,6 +37,8 @@ from audiolab.restore import WIENER_DESCRIPTION, wiener_denoise
 AudioInput = str | Path | np.ndarray | tuple[int, np.ndarray]
 Domain = Literal["mel", "waveform"]
 MIN_SECONDS = 0.5
+MAX_PROCESS_SECONDS = 120.0  # vocoder and denoiser work on the whole recording: two minutes keeps a click interactive
+REFERENCE_DBFS = -20.0  # references are levelled before their mel is taken, like the training clips' loudness
 DEFAULT_FORWARD_T = (0, 50, 100, 200, 350, 500, 750, 999)
 
 
@@ -100,8 +103,15 @@ class AudioLabPipeline:
         if isinstance(source, np.ndarray):
             audio = check_waveform(source, what)
             check_not_silent(audio, what)
+            if audio.size < AUDIO_MIN_SECONDS * self.sample_rate:
+                raise ValueError(f"The {what} is {audio.size} samples long; give at least {AUDIO_MIN_SECONDS * 1000:.0f} ms.")
             return audio
         return load_audio(source, self.sample_rate, what=what)
+
+    def _check_length(self, audio: np.ndarray, what: str) -> None:
+        seconds = audio.size / self.sample_rate
+        if seconds > MAX_PROCESS_SECONDS:
+            raise ValueError(f"The {what} is {seconds:.0f} s long; trim it to {MAX_PROCESS_SECONDS:.0f} s or less.")
 
     def _denoise_fn(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
         if cond is None:
@@ -224,7 +234,7 @@ class AudioLabPipeline:
         if reference is not None:
             if not 0.0 <= float(strength) <= 1.0:
                 raise ValueError(f"The strength must be between 0 and 1; got {strength}.")
-            reference_audio = self.load(reference, "reference recording")
+            reference_audio = normalize_loudness(self.load(reference, "reference recording"), REFERENCE_DBFS)
             if reference_audio.size > num_samples:
                 notes.append(f"Used the first {seconds:g} s of the {reference_audio.size / self.sample_rate:.1f} s reference.")
                 reference_audio = reference_audio[:num_samples]
@@ -321,7 +331,8 @@ class AudioLabPipeline:
         """Resynthesise a recording through its mel with Griffin-Lim."""
         started = time.perf_counter()
         wave = self.load(audio)
-        iterations = iterations or self.preset.griffin_lim_iterations
+        self._check_length(wave, "recording")
+        iterations = self.preset.griffin_lim_iterations if iterations is None else iterations
         log_mel = self.mel.log_mel(wave)
         out = self.mel.griffin_lim(log_mel, iterations, num_samples=wave.size, seed=check_seed(seed))
         method = f"Griffin-Lim (Griffin & Lim 1984), {iterations} iterations, on the {self.preset.mel.n_mels}-band mel."
@@ -333,6 +344,7 @@ class AudioLabPipeline:
         if method != "wiener":
             raise ValueError(f"Unknown denoising method {method!r}; choose 'wiener'.")
         wave = self.load(audio, "noisy recording")
+        self._check_length(wave, "noisy recording")
         out = wiener_denoise(wave)
         return Result(out, self.sample_rate, WIENER_DESCRIPTION, timings={"total": time.perf_counter() - started},
                       input_audio=wave)

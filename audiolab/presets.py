@@ -139,6 +139,8 @@ def load_preset(name_or_path: str | Path = DEFAULT_PRESET) -> Preset:
     mel = _build(MelSettings, mel_values, "mel", path)
     if mel.f_max > sample_rate / 2 or mel.f_min >= mel.f_max:
         raise ValueError(f"{path.name}: need 0 <= mel.f_min < mel.f_max <= sample_rate / 2.")
+    if min(mel.n_fft, mel.hop_length, mel.n_mels) <= 0:
+        raise ValueError(f"{path.name}: mel.n_fft, mel.hop_length and mel.n_mels must be positive.")
     if mel.hop_length > mel.n_fft:
         raise ValueError(f"{path.name}: mel.hop_length must not exceed mel.n_fft.")
 

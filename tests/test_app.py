@@ -77,6 +77,11 @@ def test_bad_input_reaches_the_user_as_a_message(client: Client, args: tuple, me
         client.predict(TEST_PRESET, *args, api_name="/generate_text")
 
 
+def test_reference_tab_asks_for_a_recording(client: Client) -> None:
+    with pytest.raises(Exception, match="reference recording"):
+        client.predict(TEST_PRESET, "", "siren", None, 0.5, 1.0, 4, "ddim", 3.0, 0, api_name="/generate_reference")
+
+
 def test_silent_upload_is_refused_with_a_message(client: Client, tmp_path) -> None:
     import numpy as np
 

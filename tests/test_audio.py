@@ -121,3 +121,10 @@ def test_mel_shape_and_griffin_lim_round_trip(bell: np.ndarray) -> None:
     assert np.array_equal(wave, transform.griffin_lim(log_mel, n_iter=32, num_samples=bell.size, seed=0))
     with pytest.raises(ValueError, match="iterations"):
         transform.griffin_lim(log_mel, n_iter=0)
+
+
+def test_too_short_clips_and_unwritable_formats_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="at least 100 ms"):
+        load_audio((16_000, np.full(300, 0.1, np.float32)), 16_000)
+    with pytest.raises(ValueError, match="use one of .wav, .flac, .ogg"):
+        save_audio(tmp_path / "out.mp4", np.zeros(100, np.float32), 16_000)

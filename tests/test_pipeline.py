@@ -11,7 +11,8 @@ import torch
 
 from audiolab.data import synth
 from audiolab.examples import mix_at_snr
-from audiolab.pipeline import AudioLabPipeline, Result
+from audiolab.audio import normalize_loudness
+from audiolab.pipeline import REFERENCE_DBFS, AudioLabPipeline, Result
 
 FAST = {"seconds": 1.0, "steps": 6}
 
@@ -50,7 +51,8 @@ def test_every_sampler_produces_finite_audio(pipeline: AudioLabPipeline, sampler
 
 def test_reference_strength_zero_keeps_the_reference_mel(pipeline: AudioLabPipeline, bell: np.ndarray) -> None:
     kept = pipeline.generate(reference=bell, strength=0.0, label="siren", seconds=2.0, steps=10)
-    expected = pipeline.audio_to_mel(bell, pipeline.frames_for(2.0)[1])
+    levelled = normalize_loudness(bell, REFERENCE_DBFS)  # references are levelled like the training clips
+    expected = pipeline.audio_to_mel(levelled, pipeline.frames_for(2.0)[1])
     assert torch.equal(kept.reverse[-1].x0_hat, expected)
     varied = pipeline.generate(reference=bell, strength=0.7, label="siren", seconds=2.0, steps=10)
     assert varied.reverse[-1].index == 7  # strength 0.7 of 10 steps
@@ -126,6 +128,18 @@ def test_diffuse_shows_the_forward_process(pipeline: AudioLabPipeline, bell: np.
 def test_vocode_keeps_length_and_names_its_method(pipeline: AudioLabPipeline, bell: np.ndarray) -> None:
     result = pipeline.vocode(bell[:16_001])
     assert result.audio.shape == (16_001,) and "Griffin-Lim" in result.method
+
+
+def test_vocoder_and_denoiser_refuse_very_long_and_very_short_input(pipeline: AudioLabPipeline) -> None:
+    long = np.tile(synth.synthesize("rain", seed=0, seconds=1.0), 121)
+    with pytest.raises(ValueError, match="trim it to 120 s"):
+        pipeline.vocode(long)
+    with pytest.raises(ValueError, match="trim it to 120 s"):
+        pipeline.denoise(long)
+    with pytest.raises(ValueError, match="at least 100 ms"):
+        pipeline.vocode(np.full(300, 0.1, np.float32))
+    with pytest.raises(ValueError, match="iterations"):
+        pipeline.vocode(long[:16_000], iterations=0)
 
 
 def test_denoise_improves_snr_and_keeps_odd_lengths(pipeline: AudioLabPipeline) -> None:

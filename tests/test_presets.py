@@ -64,3 +64,17 @@ def test_missing_checkpoint_says_how_to_train_it(tmp_path: Path) -> None:
     preset = load_preset(_broken(tmp_path, 'checkpoint = "synth-tiny.safetensors"', 'checkpoint = "absent.safetensors"'))
     with pytest.raises(ValueError, match="python -m audiolab train generator"):
         load_generator(preset)
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
+    from audiolab.checkpoints import load_generator
+
+    (tmp_path / "junk.safetensors").write_bytes(b"\x00" * 64)
+    preset = load_preset(_broken(tmp_path, 'checkpoint = "synth-tiny.safetensors"', 'checkpoint = "junk.safetensors"'))
+    with pytest.raises(ValueError, match="unreadable"):
+        load_generator(preset)
+
+
+def test_zero_hop_is_refused_on_load(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="positive"):
+        load_preset(_broken(tmp_path, "hop_length = 256", "hop_length = 0"))

@@ -1,0 +1,16 @@
+"""`python -m audiolab bench` runs end to end and prints every figure it promises (timings are reported, never asserted)."""
+
+from __future__ import annotations
+
+from audiolab.bench import run_bench
+from tests.conftest import TEST_PRESET
+
+
+def test_bench_prints_sampler_rows_load_time_and_app_memory() -> None:
+    lines: list[str] = []
+    run_bench(TEST_PRESET, samplers=["ddim", "heun"], step_counts=[2], repeats=1, seconds=1.0, app=True,
+              print_line=lines.append, load_repeats=1, app_clicks=1)
+    text = "\n".join(lines)
+    assert "pipeline load" in text and "DDIM" in text and "Heun" in text and "RTF" in text
+    assert "written plainly" in text
+    assert "peak memory" in text and "MB" in text
