@@ -51,6 +51,17 @@ def plain_loop(pipeline: AudioLabPipeline, steps: int, seconds: float, guidance:
     return pipeline.mel_to_audio(x, num_samples)
 
 
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def _cold_load_seconds(preset: str) -> float:
     code = (
         "import time; t=time.perf_counter(); from audiolab.pipeline import AudioLabPipeline; "
@@ -99,7 +110,7 @@ def run_bench(
     load_repeats: int = 3,
     app_clicks: int = 3,
 ) -> None:
-    print_line(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+    print_line(f"machine: {_cpu_name()}, {os.cpu_count()} CPUs, "
                f"torch {torch.__version__} with {torch.get_num_threads()} threads, Python {platform.python_version()}")
     loads = [_cold_load_seconds(preset) for _ in range(load_repeats)]
     print_line(f"pipeline load (fresh process, imports + weights + text encoder): median {statistics.median(loads):.2f} s "
