@@ -84,53 +84,44 @@ def _step_choices(result: Result) -> list[tuple[str, int]]:
 # ---- generation (Text, Class, Reference tabs) ------------------------------------------------------
 
 
-@shows_errors
-def run_generation(
-    preset: str,
-    text: str | None,
-    label: str | None,
-    reference: str | None,
-    strength: float,
-    seconds: float,
-    steps: float,
-    sampler: str,
-    guidance: float,
-    seed: float,
-    progress: gr.Progress = gr.Progress(track_tqdm=True),
-) -> Iterator[tuple[Any, ...]]:
-    """Stream a preview of x̂_0 while sampling; then the audio, the trajectory grid and the step picker."""
-    pipeline = get_pipeline(preset)
-    for item in pipeline.generate_iter(
-        text=text, label=label or None, reference=reference, strength=strength, seconds=seconds, steps=int(steps),
-        sampler=sampler, guidance=guidance, seed=seed, progress=True,
-    ):
-        if isinstance(item, Step):
-            preview = plots.spectrogram_image(item.x0_hat)
-            yield gr.skip(), preview, gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        else:
-            figure = plots.trajectory_figure(item.reverse, "Reverse trajectory: x_t (top) and x̂_0 (bottom)")
-            picker = gr.update(choices=_step_choices(item), value=None)
-            yield _audio(pipeline, item.audio), gr.skip(), figure, item, picker, _summary(item)
+def make_generation_handler(require_reference: bool) -> Callable[..., Iterator[tuple[Any, ...]]]:
+    """The handler behind the three generation tabs; the Reference tab's insists on a recording."""
+
+    @shows_errors
+    def run_generation(
+        preset: str,
+        text: str | None,
+        label: str | None,
+        reference: str | None,
+        strength: float,
+        seconds: float,
+        steps: float,
+        sampler: str,
+        guidance: float,
+        seed: float,
+        progress: gr.Progress = gr.Progress(track_tqdm=True),
+    ) -> Iterator[tuple[Any, ...]]:
+        """Stream a preview of x̂_0 while sampling; then the audio, the trajectory grid and the step picker."""
+        if require_reference and reference is None:
+            raise ValueError("Upload or record a reference recording (or pick an example) to make a variation of.")
+        pipeline = get_pipeline(preset)
+        for item in pipeline.generate_iter(
+            text=text, label=label or None, reference=reference, strength=strength, seconds=seconds,
+            steps=int(steps), sampler=sampler, guidance=guidance, seed=seed, progress=True,
+        ):
+            if isinstance(item, Step):
+                preview = plots.spectrogram_image(item.x0_hat)
+                yield gr.skip(), preview, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            else:
+                figure = plots.trajectory_figure(item.reverse, "Reverse trajectory: x_t (top) and x̂_0 (bottom)")
+                picker = gr.update(choices=_step_choices(item), value=None)
+                yield _audio(pipeline, item.audio), gr.skip(), figure, item, picker, _summary(item)
+
+    return run_generation
 
 
-@shows_errors
-def run_reference_generation(
-    preset: str,
-    text: str | None,
-    label: str | None,
-    reference: str | None,
-    strength: float,
-    seconds: float,
-    steps: float,
-    sampler: str,
-    guidance: float,
-    seed: float,
-    progress: gr.Progress = gr.Progress(track_tqdm=True),
-) -> Iterator[tuple[Any, ...]]:
-    """The Reference tab: as run_generation, but a reference recording is required."""
-    if reference is None:
-        raise ValueError("Upload or record a reference recording (or pick an example) to make a variation of.")
-    yield from run_generation.__wrapped__(preset, text, label, reference, strength, seconds, steps, sampler, guidance, seed)
+run_generation = make_generation_handler(require_reference=False)
+run_reference_generation = make_generation_handler(require_reference=True)
 
 
 @shows_errors

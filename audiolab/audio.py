@@ -48,9 +48,8 @@ def check_not_silent(audio: np.ndarray, what: str = "audio") -> None:
     """Raise a ValueError when the waveform is digital silence (peak below -80 dBFS)."""
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     if peak < SILENCE_PEAK:
-        raise ValueError(
-            f"The {what} is silent (peak {20 * math.log10(peak + 1e-12):.0f} dBFS); give a recording with audible sound."
-        )
+        level = "digital silence" if peak == 0 else f"peak {20 * math.log10(peak):.0f} dBFS"
+        raise ValueError(f"The {what} is silent ({level}); give a recording with audible sound.")
 
 
 def to_mono(audio: np.ndarray) -> np.ndarray:

@@ -68,6 +68,20 @@ def test_long_stereo_48k_reference_is_cropped_with_a_note(pipeline: AudioLabPipe
     assert any("first 1 s" in note for note in result.notes)
 
 
+def test_forty_second_stereo_mp3_works_in_every_task(pipeline: AudioLabPipeline, tmp_path: Path) -> None:
+    if "MP3" not in sf.available_formats():
+        pytest.skip("this libsndfile has no MP3 support")
+    clip = np.concatenate([synth.synthesize(label, seed=1, seconds=10.0, sample_rate=44_100)
+                           for label in ("siren", "rain", "whistle", "church_bell")])
+    path = tmp_path / "long_stereo.mp3"
+    sf.write(path, np.stack([clip, 0.7 * clip], axis=1), 44_100, format="MP3")
+    variation = pipeline.generate(reference=str(path), strength=0.6, label="siren", **FAST)
+    assert variation.audio.shape == (16_000,) and any("40.0 s reference" in note for note in variation.notes)
+    assert abs(pipeline.vocode(str(path)).audio.size - 40 * 16_000) < 16_000 * 0.1
+    assert abs(pipeline.denoise(str(path)).audio.size - 40 * 16_000) < 16_000 * 0.1
+    assert any("first 10 s" in note for note in pipeline.diffuse(str(path), timesteps=[500]).notes)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
