@@ -240,7 +240,8 @@ def build_app(default_preset: str = DEFAULT_PRESET) -> gr.Blocks:
             "# audiolab\nGenerate sounds by reversing a noise process, and watch it happen: every tab shows the "
             "trajectory, and any kept step is one click from your ears. Runs offline on a CPU with built-in models."
         )
-        choices = list_presets() if default_preset in list_presets() else [default_preset, *list_presets()]
+        presets = list_presets()
+        choices = presets if default_preset in presets else [default_preset, *presets]
         preset = gr.Dropdown(choices, value=default_preset, label="Preset (built-in models)")
 
         with gr.Tab("Text to audio"):

@@ -204,8 +204,9 @@ class MelTransform:
             target = torch.exp(log_mel.float())
             basis = self._mel.mel_scale.fb.T  # (mels, stft bins)
             magnitude = self._inverse_mel(target).clamp_min(1e-6)
+            numerator = basis.T @ target
             for _ in range(iterations):
-                magnitude = magnitude * (basis.T @ target) / (basis.T @ (basis @ magnitude) + 1e-10)
+                magnitude = magnitude * numerator / (basis.T @ (basis @ magnitude) + 1e-10)
             return magnitude
 
     def griffin_lim(

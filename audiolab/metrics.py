@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from audiolab.data import synth
+from audiolab.pipeline import AudioLabPipeline
 
 # Prompts that avoid the class names: the text path must carry meaning, not keywords.
 PARAPHRASES: dict[str, str] = {
@@ -90,7 +91,7 @@ def reference_classifier(
 
 
 def evaluate_classes(
-    pipeline: "object",
+    pipeline: AudioLabPipeline,
     per_class: int = 3,
     seconds: float = 2.0,
     steps: int = 12,
@@ -98,8 +99,8 @@ def evaluate_classes(
     guidance: float | None = None,
 ) -> ClassReport:
     """Generate `per_class` clips for every label (seeds 0…) and each paraphrase, and classify them."""
-    labels = list(pipeline.labels)  # type: ignore[attr-defined]
-    log_mel = pipeline.log_mel_image  # type: ignore[attr-defined]
+    labels = list(pipeline.labels)
+    log_mel = pipeline.log_mel_image
     classifier, real_accuracy = reference_classifier(labels, log_mel, seconds)
 
     def recognised(audio: np.ndarray) -> int:
@@ -108,13 +109,13 @@ def evaluate_classes(
     per_label: dict[str, float] = {}
     for index, label in enumerate(labels):
         hits = [
-            recognised(pipeline.generate(label=label, seconds=seconds, steps=steps, sampler=sampler,  # type: ignore[attr-defined]
+            recognised(pipeline.generate(label=label, seconds=seconds, steps=steps, sampler=sampler,
                                          guidance=guidance, seed=seed).audio) == index
             for seed in range(per_class)
         ]
         per_label[label] = float(np.mean(hits))
     text_hits = {
-        prompt: recognised(pipeline.generate(text=prompt, seconds=seconds, steps=steps, sampler=sampler,  # type: ignore[attr-defined]
+        prompt: recognised(pipeline.generate(text=prompt, seconds=seconds, steps=steps, sampler=sampler,
                                              guidance=guidance, seed=0).audio) == labels.index(label)
         for prompt, label in PARAPHRASES.items()
         if label in labels

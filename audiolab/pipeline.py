@@ -16,8 +16,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from audiolab.audio import MIN_SECONDS as AUDIO_MIN_SECONDS
-from audiolab.audio import MelTransform, check_not_silent, check_waveform, load_audio, normalize_loudness
+from audiolab.audio import MelTransform, load_audio, normalize_loudness
 from audiolab.checkpoints import GeneratorModels, load_generator
 from audiolab.conditioning import check_prompt, shared_text_encoder
 from audiolab.diffusion import (
@@ -101,11 +100,7 @@ class AudioLabPipeline:
     def load(self, source: AudioInput, what: str = "recording") -> np.ndarray:
         """Any accepted input as float32 mono at the preset's rate (clear errors otherwise)."""
         if isinstance(source, np.ndarray):
-            audio = check_waveform(source, what)
-            check_not_silent(audio, what)
-            if audio.size < AUDIO_MIN_SECONDS * self.sample_rate:
-                raise ValueError(f"The {what} is {audio.size} samples long; give at least {AUDIO_MIN_SECONDS * 1000:.0f} ms.")
-            return audio
+            source = (self.sample_rate, source)  # a bare array is taken to be at the preset's rate
         return load_audio(source, self.sample_rate, what=what)
 
     def _check_length(self, audio: np.ndarray, what: str) -> None:

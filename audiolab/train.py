@@ -12,7 +12,7 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from audiolab.audio import MelTransform
-from audiolab.checkpoints import GeneratorModels, MelNormalization, build_generator, save_generator
+from audiolab.checkpoints import GeneratorModels, MelNormalization, build_generator, load_generator, save_generator
 from audiolab.conditioning import shared_text_encoder
 from audiolab.data import synth
 from audiolab.diffusion import Schedule
@@ -116,10 +116,6 @@ def train_generator(
     denoiser, condition = build_generator(preset)
     previous_steps = 0
     if resume:
-        from dataclasses import replace
-
-        from audiolab.checkpoints import load_generator
-
         if not out.is_file():
             raise ValueError(f"--resume needs an existing checkpoint at {out}; train without --resume first.")
         earlier = load_generator(replace(preset, checkpoint=out))
