@@ -15,7 +15,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline-first: no 
 
 import gradio as gr
 
-from audiolab import plots
+from audiolab import plots, quality
 from audiolab.diffusion import BETA_SCHEDULES, SAMPLER_TITLES, SAMPLERS
 from audiolab.examples import EXAMPLE_PROMPTS, example_folder, example_recordings, noisy_examples
 from audiolab.pipeline import DEFAULT_FORWARD_T, AudioLabPipeline, Result, Step
@@ -24,6 +24,8 @@ from audiolab.presets import DEFAULT_PRESET, list_presets, load_preset
 _PIPELINES: dict[str, AudioLabPipeline] = {}  # the one cache: a pipeline per preset, built on first use
 FORWARD_T_CHOICES = [0, 10, 50, 100, 200, 350, 500, 750, 900, 999]
 SAMPLER_CHOICES = [(SAMPLER_TITLES[name], name) for name in SAMPLERS]
+VOCODER_CHOICES = [("Diffusion vocoder", "diffusion"), ("Griffin-Lim", "griffinlim")]
+LAST_GENERATED = "Last generated sound"
 # Every event that runs a model or draws a figure shares one queue: one CPU job at a time keeps clicks
 # fast and deterministic (torch's RNG and pyplot are process-wide).
 MODEL_QUEUE = "model"
@@ -99,6 +101,8 @@ def make_generation_handler(require_reference: bool) -> Callable[..., Iterator[t
         sampler: str,
         guidance: float,
         seed: float,
+        vocoder: str = "diffusion",
+        vocoder_steps: float = 6,
         progress: gr.Progress = gr.Progress(track_tqdm=True),
     ) -> Iterator[tuple[Any, ...]]:
         """Stream a preview of x̂_0 while sampling; then the audio, the trajectory grid and the step picker."""
@@ -108,14 +112,15 @@ def make_generation_handler(require_reference: bool) -> Callable[..., Iterator[t
         for item in pipeline.generate_iter(
             text=text, label=label or None, reference=reference, strength=strength, seconds=seconds,
             steps=int(steps), sampler=sampler, guidance=guidance, seed=seed, progress=True,
+            vocoder=vocoder, vocoder_steps=int(vocoder_steps) if vocoder == "diffusion" else None,
         ):
             if isinstance(item, Step):
                 preview = plots.spectrogram_image(item.x0_hat)
-                yield gr.skip(), preview, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                yield gr.skip(), preview, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             else:
                 figure = plots.trajectory_figure(item.reverse, "Reverse trajectory: x_t (top) and x̂_0 (bottom)")
                 picker = gr.update(choices=_step_choices(item), value=None)
-                yield _audio(pipeline, item.audio), gr.skip(), figure, item, picker, _summary(item)
+                yield _audio(pipeline, item.audio), gr.skip(), figure, item, picker, _summary(item), item
 
     return run_generation
 
@@ -142,7 +147,11 @@ def generation_controls(defaults: Any) -> dict[str, gr.components.Component]:
         with gr.Row():
             sampler = gr.Dropdown(SAMPLER_CHOICES, value=defaults.sampler.name, label="Sampler")
             seed = gr.Number(0, precision=0, label="Seed")
-    return {"seconds": seconds, "steps": steps, "guidance": guidance, "sampler": sampler, "seed": seed}
+        with gr.Row():
+            vocoder = gr.Radio(VOCODER_CHOICES, value=defaults.vocoder_method, label="Vocoder (mel -> waveform)")
+            vocoder_steps = gr.Slider(1, 50, value=6, step=1, label="Diffusion vocoder steps")
+    return {"seconds": seconds, "steps": steps, "guidance": guidance, "sampler": sampler, "seed": seed,
+            "vocoder": vocoder, "vocoder_steps": vocoder_steps}
 
 
 def generation_outputs() -> dict[str, gr.components.Component]:
@@ -162,13 +171,14 @@ def generation_outputs() -> dict[str, gr.components.Component]:
 
 def wire_generation(
     button: gr.Button, preset: gr.Dropdown, text: Any, label: Any, reference: Any, strength: Any,
-    controls: dict[str, Any], outputs: dict[str, Any], api_name: str,
+    controls: dict[str, Any], outputs: dict[str, Any], api_name: str, last_generated: gr.State,
 ) -> None:
     handler = run_reference_generation if reference is not None else run_generation
     none = gr.State(None)
     inputs = [preset, text or none, label or none, reference or none, strength or gr.State(0.6),
-              controls["seconds"], controls["steps"], controls["sampler"], controls["guidance"], controls["seed"]]
-    targets = [outputs[k] for k in ("audio", "preview", "figure", "state", "picker", "summary")]
+              controls["seconds"], controls["steps"], controls["sampler"], controls["guidance"], controls["seed"],
+              controls["vocoder"], controls["vocoder_steps"]]
+    targets = [outputs[k] for k in ("audio", "preview", "figure", "state", "picker", "summary")] + [last_generated]
     button.click(handler, inputs, targets, api_name=api_name, concurrency_id=MODEL_QUEUE)
     for trigger in (outputs["picker"].change, outputs["which"].change):
         trigger(listen_to_step, [preset, outputs["state"], outputs["picker"], outputs["which"]], outputs["step_audio"],
@@ -179,15 +189,58 @@ def wire_generation(
 
 
 @shows_errors
-def run_vocoder(preset: str, recording: str | None, iterations: float) -> tuple[Any, Any, str]:
-    if recording is None:
-        raise ValueError("Upload or record a recording to vocode.")
+def run_vocoder(
+    preset: str,
+    recording: str | None,
+    last_generated: Result | None,
+    source: str,
+    steps: float,
+    iterations: float,
+    seed: float,
+    progress: gr.Progress = gr.Progress(track_tqdm=True),
+) -> tuple[Any, ...]:
+    """Diffusion vocoder and Griffin-Lim on the same mel, side by side, with the diffusion trajectory."""
     pipeline = get_pipeline(preset)
-    result = pipeline.vocode(recording, iterations=int(iterations))
-    figure = plots.spectrogram_comparison(
-        [("input mel", pipeline.log_mel_image(result.input_audio)), ("Griffin-Lim output mel", pipeline.log_mel_image(result.audio))]
+    if source == LAST_GENERATED:
+        if last_generated is None:
+            raise ValueError("Generate a sound in the Text, Class or Reference tab first, or choose 'Recording'.")
+        log_mel = pipeline.result_log_mel(last_generated)
+        samples, original = last_generated.audio.size, None
+    else:
+        if recording is None:
+            raise ValueError("Upload or record a recording to vocode, or pick an example.")
+        original = pipeline.load(recording)
+        pipeline._check_length(original, "recording")
+        log_mel, samples = pipeline.mel.log_mel(original), original.size
+    diffusion = pipeline.vocode_mel(log_mel, samples, "diffusion", steps=int(steps), seed=seed, progress=True)
+    griffin_lim = pipeline.vocode_mel(log_mel, samples, "griffinlim", iterations=int(iterations), seed=seed)
+    comparison = plots.spectrogram_comparison([
+        ("input mel", log_mel.numpy()),
+        (f"diffusion vocoder, {int(steps)} steps", pipeline.log_mel_image(diffusion.audio)),
+        (f"Griffin-Lim, {int(iterations)} iterations", pipeline.log_mel_image(griffin_lim.audio)),
+    ])
+    trajectory = plots.waveform_trajectory_figure(
+        diffusion.reverse, pipeline.sample_rate, lambda x: pipeline.log_mel_image(x.reshape(-1).numpy()),
+        "Diffusion vocoder, reverse trajectory: waveform x_t (top) and its mel (bottom)",
     )
-    return _audio(pipeline, result.audio), figure, _summary(result)
+    lines = [_summary(diffusion), f"**Compared with:** {griffin_lim.method} ({griffin_lim.timings['total']:.2f} s)"]
+    lines.append(_closeness(pipeline, log_mel, original, {"diffusion": diffusion.audio, "Griffin-Lim": griffin_lim.audio}))
+    picker = gr.update(choices=_step_choices(diffusion), value=None)
+    return (_audio(pipeline, diffusion.audio), _audio(pipeline, griffin_lim.audio), comparison, trajectory,
+            diffusion, picker, "\n\n".join(lines))
+
+
+def _closeness(pipeline: AudioLabPipeline, log_mel: Any, original: Any, outputs: dict[str, Any]) -> str:
+    """A small table: how close each output's mel (and, given the recording, its spectrum) is to the input."""
+    header = "| method | log-mel L1 ↓ |" + (" MR-STFT ↓ |" if original is not None else "")
+    rows = [header, "|---|---:|" + ("---:|" if original is not None else "")]
+    for name, audio in outputs.items():
+        mel_l1 = float((pipeline.mel.log_mel(audio)[:, : log_mel.shape[-1]] - log_mel).abs().mean())
+        row = f"| {name} | {mel_l1:.3f} |"
+        if original is not None:
+            row += f" {quality.mr_stft_distance(original, audio):.3f} |"
+        rows.append(row)
+    return "\n".join(rows)
 
 
 @shows_errors
@@ -243,6 +296,7 @@ def build_app(default_preset: str = DEFAULT_PRESET) -> gr.Blocks:
         presets = list_presets()
         choices = presets if default_preset in presets else [default_preset, *presets]
         preset = gr.Dropdown(choices, value=default_preset, label="Preset (built-in models)")
+        last_generated = gr.State(None)  # the latest generation, for the Vocoder tab
 
         with gr.Tab("Text to audio"):
             prompt = gr.Textbox(label="Prompt", placeholder="e.g. an ambulance passing by", lines=1)
@@ -250,7 +304,7 @@ def build_app(default_preset: str = DEFAULT_PRESET) -> gr.Blocks:
             button = gr.Button("Generate", variant="primary")
             outputs = generation_outputs()
             gr.Examples([[p] for p in EXAMPLE_PROMPTS], [prompt], label="Example prompts")
-            wire_generation(button, preset, prompt, None, None, None, controls, outputs, "generate_text")
+            wire_generation(button, preset, prompt, None, None, None, controls, outputs, "generate_text", last_generated)
 
         with gr.Tab("Class label"):
             label = gr.Dropdown(list(defaults.labels), value=defaults.labels[0], label="Class")
@@ -258,7 +312,7 @@ def build_app(default_preset: str = DEFAULT_PRESET) -> gr.Blocks:
             button = gr.Button("Generate", variant="primary")
             outputs = generation_outputs()
             gr.Examples([[name] for name in defaults.labels[:6]], [label], label="Example classes")
-            wire_generation(button, preset, None, label, None, None, controls, outputs, "generate_label")
+            wire_generation(button, preset, None, label, None, None, controls, outputs, "generate_label", last_generated)
 
         with gr.Tab("Reference audio"):
             gr.Markdown("SDEdit variation: the reference's mel is noised to *strength* and the reverse process runs "
@@ -278,20 +332,40 @@ def build_app(default_preset: str = DEFAULT_PRESET) -> gr.Blocks:
                 [reference, ref_prompt, ref_label], label="Example recordings (reference, prompt, class)",
             )
             wire_generation(button, preset, ref_prompt, ref_label, reference, strength, controls, outputs,
-                            "generate_reference")
+                            "generate_reference", last_generated)
 
         with gr.Tab("Vocoder"):
-            gr.Markdown("Turns a recording's mel-spectrogram back into a waveform. Method: Griffin-Lim phase recovery.")
+            gr.Markdown("Turns a mel-spectrogram back into a waveform two ways, side by side: the diffusion vocoder "
+                        "(the reverse process on the waveform, conditioned on the mel) and Griffin-Lim phase recovery. "
+                        "Below, the diffusion vocoder's waveform trajectory: every kept step is playable.")
             with gr.Row():
                 voc_in = gr.Audio(label="Recording", type="filepath")
-                iterations = gr.Slider(1, 200, value=defaults.griffin_lim_iterations, step=1, label="Griffin-Lim iterations")
+                with gr.Column():
+                    voc_source = gr.Radio(["Recording", LAST_GENERATED], value="Recording", label="Mel of")
+                    voc_steps = gr.Slider(1, 50, value=6, step=1, label="Diffusion vocoder steps")
+                    iterations = gr.Slider(1, 200, value=defaults.griffin_lim_iterations, step=1,
+                                           label="Griffin-Lim iterations")
+                    voc_seed = gr.Number(0, precision=0, label="Seed")
             voc_button = gr.Button("Vocode", variant="primary")
-            voc_out = gr.Audio(label="Resynthesised", type="numpy", interactive=False)
+            with gr.Row():
+                voc_out = gr.Audio(label="Diffusion vocoder", type="numpy", interactive=False)
+                voc_gl = gr.Audio(label="Griffin-Lim", type="numpy", interactive=False)
             voc_summary = gr.Markdown()
-            voc_plot = gr.Plot(label="Input and output mel")
+            voc_plot = gr.Plot(label="Input mel and both outputs' mels")
+            voc_trajectory = gr.Plot(label="Waveform reverse trajectory")
+            with gr.Row():
+                voc_picker = gr.Dropdown([], label="Listen to a kept step", value=None)
+                voc_which = gr.Radio(["x̂_0 (clean estimate)", "x_t (noisy state)"], value="x_t (noisy state)",
+                                     label="Which")
+                voc_step_audio = gr.Audio(label="Audio of that step", type="numpy", interactive=False)
+            voc_state = gr.State(None)
             gr.Examples([[str(path)] for path in recordings.values()][:3], [voc_in], label="Example recordings")
-            voc_button.click(run_vocoder, [preset, voc_in, iterations], [voc_out, voc_plot, voc_summary], api_name="vocode",
-                             concurrency_id=MODEL_QUEUE)
+            voc_button.click(run_vocoder, [preset, voc_in, last_generated, voc_source, voc_steps, iterations, voc_seed],
+                             [voc_out, voc_gl, voc_plot, voc_trajectory, voc_state, voc_picker, voc_summary],
+                             api_name="vocode", concurrency_id=MODEL_QUEUE)
+            for trigger in (voc_picker.change, voc_which.change):
+                trigger(listen_to_step, [preset, voc_state, voc_picker, voc_which], voc_step_audio, api_name=False,
+                        concurrency_id=MODEL_QUEUE)
 
         with gr.Tab("Denoise"):
             gr.Markdown("Cleans a noisy recording. Method: a classical Wiener filter.")

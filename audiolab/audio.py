@@ -186,6 +186,16 @@ class MelTransform:
         )
         self._window = torch.hann_window(s.n_fft)
 
+    @property
+    def filterbank(self) -> torch.Tensor:
+        """The mel filterbank as (STFT bins, mels): band m's weight on each linear-frequency bin."""
+        return self._mel.mel_scale.fb
+
+    @property
+    def window_energy(self) -> float:
+        """Σ w[n]² of the analysis window: E|STFT|² of white noise with unit variance."""
+        return float((self._window**2).sum())
+
     def log_mel(self, audio: np.ndarray | torch.Tensor) -> torch.Tensor:
         """(..., samples) waveform -> (..., n_mels, frames) natural-log magnitude mel."""
         wave = torch.as_tensor(np.asarray(audio, dtype=np.float32) if isinstance(audio, np.ndarray) else audio)

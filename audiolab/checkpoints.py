@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from safetensors.torch import load_file, save_file
 
 from audiolab.conditioning import ConditionEncoder
 from audiolab.models.mel_unet import MelDenoiser
-from audiolab.presets import Preset
+from audiolab.presets import Preset, VocoderPreset
+
+if TYPE_CHECKING:
+    from audiolab.vocoder import DiffusionVocoder
 
 
 @dataclass(frozen=True)
@@ -84,3 +88,41 @@ def load_generator(preset: Preset, device: torch.device | str = "cpu") -> Genera
     return GeneratorModels(
         denoiser.to(device).eval(), condition.to(device).eval(), MelNormalization(**stats), metadata
     )
+
+
+def save_vocoder(path: Path, vocoder: "DiffusionVocoder", metadata: dict[str, str]) -> Path:
+    """The vocoder network in float16 (it runs in float32) with its prior calibration in the metadata."""
+    tensors = {k: v.detach().half().contiguous() for k, v in vocoder.net.state_dict().items()}
+    metadata = dict(metadata)
+    metadata["prior_scale"] = f"{vocoder.prior_scale:.6g}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(path), metadata=metadata)
+    return path
+
+
+def load_vocoder(preset: VocoderPreset, checkpoint: Path | None = None) -> "DiffusionVocoder":
+    """The preset's trained diffusion vocoder; a clear ValueError if the checkpoint is missing or mismatched."""
+    from safetensors import SafetensorError, safe_open
+
+    from audiolab.vocoder import DiffusionVocoder
+
+    checkpoint = checkpoint or preset.checkpoint
+    if not checkpoint.is_file():
+        raise ValueError(
+            f"Vocoder checkpoint {checkpoint.name} is missing; train it with "
+            f"`{preset.training.command or 'python -m audiolab train vocoder --preset ' + preset.name}`."
+        )
+    try:
+        with safe_open(str(checkpoint), framework="pt") as handle:
+            metadata = dict(handle.metadata() or {})
+        tensors = load_file(str(checkpoint))
+    except (SafetensorError, OSError) as error:
+        raise ValueError(f"Vocoder checkpoint {checkpoint.name} is unreadable ({error}); retrain or restore it.") from error
+    vocoder = DiffusionVocoder(preset.settings, prior_scale=float(metadata.get("prior_scale", "1.0")))
+    try:
+        vocoder.net.load_state_dict({k: v.float() for k, v in tensors.items()})
+    except RuntimeError as error:
+        raise ValueError(f"Vocoder checkpoint {checkpoint.name} does not match {preset.path.name}: {error}") from error
+    vocoder.net.eval()
+    vocoder.metadata = metadata
+    return vocoder

@@ -89,9 +89,23 @@ def _vocode(args: argparse.Namespace) -> int:
     from audiolab.audio import save_audio
 
     pipeline = _pipeline(args.preset)
-    result = pipeline.vocode(args.input, iterations=args.iterations, seed=args.seed)
+    result = pipeline.vocode(args.input, method=args.method, steps=args.steps, iterations=args.iterations,
+                             seed=args.seed, progress=True)
     save_audio(args.out, result.audio, result.sample_rate)
     print(f"wrote {args.out}: {result.method}")
+    if args.plot:
+        from audiolab import plots
+
+        if result.reverse:
+            figure = plots.waveform_trajectory_figure(
+                result.reverse, result.sample_rate, lambda x: pipeline.log_mel_image(x.reshape(-1).numpy()),
+                "Diffusion vocoder, reverse trajectory: waveform x_t (top) and its mel (bottom)",
+            )
+        else:
+            figure = plots.spectrogram_comparison(
+                [("input mel", pipeline.log_mel_image(result.input_audio)), ("output mel", pipeline.log_mel_image(result.audio))]
+            )
+        _save_figure(figure, args.plot)
     return 0
 
 
@@ -105,11 +119,22 @@ def _denoise(args: argparse.Namespace) -> int:
     return 0
 
 
+def _vocoder_preset(name: str):  # noqa: ANN202 - a generator preset stands for the vocoder it names
+    from audiolab.presets import list_presets, load_preset, load_vocoder_preset
+
+    if name in list_presets("generator"):
+        generator = load_preset(name)
+        if not generator.vocoder_preset:
+            raise ValueError(f"Preset {name} names no diffusion vocoder; pass a vocoder preset with --preset.")
+        name = generator.vocoder_preset
+    return load_vocoder_preset(name)
+
+
 def _train(args: argparse.Namespace) -> int:
     from audiolab.presets import load_preset
     from audiolab.train import train_generator
+    from audiolab.train_vocoder import train_vocoder
 
-    preset = load_preset(args.preset)
     log_file = open(args.log, "a", encoding="utf-8") if args.log else None
 
     def log(line: str) -> None:
@@ -118,7 +143,16 @@ def _train(args: argparse.Namespace) -> int:
             log_file.write(line + "\n")
             log_file.flush()
 
-    train_generator(preset, steps=args.steps, out=Path(args.out) if args.out else None, log=log, resume=args.resume)
+    out = Path(args.out) if args.out else None
+    if args.model == "vocoder":
+        vocoder_preset = _vocoder_preset(args.preset)
+        data = args.data if args.data is not None else list(vocoder_preset.training.data)
+        train_vocoder(vocoder_preset, data, exclude=args.exclude or (), validation=args.val or (), steps=args.steps,
+                      out=out, log=log, resume=args.resume)
+        return 0
+    if args.data:
+        raise ValueError("The generator trains on its preset's own data; --data is for `train vocoder`.")
+    train_generator(load_preset(args.preset), steps=args.steps, out=out, log=log, resume=args.resume)
     return 0
 
 
@@ -130,15 +164,45 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_vocoder(args: argparse.Namespace) -> int:
+    from audiolab.audio import MelTransform
+    from audiolab.checkpoints import load_vocoder
+    from audiolab.eval_vocoder import evaluate_vocoders, format_table
+
+    if not args.data:
+        raise ValueError("eval vocoder needs --data DIR: a folder of recordings to resynthesise.")
+    preset = _vocoder_preset(args.preset)
+    methods = args.methods or None
+    needs_model = any(m.startswith("diffusion") for m in (methods or ["diffusion"]))
+    vocoder = load_vocoder(preset) if needs_model else None
+    kwargs = {"methods": methods} if methods else {}
+    scores, clips = evaluate_vocoders(args.data, vocoder, MelTransform(preset.settings.mel), speech=args.speech,
+                                      limit=args.limit, max_seconds=args.max_seconds, sampler=args.sampler,
+                                      exclude=args.exclude or (), **kwargs)
+    threads = torch_threads()
+    print(f"{clips} clips from {args.data} (each levelled to -25 dBFS, at most {args.max_seconds:g} s); "
+          f"vocoder {preset.name}, sampler {args.sampler or preset.settings.sampler}, seed 0; {threads} CPU threads")
+    print(format_table(scores))
+    return 0
+
+
+def torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
 def _eval(args: argparse.Namespace) -> int:
     from audiolab.metrics import evaluate_classes
 
+    if args.what == "vocoder":
+        return _eval_vocoder(args)
     pipeline = _pipeline(args.preset)
     report = evaluate_classes(pipeline, per_class=args.per_class, seconds=args.seconds, steps=args.steps,
-                              sampler=args.sampler, guidance=args.guidance)
+                              sampler=args.sampler or "dpm", guidance=args.guidance)
     print(f"independent classifier on real procedural clips (ceiling): {report.real_accuracy:.1%}")
     print(f"generated from the label, recognised: {report.label_accuracy:.1%} "
-          f"({args.per_class} clips per class, {args.seconds:g} s, {args.steps} {args.sampler} steps)")
+          f"({args.per_class} clips per class, {args.seconds:g} s, {args.steps} {args.sampler or 'dpm'} steps)")
     print(f"\n{'class':<14} accuracy")
     for label, accuracy in report.per_class.items():
         print(f"{label:<14} {accuracy:>7.0%}")
@@ -186,8 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
     vocode = with_preset(commands.add_parser("vocode", help="resynthesise a recording through its mel"))
     vocode.add_argument("input")
     vocode.add_argument("--out", required=True)
-    vocode.add_argument("--method", choices=["griffinlim"], default="griffinlim")
+    vocode.add_argument("--method", choices=["diffusion", "griffinlim"], default=None,
+                        help="default: the preset's (the diffusion vocoder where it has one)")
+    vocode.add_argument("--steps", type=int, default=None, help="diffusion vocoder steps (default: its preset's, 6)")
     vocode.add_argument("--iterations", type=int, default=None, help="Griffin-Lim iterations")
+    vocode.add_argument("--plot", default=None, help="save the waveform trajectory (or mel comparison) to this PNG")
     vocode.add_argument("--seed", type=int, default=0)
     vocode.set_defaults(handler=_vocode)
 
@@ -198,7 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
     denoise.set_defaults(handler=_denoise)
 
     train = with_preset(commands.add_parser("train", help="train a built-in model"))
-    train.add_argument("model", choices=["generator"], help="which model to train")
+    train.add_argument("model", choices=["generator", "vocoder"], help="which model to train")
+    train.add_argument("--data", nargs="+", default=None, help="vocoder: folders of recordings to train on")
+    train.add_argument("--exclude", nargs="+", default=None, help="vocoder: file-name globs to hold out")
+    train.add_argument("--val", nargs="+", default=None, help="vocoder: folders of held-out clips for the validation figure")
     train.add_argument("--steps", type=int, default=None, help="optimiser steps (default: the preset's)")
     train.add_argument("--out", default=None, help="checkpoint path (default: the preset's)")
     train.add_argument("--log", default=None, help="also append the log to this file")
@@ -206,11 +276,20 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(handler=_train)
 
     evaluate = with_preset(commands.add_parser("eval", help="measure quality"))
-    evaluate.add_argument("what", choices=["generator"], help="generator: are the classes told apart?")
+    evaluate.add_argument("what", choices=["generator", "vocoder"],
+                          help="generator: are the classes told apart? vocoder: how close is mel -> wave to the original?")
+    evaluate.add_argument("--data", default=None, help="vocoder: a folder of recordings to resynthesise")
+    evaluate.add_argument("--speech", action="store_true", help="vocoder: the clips are speech; add PESQ and STOI")
+    evaluate.add_argument("--methods", nargs="+", default=None,
+                          help="vocoder: e.g. diffusion-6 diffusion-12 diffusion-50 griffinlim-32 griffinlim-100")
+    evaluate.add_argument("--limit", type=int, default=None, help="vocoder: use only the first N clips")
+    evaluate.add_argument("--max-seconds", type=float, default=10.0, help="vocoder: cut longer clips")
+    evaluate.add_argument("--exclude", nargs="+", default=None, help="vocoder: file-name globs to skip")
     evaluate.add_argument("--per-class", type=int, default=10, help="generated clips per class")
     evaluate.add_argument("--seconds", type=float, default=2.0)
     evaluate.add_argument("--steps", type=int, default=25)
-    evaluate.add_argument("--sampler", choices=SAMPLERS, default="dpm")
+    evaluate.add_argument("--sampler", choices=SAMPLERS, default=None,
+                          help="generator: default dpm; vocoder: default the vocoder preset's")
     evaluate.add_argument("--guidance", type=float, default=None)
     evaluate.set_defaults(handler=_eval)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from audiolab.audio import MelTransform, load_audio, normalize_loudness
-from audiolab.checkpoints import GeneratorModels, load_generator
+from audiolab.checkpoints import GeneratorModels, load_generator, load_vocoder
 from audiolab.conditioning import check_prompt, shared_text_encoder
 from audiolab.diffusion import (
     SAMPLER_TITLES,
@@ -30,11 +30,13 @@ from audiolab.diffusion import (
     make_scheduler,
     sample,
 )
-from audiolab.presets import DEFAULT_PRESET, Preset, load_preset
+from audiolab.presets import DEFAULT_PRESET, VOCODER_METHODS, Preset, load_preset, load_vocoder_preset
 from audiolab.restore import WIENER_DESCRIPTION, wiener_denoise
+from audiolab.vocoder import DiffusionVocoder, check_log_mel
 
 AudioInput = str | Path | np.ndarray | tuple[int, np.ndarray]
 Domain = Literal["mel", "waveform"]
+VocoderMethod = Literal["diffusion", "griffinlim"]
 MIN_SECONDS = 0.5
 MAX_PROCESS_SECONDS = 120.0  # vocoder and denoiser work on the whole recording: two minutes keeps a click interactive
 REFERENCE_DBFS = -20.0  # references are levelled before their mel is taken, like the training clips' loudness
@@ -75,17 +77,42 @@ def check_seed(seed: int | float | None) -> int:
 class AudioLabPipeline:
     """Owns a preset's models, the device, the mel transform and the schedule."""
 
-    def __init__(self, preset: Preset, models: GeneratorModels, device: str = "cpu") -> None:
+    def __init__(self, preset: Preset, models: GeneratorModels, device: str = "cpu",
+                 vocoder: DiffusionVocoder | None = None) -> None:
         self.preset = preset
         self.models = models
         self.device = torch.device(device)
         self.mel = MelTransform(preset.mel)
         self.schedule = Schedule(preset.schedule_kind, preset.num_train_timesteps)
+        self.vocoder = vocoder
+        if vocoder is not None and vocoder.settings.mel != preset.mel:
+            raise ValueError(f"Vocoder {preset.vocoder_preset} uses other mel settings than preset {preset.name}.")
 
     @classmethod
     def from_preset(cls, name: str | Path = DEFAULT_PRESET, device: str = "cpu") -> "AudioLabPipeline":
         preset = load_preset(name)
-        return cls(preset, load_generator(preset, device), device)
+        vocoder = load_vocoder(load_vocoder_preset(preset.vocoder_preset)) if preset.vocoder_preset else None
+        return cls(preset, load_generator(preset, device), device, vocoder)
+
+    def diffusion_vocoder(self) -> DiffusionVocoder:
+        if self.vocoder is None:
+            raise ValueError(f"Preset {self.preset.name} has no diffusion vocoder; choose the Griffin-Lim method.")
+        return self.vocoder
+
+    def check_vocoder_method(self, method: str | None) -> VocoderMethod:
+        method = (method or self.preset.vocoder_method).lower().replace("-", "").replace(" ", "")
+        if method not in VOCODER_METHODS:
+            raise ValueError(f"Unknown vocoder method {method!r}; choose one of {', '.join(VOCODER_METHODS)}.")
+        if method == "diffusion":
+            self.diffusion_vocoder()
+        return method  # type: ignore[return-value]
+
+    def describe_vocoder(self, method: VocoderMethod, steps: int | None = None, iterations: int | None = None) -> str:
+        if method == "griffinlim":
+            return f"Griffin-Lim (Griffin & Lim 1984), {iterations or self.preset.griffin_lim_iterations} iterations"
+        settings = self.diffusion_vocoder().settings
+        return (f"diffusion vocoder {self.preset.vocoder_preset}, {steps or settings.steps} "
+                f"{SAMPLER_TITLES[settings.sampler].split(' (')[0]} steps")
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -138,13 +165,20 @@ class AudioLabPipeline:
         frames = self.preset.mel.frames_for(samples)
         return samples, int(math.ceil(frames / multiple) * multiple)
 
-    def mel_to_audio(self, x: torch.Tensor, num_samples: int, seed: int = 0, iterations: int | None = None) -> np.ndarray:
-        """A normalised mel (…, mels, frames) back to a waveform with Griffin-Lim."""
+    def mel_to_audio(self, x: torch.Tensor, num_samples: int, seed: int = 0, iterations: int | None = None,
+                     method: str | None = None, steps: int | None = None) -> np.ndarray:
+        """A normalised mel (…, mels, frames) back to a waveform: the diffusion vocoder or Griffin-Lim."""
         log_mel = self.models.normalization.denormalize(x.reshape(x.shape[-2], x.shape[-1]))
+        return self.log_mel_to_audio(log_mel, num_samples, seed, iterations, method, steps)
+
+    def log_mel_to_audio(self, log_mel: torch.Tensor, num_samples: int, seed: int = 0, iterations: int | None = None,
+                         method: str | None = None, steps: int | None = None) -> np.ndarray:
         frames = self.preset.mel.frames_for(num_samples)
-        return self.mel.griffin_lim(
-            log_mel[:, :frames], iterations or self.preset.griffin_lim_iterations, num_samples=num_samples, seed=seed
-        )
+        if self.check_vocoder_method(method) == "griffinlim":
+            return self.mel.griffin_lim(
+                log_mel[:, :frames], iterations or self.preset.griffin_lim_iterations, num_samples=num_samples, seed=seed
+            )
+        return self.diffusion_vocoder().vocode(log_mel[:, :frames], num_samples, steps=steps, seed=seed)
 
     def audio_to_mel(self, audio: np.ndarray, frames: int) -> torch.Tensor:
         """Waveform -> normalised mel of exactly `frames` frames (edge-padded), shape (1, 1, mels, frames)."""
@@ -190,6 +224,8 @@ class AudioLabPipeline:
         seed: int = 0,
         keep_every: int | None = None,
         progress: bool = False,
+        vocoder: str | None = None,
+        vocoder_steps: int | None = None,
     ) -> Iterator[Step | Result]:
         """Yield kept reverse-trajectory Steps as they are sampled, then the Result."""
         preset = self.preset
@@ -206,6 +242,9 @@ class AudioLabPipeline:
             raise ValueError(f"Unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}.")
         guidance = check_guidance(preset.sampler.guidance if guidance is None else guidance)
         seed = check_seed(seed)
+        vocoder_method = self.check_vocoder_method(vocoder)
+        if vocoder_method == "diffusion" and vocoder_steps is not None:
+            self.diffusion_vocoder().check_steps(vocoder_steps)
         if keep_every is None:  # about as many frames as the preset keeps at its own step count
             keep_every = max(1, round(steps * preset.sampler.keep_every / preset.sampler.steps))
         if text is not None and not text.strip() and label is None and reference is None:
@@ -256,13 +295,13 @@ class AudioLabPipeline:
 
         # 4. mel -> waveform
         vocode_started = time.perf_counter()
-        audio = self.mel_to_audio(kept[-1].x0_hat, num_samples, seed=seed)
+        audio = self.mel_to_audio(kept[-1].x0_hat, num_samples, seed=seed, method=vocoder_method, steps=vocoder_steps)
         timings["vocode"] = time.perf_counter() - vocode_started
         timings["total"] = time.perf_counter() - started
         conditioned = " + ".join(described) if described else "nothing (unconditional)"
         method = (
             f"{SAMPLER_TITLES[sampler]}, {steps} steps, guidance {guidance:g}, seed {seed}; conditioned on "
-            f"{conditioned}; Griffin-Lim vocoder ({preset.griffin_lim_iterations} iterations)."
+            f"{conditioned}; {self.describe_vocoder(vocoder_method, vocoder_steps)}."
         )
         yield Result(audio, self.sample_rate, method, reverse=tuple(kept), timings=timings, notes=tuple(notes),
                      input_audio=reference_audio)
@@ -280,12 +319,15 @@ class AudioLabPipeline:
         seed: int = 0,
         keep_every: int | None = None,
         progress: bool = False,
+        vocoder: str | None = None,
+        vocoder_steps: int | None = None,
     ) -> Result:
         """Generate a sound; the same arguments as `generate_iter`, run to the end."""
         result: Step | Result | None = None
         for result in self.generate_iter(
             text=text, label=label, reference=reference, strength=strength, seconds=seconds, steps=steps,
             sampler=sampler, guidance=guidance, seed=seed, keep_every=keep_every, progress=progress,
+            vocoder=vocoder, vocoder_steps=vocoder_steps,
         ):
             pass
         assert isinstance(result, Result)
@@ -322,16 +364,64 @@ class AudioLabPipeline:
         return Result(wave, self.sample_rate, method, forward=tuple(steps), domain=domain, notes=tuple(notes),
                       input_audio=wave, timings={"total": time.perf_counter() - started})
 
-    def vocode(self, audio: AudioInput, iterations: int | None = None, seed: int = 0) -> Result:
-        """Resynthesise a recording through its mel with Griffin-Lim."""
-        started = time.perf_counter()
+    def vocode(
+        self,
+        audio: AudioInput,
+        method: str | None = None,
+        steps: int | None = None,
+        iterations: int | None = None,
+        seed: int = 0,
+        keep_every: int = 1,
+        progress: bool = False,
+    ) -> Result:
+        """Resynthesise a recording through its mel; the diffusion method keeps its waveform trajectory."""
         wave = self.load(audio)
         self._check_length(wave, "recording")
-        iterations = self.preset.griffin_lim_iterations if iterations is None else iterations
-        log_mel = self.mel.log_mel(wave)
-        out = self.mel.griffin_lim(log_mel, iterations, num_samples=wave.size, seed=check_seed(seed))
-        method = f"Griffin-Lim (Griffin & Lim 1984), {iterations} iterations, on the {self.preset.mel.n_mels}-band mel."
-        return Result(out, self.sample_rate, method, timings={"total": time.perf_counter() - started}, input_audio=wave)
+        result = self.vocode_mel(self.mel.log_mel(wave), wave.size, method, steps, iterations, seed, keep_every,
+                                 progress)
+        return replace(result, input_audio=wave)
+
+    def vocode_mel(
+        self,
+        log_mel: torch.Tensor | np.ndarray,
+        num_samples: int | None = None,
+        method: str | None = None,
+        steps: int | None = None,
+        iterations: int | None = None,
+        seed: int = 0,
+        keep_every: int = 1,
+        progress: bool = False,
+    ) -> Result:
+        """A natural-log mel (mels, frames) to a waveform of `num_samples` (default: the mel's span)."""
+        started = time.perf_counter()
+        log_mel = check_log_mel(log_mel, self.preset.mel.n_mels)[0]
+        num_samples = num_samples or self.preset.mel.samples_for(log_mel.shape[-1])
+        if num_samples / self.sample_rate > MAX_PROCESS_SECONDS:
+            raise ValueError(f"The mel spans {num_samples / self.sample_rate:.0f} s; give {MAX_PROCESS_SECONDS:.0f} s or less.")
+        method = self.check_vocoder_method(method)
+        seed = check_seed(seed)
+        if method == "griffinlim":
+            iterations = self.preset.griffin_lim_iterations if iterations is None else iterations
+            out = self.mel.griffin_lim(log_mel, iterations, num_samples=num_samples, seed=seed)
+            return Result(out, self.sample_rate, self.describe_vocoder(method, iterations=iterations) +
+                          f" on the {self.preset.mel.n_mels}-band mel.", timings={"total": time.perf_counter() - started})
+        vocoder = self.diffusion_vocoder()
+        steps = vocoder.check_steps(vocoder.settings.steps if steps is None else steps)
+        kept = tuple(vocoder.sample_iter(log_mel, num_samples, steps, seed=seed, keep_every=keep_every,
+                                         progress=progress))
+        out = np.clip(kept[-1].x0_hat[0].numpy(), -1.0, 1.0).astype(np.float32)
+        description = (f"{self.describe_vocoder(method, steps)}, seed {seed}: DiffWave-style ε-prediction on the "
+                       f"waveform's MDCT, {vocoder.settings.prior} prior, T = {vocoder.settings.num_train_timesteps}.")
+        return Result(out, self.sample_rate, description, reverse=kept, domain="waveform",
+                      timings={"total": time.perf_counter() - started})
+
+    def result_log_mel(self, result: Result) -> torch.Tensor:
+        """The natural-log mel a generation ended on (what its vocoder turned into audio)."""
+        if result.domain != "mel" or not result.reverse:
+            raise ValueError("Only a generated sound carries a mel to vocode; generate one first.")
+        x = result.reverse[-1].x0_hat
+        log_mel = self.models.normalization.denormalize(x.reshape(x.shape[-2], x.shape[-1]))
+        return log_mel[:, : self.preset.mel.frames_for(result.audio.size)]
 
     def denoise(self, audio: AudioInput, method: Literal["wiener"] = "wiener") -> Result:
         """Clean a noisy recording; output length equals input length."""

@@ -70,6 +70,35 @@ def trajectory_figure(
     return figure
 
 
+def waveform_trajectory_figure(
+    steps: Sequence[Step], sample_rate: int, to_image: ToImage, title: str = "Waveform reverse trajectory"
+) -> Figure:
+    """For waveform-domain Steps: the waveform x_t (top row) above its log-mel (bottom row), one column per Step."""
+    if not steps:
+        raise ValueError("No trajectory steps to plot.")
+    columns = len(steps)
+    figure, axes = plt.subplots(2, columns, figsize=(max(2.2 * columns, 4), 4.4), squeeze=False)
+    images = [to_image(step.x_t) for step in steps]
+    high = max(float(np.max(image)) for image in images)
+    limit = max(float(step.x_t.abs().max()) for step in steps) or 1.0
+    for column, (step, image) in enumerate(zip(steps, images)):
+        wave = step.x_t.reshape(-1).detach().cpu().numpy()
+        seconds = np.arange(wave.size) / sample_rate
+        top, bottom = axes[0][column], axes[1][column]
+        top.plot(seconds, wave, linewidth=0.3, color="#5b2a86")
+        top.set_ylim(-limit, limit)
+        top.set_title(step.label.replace(" · ", "\n", 1), fontsize=8)
+        bottom.imshow(image, origin="lower", aspect="auto", cmap=CMAP, vmin=high - 10, vmax=high)
+        for axis in (top, bottom):
+            axis.set_xticks([])
+            axis.set_yticks([])
+    axes[0][0].set_ylabel("waveform x_t", fontsize=9)
+    axes[1][0].set_ylabel("log-mel of x_t", fontsize=9)
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    return figure
+
+
 def schedule_figure(num_train_timesteps: int = 1000, marks: Sequence[int] = ()) -> Figure:
     """ᾱ_t and SNR(t) in dB for the linear and the cosine schedule; optional vertical marks at chosen t."""
     t = torch.arange(num_train_timesteps)

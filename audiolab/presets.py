@@ -7,16 +7,19 @@ sampler defaults, checkpoint, and the command and settings that trained it.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from audiolab.audio import MelSettings
 from audiolab.diffusion import BETA_SCHEDULES, SAMPLERS, MAX_STEPS, check_guidance, check_steps
 from audiolab.models.mel_unet import MelUNetConfig
+from audiolab.models.vocoder_net import VocoderNetConfig
+from audiolab.vocoder import PRIORS, VocoderSettings
 
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
 DEFAULT_PRESET = "synth-tiny"
+VOCODER_METHODS: tuple[str, ...] = ("diffusion", "griffinlim")
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class Preset:
     labels: tuple[str, ...]
     griffin_lim_iterations: int
     training: TrainingSettings
+    vocoder_preset: str = ""  # the diffusion vocoder that turns this preset's mels into audio ("" for none)
+    vocoder_method: str = "griffinlim"  # what a generation uses by default: "diffusion" or "griffinlim"
 
     def label_index(self, label: str) -> int:
         """Index of a class label; a ValueError lists the valid ones."""
@@ -113,27 +118,30 @@ def resolve_preset_path(name_or_path: str | Path) -> Path:
     return path
 
 
-def list_presets() -> list[str]:
-    return sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
+def _kind(path: Path) -> str:
+    try:
+        return str(tomllib.loads(path.read_text(encoding="utf-8")).get("kind", "generator"))
+    except (tomllib.TOMLDecodeError, OSError):
+        return "generator"
 
 
-def load_preset(name_or_path: str | Path = DEFAULT_PRESET) -> Preset:
-    """Read and validate a preset; every problem raises a ValueError naming the file and the key."""
+def list_presets(kind: str = "generator") -> list[str]:
+    """Names of the built-in presets of one kind: "generator" (the default) or "vocoder"."""
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.toml") if _kind(p) == kind)
+
+
+def _read_toml(name_or_path: str | Path) -> tuple[Path, dict[str, Any]]:
     path = resolve_preset_path(name_or_path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return path, tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
         raise ValueError(f"{path.name} is not valid TOML: {error}") from error
 
-    required = ("name", "sample_rate", "labels")
-    missing = [key for key in required if key not in data]
-    if missing:
-        raise ValueError(f"{path.name}: missing top-level key(s) {', '.join(missing)}.")
 
-    sample_rate = data["sample_rate"]
+def _mel_settings(data: dict[str, Any], path: Path) -> MelSettings:
+    sample_rate = data.get("sample_rate")
     if not isinstance(sample_rate, int) or not 8_000 <= sample_rate <= 48_000:
         raise ValueError(f"{path.name}: sample_rate must be an integer from 8000 to 48000; got {sample_rate!r}.")
-
     mel_values = dict(_table(data, "mel", path))
     mel_values["sample_rate"] = sample_rate
     mel = _build(MelSettings, mel_values, "mel", path)
@@ -143,6 +151,84 @@ def load_preset(name_or_path: str | Path = DEFAULT_PRESET) -> Preset:
         raise ValueError(f"{path.name}: mel.n_fft, mel.hop_length and mel.n_mels must be positive.")
     if mel.hop_length > mel.n_fft:
         raise ValueError(f"{path.name}: mel.hop_length must not exceed mel.n_fft.")
+    return mel
+
+
+@dataclass(frozen=True)
+class VocoderTraining:
+    """How a vocoder checkpoint was (and will again be) trained: `python -m audiolab train vocoder`."""
+
+    command: str = ""
+    data: tuple[str, ...] = ()  # the folders the shipped checkpoint was trained on, as passed to --data
+    exclude: tuple[str, ...] = ()  # file-name globs held out of training (for evaluation)
+    procedural_share: float = 0.15  # share of each batch drawn from the procedural sounds
+    steps: int = 6000
+    batch_size: int = 16
+    crop_seconds: float = 2.0
+    learning_rate: float = 4e-4
+    warmup_steps: int = 200
+    ema_decay: float = 0.999
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class VocoderPreset:
+    name: str
+    title: str
+    description: str
+    path: Path
+    settings: VocoderSettings
+    checkpoint: Path
+    training: VocoderTraining
+
+    @property
+    def sample_rate(self) -> int:
+        return self.settings.mel.sample_rate
+
+
+def load_vocoder_preset(name_or_path: str | Path) -> VocoderPreset:
+    """Read and validate a vocoder preset (`kind = "vocoder"`); problems raise a ValueError naming the key."""
+    path, data = _read_toml(name_or_path)
+    if data.get("kind") != "vocoder":
+        raise ValueError(f"{path.name} is not a vocoder preset (it lacks kind = \"vocoder\").")
+    mel = _mel_settings(data, path)
+    model_values = dict(_table(data, "model", path))
+    checkpoint_name = model_values.pop("checkpoint", None)
+    if not isinstance(checkpoint_name, str) or not checkpoint_name.endswith(".safetensors"):
+        raise ValueError(f"{path.name}: [model] checkpoint must name a .safetensors file beside the preset.")
+    net = _build(VocoderNetConfig, model_values, "model", path)
+    if min(net.channels, net.layers, net.dilation_cycle, net.kernel_size) < 1 or net.kernel_size % 2 == 0:
+        raise ValueError(f"{path.name}: [model] sizes must be positive and kernel_size odd.")
+    values = dict(_table(data, "diffusion", path))
+    values.update({f"{k}": v for k, v in _table(data, "sampler", path).items()})
+    settings = _build(VocoderSettings, values, "diffusion/sampler", path)
+    if settings.prior not in PRIORS:
+        raise ValueError(f"{path.name}: diffusion.prior must be one of {', '.join(PRIORS)}.")
+    settings = replace(settings, mel=mel, net=net)
+    return VocoderPreset(
+        name=str(data.get("name", path.stem)),
+        title=str(data.get("title", path.stem)),
+        description=str(data.get("description", "")),
+        path=path,
+        settings=settings,
+        checkpoint=path.parent / checkpoint_name,
+        training=_build(VocoderTraining, _table(data, "training", path), "training", path),
+    )
+
+
+def load_preset(name_or_path: str | Path = DEFAULT_PRESET) -> Preset:
+    """Read and validate a preset; every problem raises a ValueError naming the file and the key."""
+    path, data = _read_toml(name_or_path)
+    if data.get("kind", "generator") != "generator":
+        raise ValueError(f"{path.name} is a {data.get('kind')} preset, not a generator preset.")
+
+    required = ("name", "sample_rate", "labels")
+    missing = [key for key in required if key not in data]
+    if missing:
+        raise ValueError(f"{path.name}: missing top-level key(s) {', '.join(missing)}.")
+
+    mel = _mel_settings(data, path)
+    sample_rate = mel.sample_rate
 
     model_values = dict(_table(data, "model", path))
     checkpoint_name = model_values.pop("checkpoint", None)
@@ -181,6 +267,15 @@ def load_preset(name_or_path: str | Path = DEFAULT_PRESET) -> Preset:
     iterations = vocoder.get("griffin_lim_iterations", 32)
     if not isinstance(iterations, int) or not 1 <= iterations <= 1000:
         raise ValueError(f"{path.name}: vocoder.griffin_lim_iterations must be an integer from 1 to 1000.")
+    vocoder_preset = vocoder.get("preset", "")
+    vocoder_method = vocoder.get("method", "diffusion" if vocoder_preset else "griffinlim")
+    if not isinstance(vocoder_preset, str):
+        raise ValueError(f"{path.name}: vocoder.preset must name a vocoder preset.")
+    if vocoder_method not in VOCODER_METHODS or (vocoder_method == "diffusion" and not vocoder_preset):
+        raise ValueError(f"{path.name}: vocoder.method must be 'griffinlim', or 'diffusion' with a vocoder.preset.")
+    unknown = sorted(set(vocoder) - {"griffin_lim_iterations", "preset", "method"})
+    if unknown:
+        raise ValueError(f"{path.name}: unknown key(s) {', '.join(unknown)} in [vocoder].")
 
     default_seconds = float(data.get("default_seconds", 4.0))
     max_seconds = float(data.get("max_seconds", 10.0))
@@ -204,4 +299,6 @@ def load_preset(name_or_path: str | Path = DEFAULT_PRESET) -> Preset:
         labels=tuple(labels),
         griffin_lim_iterations=iterations,
         training=_build(TrainingSettings, _table(data, "training", path), "training", path),
+        vocoder_preset=vocoder_preset,
+        vocoder_method=vocoder_method,
     )

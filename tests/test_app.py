@@ -36,20 +36,23 @@ def _frames(path: str) -> int:
 
 def test_text_endpoint_returns_audio_plot_and_steps(client: Client) -> None:
     audio, preview, plot, picker, summary = client.predict(
-        TEST_PRESET, "church bells ringing", 1.0, 5, "dpm", 3.0, 0, api_name="/generate_text"
+        TEST_PRESET, "church bells ringing", 1.0, 5, "dpm", 3.0, 0, "diffusion", 6, api_name="/generate_text"
     )
     assert _frames(audio) == 16_000
     assert plot is not None and "5 steps" in summary and "church bells ringing" in summary
+    assert "diffusion vocoder" in summary
 
 
 def test_label_endpoint(client: Client) -> None:
-    audio, *_rest, summary = client.predict(TEST_PRESET, "kick_drum", 1.0, 4, "euler", 2.0, 1, api_name="/generate_label")
-    assert _frames(audio) == 16_000 and "kick_drum" in summary
+    audio, *_rest, summary = client.predict(TEST_PRESET, "kick_drum", 1.0, 4, "euler", 2.0, 1, "griffinlim", 6,
+                                            api_name="/generate_label")
+    assert _frames(audio) == 16_000 and "kick_drum" in summary and "Griffin-Lim" in summary
 
 
 def test_reference_endpoint(client: Client, bell_wav) -> None:
     audio, *_rest, summary = client.predict(
-        TEST_PRESET, "", "siren", handle_file(str(bell_wav)), 0.5, 1.0, 4, "ddim", 3.0, 0, api_name="/generate_reference"
+        TEST_PRESET, "", "siren", handle_file(str(bell_wav)), 0.5, 1.0, 4, "ddim", 3.0, 0, "diffusion", 2,
+        api_name="/generate_reference",
     )
     assert _frames(audio) == 16_000 and "reference at strength 0.50" in summary
 
@@ -59,8 +62,12 @@ def test_explorer_vocoder_and_denoise_endpoints(client: Client, bell_wav) -> Non
         TEST_PRESET, handle_file(str(bell_wav)), [0, 500, 999], "linear", "waveform", 0, api_name="/diffuse"
     )
     assert forward is not None and schedule is not None and "waveform domain" in summary
-    audio, plot, summary = client.predict(TEST_PRESET, handle_file(str(bell_wav)), 16, api_name="/vocode")
-    assert _frames(audio) == 32_000 and "Griffin-Lim" in summary
+    audio, griffin_lim, plot, trajectory, picker, summary = client.predict(
+        TEST_PRESET, handle_file(str(bell_wav)), "Recording", 6, 16, 0, api_name="/vocode"
+    )
+    assert _frames(audio) == _frames(griffin_lim) == 32_000
+    assert "diffusion vocoder" in summary and "Griffin-Lim" in summary and "MR-STFT" in summary
+    assert plot is not None and trajectory is not None
     audio, plot, summary = client.predict(TEST_PRESET, handle_file(str(bell_wav)), api_name="/denoise")
     assert _frames(audio) == 32_000 and "Wiener" in summary
 
@@ -68,8 +75,9 @@ def test_explorer_vocoder_and_denoise_endpoints(client: Client, bell_wav) -> Non
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("", 1.0, 5, "dpm", 3.0, 0), "prompt is empty"),
-        (("rain", 1.0, 1001, "dpm", 3.0, 0), "1000"),
+        (("", 1.0, 5, "dpm", 3.0, 0, "diffusion", 6), "prompt is empty"),
+        (("rain", 1.0, 1001, "dpm", 3.0, 0, "diffusion", 6), "1000"),
+        (("rain", 1.0, 5, "dpm", 3.0, 0, "diffusion", 500), "maximum value 50"),
     ],
 )
 def test_bad_input_reaches_the_user_as_a_message(client: Client, args: tuple, message: str) -> None:
@@ -79,7 +87,8 @@ def test_bad_input_reaches_the_user_as_a_message(client: Client, args: tuple, me
 
 def test_reference_tab_asks_for_a_recording(client: Client) -> None:
     with pytest.raises(Exception, match="reference recording"):
-        client.predict(TEST_PRESET, "", "siren", None, 0.5, 1.0, 4, "ddim", 3.0, 0, api_name="/generate_reference")
+        client.predict(TEST_PRESET, "", "siren", None, 0.5, 1.0, 4, "ddim", 3.0, 0, "diffusion", 6,
+                       api_name="/generate_reference")
 
 
 def test_silent_upload_is_refused_with_a_message(client: Client, tmp_path) -> None:
@@ -88,4 +97,20 @@ def test_silent_upload_is_refused_with_a_message(client: Client, tmp_path) -> No
     silent = tmp_path / "silence.wav"
     sf.write(silent, np.zeros(16_000, np.float32), 16_000)
     with pytest.raises(Exception, match="silent"):
-        client.predict(TEST_PRESET, handle_file(str(silent)), 32, api_name="/vocode")
+        client.predict(TEST_PRESET, handle_file(str(silent)), "Recording", 6, 32, 0, api_name="/vocode")
+
+
+def test_vocoder_tab_asks_for_a_generation_before_using_its_mel(client: Client) -> None:
+    fresh = Client(client.src, verbose=False)  # a new session: nothing generated yet
+    with pytest.raises(Exception, match="Generate a sound"):
+        fresh.predict(TEST_PRESET, None, "Last generated sound", 6, 32, 0, api_name="/vocode")
+
+
+def test_vocoder_tab_vocodes_the_last_generated_sound(client: Client) -> None:
+    generated, *_rest = client.predict(TEST_PRESET, "rain on a tin roof", 1.0, 4, "dpm", 3.0, 0, "griffinlim", 6,
+                                       api_name="/generate_text")
+    audio, griffin_lim, _plot, _trajectory, _picker, summary = client.predict(
+        TEST_PRESET, None, "Last generated sound", 4, 8, 0, api_name="/vocode"
+    )
+    assert _frames(audio) == _frames(griffin_lim) == _frames(generated) == 16_000
+    assert "4 DDIM steps" in summary and "MR-STFT" not in summary  # no recording, so only the mel is compared

@@ -50,6 +50,45 @@ def test_vocode_and_denoise_keep_the_length(tmp_path: Path, bell_wav: Path) -> N
         assert sf.info(out).frames == 32_000
 
 
+def test_vocode_with_either_method_and_a_trajectory_plot(tmp_path: Path, bell_wav: Path) -> None:
+    out, plot = tmp_path / "diffusion.wav", tmp_path / "traj.png"
+    assert main(["vocode", str(bell_wav), "--out", str(out), "--method", "diffusion", "--steps", "6", "--seed", "3",
+                 "--plot", str(plot), "--preset", TEST_PRESET]) == 0
+    assert sf.info(out).frames == 32_000 and plot.stat().st_size > 10_000
+    out = tmp_path / "gl.wav"
+    assert main(["vocode", str(bell_wav), "--out", str(out), "--method", "griffinlim", "--iterations", "8",
+                 "--preset", TEST_PRESET]) == 0
+    assert sf.info(out).frames == 32_000
+
+
+def test_eval_vocoder_prints_a_table_per_method(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from audiolab.data import synth
+
+    for label in ("whistle", "engine_hum"):
+        sf.write(tmp_path / f"{label}.wav", synth.synthesize(label, seed=1, seconds=1.0), 16_000)
+    assert main(["eval", "vocoder", "--data", str(tmp_path), "--methods", "diffusion-2", "griffinlim-4",
+                 "--preset", TEST_PRESET]) == 0
+    out = capsys.readouterr().out
+    assert "2 clips" in out and "| diffusion-2 |" in out and "| griffinlim-4 |" in out and "MCD" in out
+    assert "PESQ" not in out  # only with --speech
+
+
+def test_train_vocoder_runs_and_saves_a_loadable_checkpoint(tmp_path: Path) -> None:
+    from audiolab.checkpoints import load_vocoder
+    from audiolab.data import synth
+    from audiolab.presets import load_vocoder_preset
+
+    data = tmp_path / "data"
+    data.mkdir()
+    sf.write(data / "hum.wav", synth.synthesize("engine_hum", seed=2, seconds=3.0), 16_000)
+    out = tmp_path / "vocoder.safetensors"
+    assert main(["train", "vocoder", "--preset", "vocoder-16k", "--data", str(data), "--steps", "2", "--out", str(out),
+                 "--log", str(tmp_path / "log.txt")]) == 0
+    vocoder = load_vocoder(load_vocoder_preset("vocoder-16k"), out)
+    assert vocoder.metadata["steps"] == "2 of 2" and vocoder.prior_scale > 0
+    assert "val log-mel L1" in (tmp_path / "log.txt").read_text()
+
+
 def test_bad_input_exits_non_zero_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     silent = tmp_path / "silent.wav"
     sf.write(silent, np.zeros(16_000, np.float32), 16_000)
@@ -59,6 +98,12 @@ def test_bad_input_exits_non_zero_with_one_line(tmp_path: Path, capsys: pytest.C
         ["generate", "rain", "--steps", "100000", "--out", str(tmp_path / "x.wav"), "--preset", TEST_PRESET],
         ["diffuse", str(silent), "--out", str(tmp_path / "y.wav"), "--preset", TEST_PRESET],
         ["labels", "--preset", "no-such-preset"],
+        ["vocode", str(silent), "--out", str(tmp_path / "z.wav"), "--preset", TEST_PRESET],
+        ["vocode", str(silent).replace("silent", "missing"), "--out", str(tmp_path / "z.wav"), "--preset", TEST_PRESET],
+        ["eval", "vocoder", "--preset", TEST_PRESET],
+        ["eval", "vocoder", "--data", str(tmp_path / "nowhere"), "--preset", TEST_PRESET],
+        ["eval", "vocoder", "--data", str(tmp_path), "--methods", "wavenet-3", "--preset", TEST_PRESET],
+        ["train", "vocoder", "--data", str(tmp_path / "nowhere"), "--steps", "1", "--preset", "vocoder-16k"],
     ]
     for argv in cases:
         assert main(argv) == 2, argv
