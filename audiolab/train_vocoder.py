@@ -89,6 +89,16 @@ def train_vocoder(
     val_clips = _validation_clips(sources, held_out, sample_rate, settings.seed)
     for source in sources + [procedural]:
         log(f"data: {source.name}: {len(source.clips)} recordings, {source.seconds / sample_rate / 60:.1f} min")
+    if preset.settings.griffin_lim_hint:  # once per clip, not per step: Griffin-Lim is scale-equivariant
+        hint_started = time.perf_counter()
+        transform = MelTransform(preset.settings.mel)
+        for source in sources + [procedural]:
+            source.companions = [
+                transform.griffin_lim(transform.log_mel(clip), preset.settings.griffin_lim_hint, num_samples=clip.size)
+                for clip in source.clips
+            ]
+        log(f"data: Griffin-Lim ({preset.settings.griffin_lim_hint} iterations) of every clip in "
+            f"{time.perf_counter() - hint_started:.0f} s")
     log(f"data: excluded {', '.join(excluded) or 'nothing'}; {len(val_clips)} validation clips; "
         f"loaded in {time.perf_counter() - started:.0f} s")
 
@@ -105,17 +115,21 @@ def train_vocoder(
     net = vocoder.net.train()
     crop = int(settings.crop_seconds * sample_rate)
 
-    def batch() -> torch.Tensor:
-        crops = []
+    def batch() -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Waveform crops and, with the hint on, the same crops of their Griffin-Lim reconstructions."""
+        crops, hints = [], []
         for _ in range(settings.batch_size):
             source = procedural if not sources or rng.random() < settings.procedural_share else (
                 sources[rng.integers(len(sources))])
-            crops.append(source.crop(crop, rng))
-        return torch.from_numpy(np.stack(crops))
+            excerpt, hint = source.crop_pair(crop, rng)
+            crops.append(excerpt)
+            hints.append(hint)
+        hint_batch = torch.from_numpy(np.stack(hints)) if hints[0] is not None else None
+        return torch.from_numpy(np.stack(crops)), hint_batch
 
     if not resume:  # calibrate σ so the whitened training data has unit variance, as the prior assumes
         with torch.no_grad():
-            y0 = torch.cat([vocoder.training_targets(batch())[0].flatten() for _ in range(8)])
+            y0 = torch.cat([vocoder.training_targets(*batch())[0].flatten() for _ in range(8)])
         vocoder.prior_scale = float(y0.pow(2).mean().sqrt())
         log(f"prior scale: {vocoder.prior_scale:.4g}")
     log(f"model: {sum(p.numel() for p in net.parameters()) / 1e6:.2f} M parameters, prior '{preset.settings.prior}', "
@@ -155,7 +169,8 @@ def train_vocoder(
     running, started = 0.0, time.perf_counter()
     loss_value = float("nan")
     for step in range(1, steps + 1):
-        loss = vocoder.loss(batch(), generator)
+        waves, hint_waves = batch()
+        loss = vocoder.loss(waves, generator, hint_waves)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)

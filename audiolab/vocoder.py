@@ -42,6 +42,7 @@ class VocoderSettings:
     num_train_timesteps: int = 50
     beta_start: float = 1e-4
     beta_end: float = 0.2  # ᾱ_T ≈ 0.005 on the whitened, unit-variance coefficients: the prior is nearly pure noise
+    griffin_lim_hint: int = 32  # iterations of the Griffin-Lim estimate the network also sees (0: the mel alone)
     envelope_floor: float = 3e-5  # σ never drops below about −90 dBFS: silence gets a little noise to shape
     mel_mean: float = -5.0  # the network sees (log-mel − mean) / std
     mel_std: float = 2.5
@@ -55,6 +56,14 @@ class VocoderSettings:
             raise ValueError(f"Unknown sampler {self.sampler!r}; choose one of {', '.join(SAMPLERS)}.")
         if not 1 <= self.steps <= self.num_train_timesteps:
             raise ValueError(f"The vocoder's default steps must be from 1 to {self.num_train_timesteps}.")
+
+
+@dataclass(frozen=True)
+class Conditioning:
+    """What ε_θ sees besides y_t: the normalised mel and, optionally, whitened Griffin-Lim coefficients."""
+
+    mel: torch.Tensor  # (batch, n_mels, frames)
+    hint: torch.Tensor | None  # (batch, bins, frames)
 
 
 def check_log_mel(log_mel: torch.Tensor | np.ndarray, n_mels: int) -> torch.Tensor:
@@ -84,7 +93,9 @@ class DiffusionVocoder:
         self.settings = settings
         self.mel = MelTransform(settings.mel)
         self.mdct = MDCT(settings.mel.hop_length)  # one coefficient frame per mel frame, same centres
-        self.net = net or VocoderNet(settings.net, bins=settings.mel.hop_length, n_mels=settings.mel.n_mels)
+        inputs = 2 if settings.griffin_lim_hint else 1  # y_t, and the whitened Griffin-Lim estimate
+        self.net = net or VocoderNet(settings.net, bins=settings.mel.hop_length, n_mels=settings.mel.n_mels,
+                                     inputs=inputs)
         self.prior_scale = prior_scale  # calibrates σ(mel) so the whitened training data has unit variance
         self.schedule = Schedule("linear", settings.num_train_timesteps, settings.beta_start, settings.beta_end)
         self._envelope_map = self._band_to_bin_map()
@@ -118,28 +129,49 @@ class DiffusionVocoder:
         log_sigma = _fit_frames(log_sigma, frames)
         return torch.exp(log_sigma).clamp_min(self.settings.envelope_floor) * self.prior_scale
 
-    def condition(self, log_mel: torch.Tensor, frames: int) -> torch.Tensor:
-        """The network's view of the mel: normalised and fitted to the coefficient frames."""
-        return _fit_frames((log_mel - self.settings.mel_mean) / self.settings.mel_std, frames)
+    def griffin_lim(self, log_mel: torch.Tensor, num_samples: int) -> torch.Tensor:
+        """The Griffin-Lim waveform the network is shown beside y_t (seeded, so vocoding stays deterministic)."""
+        return torch.from_numpy(
+            self.mel.griffin_lim(log_mel, self.settings.griffin_lim_hint, num_samples=num_samples, seed=0)
+        ).reshape(log_mel.shape[0], num_samples)
+
+    def condition(self, log_mel: torch.Tensor, frames: int, sigma: torch.Tensor,
+                  hint_wave: torch.Tensor | None) -> Conditioning:
+        """The network's view of the mel: normalised mel frames, and the whitened Griffin-Lim coefficients."""
+        mel = _fit_frames((log_mel - self.settings.mel_mean) / self.settings.mel_std, frames)
+        if not self.settings.griffin_lim_hint:
+            return Conditioning(mel, None)
+        if hint_wave is None:
+            hint_wave = self.griffin_lim(log_mel, self.settings.mel.samples_for(log_mel.shape[-1]))
+        hint = self.mdct.forward(hint_wave)
+        return Conditioning(mel, _fit_frames(hint, frames) / sigma)
 
     # ---- training ------------------------------------------------------------------------------
 
-    def training_targets(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Whitened clean coefficients y_0 and the network's mel condition for a batch of waveforms."""
+    def training_targets(self, wave: torch.Tensor, hint_wave: torch.Tensor | None = None
+                         ) -> tuple[torch.Tensor, Conditioning]:
+        """Whitened clean coefficients y_0 and the network's condition for a batch of waveforms.
+
+        `hint_wave` is the Griffin-Lim reconstruction of `wave`'s mel when it was computed beforehand.
+        """
         log_mel = self.mel.log_mel(wave)
         coefficients = self.mdct.forward(wave)
         frames = coefficients.shape[-1]
-        return coefficients / self.envelope(log_mel, frames), self.condition(log_mel, frames)
+        sigma = self.envelope(log_mel, frames)
+        if hint_wave is None and self.settings.griffin_lim_hint:
+            hint_wave = self.griffin_lim(log_mel, wave.shape[-1])
+        return coefficients / sigma, self.condition(log_mel, frames, sigma, hint_wave)
 
-    def loss(self, wave: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def loss(self, wave: torch.Tensor, generator: torch.Generator | None = None,
+             hint_wave: torch.Tensor | None = None) -> torch.Tensor:
         """L_simple on the whitened coefficients (PriorGrad's Σ⁻¹-weighted loss), t uniform in [0, T)."""
-        y0, cond = self.training_targets(wave)
+        y0, cond = self.training_targets(wave, hint_wave)
         t = torch.randint(0, self.settings.num_train_timesteps, (wave.shape[0],), generator=generator)
         noise = torch.randn(y0.shape, generator=generator)
         y_t = self.schedule.add_noise(y0, t, noise)
         return torch.nn.functional.mse_loss(self.predict_noise(y_t, t.float(), cond), noise)
 
-    def predict_noise(self, y_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+    def predict_noise(self, y_t: torch.Tensor, t: torch.Tensor, cond: Conditioning) -> torch.Tensor:
         """ε̂ = sqrt(1 − ᾱ_t)·y_t + F_θ(y_t, mel, t).
 
         The first term is the exact E[ε | y_t] when y_0 ~ N(0, I), which is what the whitened prior
@@ -148,7 +180,8 @@ class DiffusionVocoder:
         error by 1/sqrt(ᾱ_T) ≈ 15.
         """
         alpha_bar = self.schedule.alpha_bar(t).to(y_t.dtype).reshape(-1, 1, 1)
-        return (1 - alpha_bar).sqrt() * y_t + self.net(y_t, t, cond)
+        inputs = y_t if cond.hint is None else torch.cat([y_t, cond.hint], dim=1)
+        return (1 - alpha_bar).sqrt() * y_t + self.net(inputs, t, cond.mel)
 
     # ---- sampling ------------------------------------------------------------------------------
 
@@ -181,7 +214,8 @@ class DiffusionVocoder:
             num_samples = self.settings.mel.samples_for(log_mel.shape[-1])
         frames = self.mdct.frames_for(num_samples)
         sigma = self.envelope(log_mel, frames)
-        cond = self.condition(log_mel, frames)
+        hint_wave = self.griffin_lim(log_mel, num_samples) if self.settings.griffin_lim_hint else None
+        cond = self.condition(log_mel, frames, sigma, hint_wave)
         generator = torch.Generator().manual_seed(int(seed))
         noise = torch.randn(sigma.shape, generator=generator)
 

@@ -14,7 +14,7 @@ from audiolab.mdct import MDCT
 from audiolab.pipeline import AudioLabPipeline
 from audiolab.presets import list_presets, load_vocoder_preset
 from audiolab.quality import log_mel_l1
-from audiolab.vocoder import DiffusionVocoder, VocoderSettings, check_log_mel
+from audiolab.vocoder import Conditioning, DiffusionVocoder, VocoderSettings, check_log_mel
 
 
 @pytest.mark.parametrize("samples", [1, 255, 256, 16_001])
@@ -47,7 +47,8 @@ def test_mel_prior_whitens_white_noise_to_about_unit_variance() -> None:
     for level in (0.01, 0.3):
         noise = level * torch.randn(1, 32_000, generator=torch.Generator().manual_seed(2))
         y0, cond = vocoder.training_targets(noise)
-        assert y0.shape == (1, 256, vocoder.mdct.frames_for(32_000)) and cond.shape[1] == 64
+        assert y0.shape == (1, 256, vocoder.mdct.frames_for(32_000)) and cond.mel.shape[1] == 64
+        assert cond.hint is not None and cond.hint.shape == y0.shape
         assert 0.7 < float(y0[..., 2:-2].pow(2).mean().sqrt()) < 1.3
 
 
@@ -56,7 +57,7 @@ def test_gaussian_baseline_makes_an_untrained_network_a_shrinkage_estimator() ->
     vocoder = DiffusionVocoder(VocoderSettings())  # the output layer starts at zero
     y_t = torch.randn(1, 256, 10, generator=torch.Generator().manual_seed(3))
     t = torch.tensor([30.0])
-    eps = vocoder.predict_noise(y_t, t, torch.zeros(1, 64, 10))
+    eps = vocoder.predict_noise(y_t, t, Conditioning(torch.zeros(1, 64, 10), torch.randn(1, 256, 10)))
     x0 = vocoder.schedule.predict_x0(y_t, 30.0, eps)
     assert torch.allclose(x0, vocoder.schedule.alpha_bar(30.0).float().sqrt() * y_t, atol=1e-5)
 

@@ -31,10 +31,15 @@ def audio_files(folder: str | Path, exclude: tuple[str, ...] = ()) -> list[Path]
 
 @dataclass
 class AudioSource:
-    """The recordings of one folder, resampled to one rate and kept in memory."""
+    """The recordings of one folder, resampled to one rate and kept in memory.
+
+    `companions` (optional) holds one array per clip, sample-aligned with it (for instance a
+    resynthesis of the clip); `crop` then cuts and scales both alike.
+    """
 
     name: str
     clips: list[np.ndarray]
+    companions: list[np.ndarray] | None = None
 
     @classmethod
     def from_folder(cls, folder: str | Path, sample_rate: int, exclude: tuple[str, ...] = (),
@@ -58,17 +63,26 @@ class AudioSource:
     def crop(self, samples: int, rng: np.random.Generator, level_dbfs: tuple[float, float] = (-35.0, -15.0),
              tries: int = 8) -> np.ndarray:
         """A random `samples`-long excerpt at a random loudness; avoids near-silent excerpts where it can."""
-        excerpt = np.zeros(samples, dtype=np.float32)
+        return self.crop_pair(samples, rng, level_dbfs, tries)[0]
+
+    def crop_pair(self, samples: int, rng: np.random.Generator, level_dbfs: tuple[float, float] = (-35.0, -15.0),
+                  tries: int = 8) -> tuple[np.ndarray, np.ndarray | None]:
+        """`crop`, plus the same excerpt of the clip's companion at the same gain (None without companions)."""
+        excerpt = companion = np.zeros(samples, dtype=np.float32)
         for _ in range(tries):
-            clip = self.clips[rng.integers(len(self.clips))]
+            index = int(rng.integers(len(self.clips)))
+            clip = self.clips[index]
+            other = self.companions[index] if self.companions is not None else clip
             if clip.size <= samples:
-                excerpt = np.zeros(samples, dtype=np.float32)
-                excerpt[: clip.size] = clip
+                excerpt, companion = np.zeros(samples, dtype=np.float32), np.zeros(samples, dtype=np.float32)
+                excerpt[: clip.size], companion[: clip.size] = clip, other
             else:
-                start = rng.integers(clip.size - samples + 1)
-                excerpt = clip[start : start + samples]
+                start = int(rng.integers(clip.size - samples + 1))
+                excerpt, companion = clip[start : start + samples], other[start : start + samples]
             if float(np.sqrt(np.mean(excerpt**2))) > 1e-3:
                 break
-        if float(np.abs(excerpt).max()) == 0.0:
-            return excerpt
-        return normalize_loudness(excerpt, float(rng.uniform(*level_dbfs)))
+        if float(np.abs(excerpt).max()) > 0.0:
+            level = normalize_loudness(excerpt, float(rng.uniform(*level_dbfs)))
+            gain = float(np.max(np.abs(level)) / np.max(np.abs(excerpt)))
+            excerpt, companion = level, (companion * gain).astype(np.float32)
+        return excerpt, (companion if self.companions is not None else None)

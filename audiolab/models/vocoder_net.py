@@ -54,9 +54,9 @@ class ResidualLayer(nn.Module):
 
 
 class VocoderNet(nn.Module):
-    """ε_θ(y_t, mel, t) on (batch, hop, frames) coefficient frames, conditioned on (batch, n_mels, frames)."""
+    """ε_θ(y_t, mel, t) on (batch, inputs·hop, frames) coefficient frames, conditioned on (batch, n_mels, frames)."""
 
-    def __init__(self, config: VocoderNetConfig, bins: int, n_mels: int) -> None:
+    def __init__(self, config: VocoderNetConfig, bins: int, n_mels: int, inputs: int = 1) -> None:
         super().__init__()
         self.config = config
         c = config.channels
@@ -65,7 +65,7 @@ class VocoderNet(nn.Module):
         self.step_mlp = nn.Sequential(
             nn.Linear(config.embedding_dim, step_dim), nn.SiLU(), nn.Linear(step_dim, step_dim), nn.SiLU(),
         )
-        self.input = nn.Conv1d(bins, c, 1)
+        self.input = nn.Conv1d(inputs * bins, c, 1)  # y_t, optionally stacked with a hint of the same shape
         # a small context window on the mel, then a half-width feature every layer projects from
         self.cond_input = nn.Sequential(nn.Conv1d(n_mels, c // 2, 3, padding=1), nn.SiLU())
         self.layers = nn.ModuleList(
