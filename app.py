@@ -197,6 +197,7 @@ def run_vocoder(
     steps: float,
     iterations: float,
     seed: float,
+    projections: float = 16,
     progress: gr.Progress = gr.Progress(track_tqdm=True),
 ) -> tuple[Any, ...]:
     """Diffusion vocoder and Griffin-Lim on the same mel, side by side, with the diffusion trajectory."""
@@ -212,7 +213,8 @@ def run_vocoder(
         original = pipeline.load(recording)
         pipeline._check_length(original, "recording")
         log_mel, samples = pipeline.mel.log_mel(original), original.size
-    diffusion = pipeline.vocode_mel(log_mel, samples, "diffusion", steps=int(steps), seed=seed, progress=True)
+    diffusion = pipeline.vocode_mel(log_mel, samples, "diffusion", steps=int(steps), seed=seed, progress=True,
+                                    projections=int(projections))
     griffin_lim = pipeline.vocode_mel(log_mel, samples, "griffinlim", iterations=int(iterations), seed=seed)
     comparison = plots.spectrogram_comparison([
         ("input mel", log_mel.numpy()),
@@ -345,6 +347,8 @@ def build_app(default_preset: str = DEFAULT_PRESET) -> gr.Blocks:
                     voc_steps = gr.Slider(1, 50, value=6, step=1, label="Diffusion vocoder steps")
                     iterations = gr.Slider(1, 200, value=defaults.griffin_lim_iterations, step=1,
                                            label="Griffin-Lim iterations")
+                    voc_projections = gr.Slider(0, 32, value=16, step=1,
+                                                label="Magnitude projections per step (GLA-Grad; 0 = pure diffusion)")
                     voc_seed = gr.Number(0, precision=0, label="Seed")
             voc_button = gr.Button("Vocode", variant="primary")
             with gr.Row():
@@ -360,7 +364,8 @@ def build_app(default_preset: str = DEFAULT_PRESET) -> gr.Blocks:
                 voc_step_audio = gr.Audio(label="Audio of that step", type="numpy", interactive=False)
             voc_state = gr.State(None)
             gr.Examples([[str(path)] for path in recordings.values()][:3], [voc_in], label="Example recordings")
-            voc_button.click(run_vocoder, [preset, voc_in, last_generated, voc_source, voc_steps, iterations, voc_seed],
+            voc_button.click(run_vocoder, [preset, voc_in, last_generated, voc_source, voc_steps, iterations, voc_seed,
+                              voc_projections],
                              [voc_out, voc_gl, voc_plot, voc_trajectory, voc_state, voc_picker, voc_summary],
                              api_name="vocode", concurrency_id=MODEL_QUEUE)
             for trigger in (voc_picker.change, voc_which.change):

@@ -219,6 +219,17 @@ class MelTransform:
                 magnitude = magnitude * numerator / (basis.T @ (basis @ magnitude) + 1e-10)
             return magnitude
 
+    def project_to_magnitude(self, wave: torch.Tensor, magnitude: torch.Tensor, iterations: int) -> torch.Tensor:
+        """Griffin-Lim iterations started from `wave`'s own phase: the nearest signals whose STFT
+        magnitude is `magnitude` (…, bins, frames), as in GLA-Grad (Liu et al., 2024)."""
+        s = self.settings
+        num_samples = wave.shape[-1]
+        for _ in range(iterations):
+            spectrum = torch.stft(wave, s.n_fft, s.hop_length, window=self._window, return_complex=True)
+            spectrum = magnitude * torch.exp(1j * torch.angle(spectrum))
+            wave = torch.istft(spectrum, s.n_fft, s.hop_length, window=self._window, length=num_samples)
+        return wave
+
     def griffin_lim(
         self, log_mel: torch.Tensor, n_iter: int = 32, num_samples: int | None = None, seed: int = 0
     ) -> np.ndarray:

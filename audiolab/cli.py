@@ -90,7 +90,7 @@ def _vocode(args: argparse.Namespace) -> int:
 
     pipeline = _pipeline(args.preset)
     result = pipeline.vocode(args.input, method=args.method, steps=args.steps, iterations=args.iterations,
-                             seed=args.seed, progress=True)
+                             seed=args.seed, progress=True, projections=args.projections)
     save_audio(args.out, result.audio, result.sample_rate)
     print(f"wrote {args.out}: {result.method}")
     if args.plot:
@@ -254,6 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="default: the preset's (the diffusion vocoder where it has one)")
     vocode.add_argument("--steps", type=int, default=None, help="diffusion vocoder steps (default: its preset's, 6)")
     vocode.add_argument("--iterations", type=int, default=None, help="Griffin-Lim iterations")
+    vocode.add_argument("--projections", type=int, default=None,
+                        help="diffusion: magnitude projections per step (GLA-Grad; default the preset's, 0 = none)")
     vocode.add_argument("--plot", default=None, help="save the waveform trajectory (or mel comparison) to this PNG")
     vocode.add_argument("--seed", type=int, default=0)
     vocode.set_defaults(handler=_vocode)

@@ -218,6 +218,7 @@ def sample(
     generator: torch.Generator | None = None,
     progress: bool = False,
     x0_range: tuple[float, float] | None = None,
+    x0_correction: Callable[[torch.Tensor, float], torch.Tensor] | None = None,
 ) -> Iterator[Step]:
     """Run the reverse process with any diffusers scheduler, yielding every `keep_every`-th Step.
 
@@ -229,6 +230,8 @@ def sample(
     `x0_range` clips x̂_0 to the data's range and re-derives ε from the clipped estimate, so every
     scheduler sees the same correction: near t = T, where ᾱ_t → 0, an ε-model's x̂_0 = (x_t − …)/sqrt(ᾱ_t)
     amplifies small errors without bound (the "clip_sample" of Ho et al. 2020, for any sampler).
+    `x0_correction(x̂_0, t)` is a more general projection applied the same way (after the clip), for
+    instance onto the signals consistent with a known magnitude spectrogram.
     """
     steps = check_steps(steps)
     guidance = check_guidance(guidance)
@@ -264,6 +267,9 @@ def sample(
         x0_hat = schedule.predict_x0(x_vp, float(t), eps)
         if x0_range is not None:
             x0_hat = x0_hat.clamp(*x0_range)
+        if x0_correction is not None:
+            x0_hat = x0_correction(x0_hat, float(t))
+        if x0_range is not None or x0_correction is not None:
             eps = schedule.eps_from_x0(x_vp, float(t), x0_hat)
         if index % keep_every == 0:
             yield Step(index, total, float(t), float(schedule.snr_db(float(t))), x_vp, x0_hat)

@@ -50,22 +50,28 @@ class MethodScores:
         return statistics.median(values) if key == "rtf" else float(np.mean(values))
 
 
-def parse_method(method: str) -> tuple[str, int]:
-    """'diffusion-6' -> ('diffusion', 6); 'griffinlim-100' -> ('griffinlim', 100)."""
-    name, _, count = method.partition("-")
-    if name not in ("diffusion", "griffinlim") or not count.isdigit() or int(count) < 1:
-        raise ValueError(f"Unknown method {method!r}; write diffusion-STEPS or griffinlim-ITERATIONS, e.g. diffusion-6.")
-    return name, int(count)
+def parse_method(method: str) -> tuple[str, int, int | None]:
+    """'diffusion-6' -> ('diffusion', 6, None); 'diffusion-12-p0' -> ('diffusion', 12, 0) (projections per
+    step, default the preset's); 'griffinlim-100' -> ('griffinlim', 100, None)."""
+    name, _, rest = method.partition("-")
+    count, _, projections = rest.partition("-p")
+    valid = name in ("diffusion", "griffinlim") and count.isdigit() and int(count) >= 1
+    valid = valid and (not projections or (name == "diffusion" and projections.isdigit()))
+    if not valid or (rest.count("-") > 1):
+        raise ValueError(f"Unknown method {method!r}; write diffusion-STEPS[-pPROJECTIONS] or griffinlim-ITERATIONS, "
+                         "e.g. diffusion-6, diffusion-12-p0, griffinlim-100.")
+    return name, int(count), int(projections) if projections else None
 
 
 def make_vocoder_fn(method: str, vocoder: DiffusionVocoder | None, transform: MelTransform,
                     sampler: str | None = None) -> Callable[[torch.Tensor, int], np.ndarray]:
-    name, count = parse_method(method)
+    name, count, projections = parse_method(method)
     if name == "griffinlim":
         return lambda log_mel, samples: transform.griffin_lim(log_mel, count, num_samples=samples, seed=0)
     if vocoder is None:
         raise ValueError("The diffusion methods need a trained vocoder preset.")
-    return lambda log_mel, samples: vocoder.vocode(log_mel, samples, steps=count, sampler=sampler, seed=0)
+    return lambda log_mel, samples: vocoder.vocode(log_mel, samples, steps=count, sampler=sampler, seed=0,
+                                                   projection_iterations=projections)
 
 
 def evaluate_vocoders(

@@ -373,12 +373,13 @@ class AudioLabPipeline:
         seed: int = 0,
         keep_every: int = 1,
         progress: bool = False,
+        projections: int | None = None,
     ) -> Result:
         """Resynthesise a recording through its mel; the diffusion method keeps its waveform trajectory."""
         wave = self.load(audio)
         self._check_length(wave, "recording")
         result = self.vocode_mel(self.mel.log_mel(wave), wave.size, method, steps, iterations, seed, keep_every,
-                                 progress)
+                                 progress, projections)
         return replace(result, input_audio=wave)
 
     def vocode_mel(
@@ -391,8 +392,13 @@ class AudioLabPipeline:
         seed: int = 0,
         keep_every: int = 1,
         progress: bool = False,
+        projections: int | None = None,
     ) -> Result:
-        """A natural-log mel (mels, frames) to a waveform of `num_samples` (default: the mel's span)."""
+        """A natural-log mel (mels, frames) to a waveform of `num_samples` (default: the mel's span).
+
+        `projections`: Griffin-Lim projections of each step's x̂_0 onto the mel's magnitude (default: the
+        vocoder preset's); 0 runs the pure reverse process.
+        """
         started = time.perf_counter()
         log_mel = check_log_mel(log_mel, self.preset.mel.n_mels)[0]
         num_samples = num_samples or self.preset.mel.samples_for(log_mel.shape[-1])
@@ -407,11 +413,13 @@ class AudioLabPipeline:
                           f" on the {self.preset.mel.n_mels}-band mel.", timings={"total": time.perf_counter() - started})
         vocoder = self.diffusion_vocoder()
         steps = vocoder.check_steps(vocoder.settings.steps if steps is None else steps)
+        projections = vocoder.settings.projection_iterations if projections is None else projections
         kept = tuple(vocoder.sample_iter(log_mel, num_samples, steps, seed=seed, keep_every=keep_every,
-                                         progress=progress))
+                                         progress=progress, projection_iterations=projections))
         out = np.clip(kept[-1].x0_hat[0].numpy(), -1.0, 1.0).astype(np.float32)
-        description = (f"{self.describe_vocoder(method, steps)}, seed {seed}: DiffWave-style ε-prediction on the "
-                       f"waveform's MDCT, {vocoder.settings.prior} prior, T = {vocoder.settings.num_train_timesteps}.")
+        description = (f"{self.describe_vocoder(method, steps)}, {projections} magnitude projections a step, "
+                       f"seed {seed}: DiffWave-style ε-prediction on the waveform's MDCT, "
+                       f"{vocoder.settings.prior} prior, T = {vocoder.settings.num_train_timesteps}.")
         return Result(out, self.sample_rate, description, reverse=kept, domain="waveform",
                       timings={"total": time.perf_counter() - started})
 

@@ -48,6 +48,7 @@ class VocoderSettings:
     mel_std: float = 2.5
     sampler: str = "ddim"
     steps: int = 6
+    projection_iterations: int = 0  # Griffin-Lim projections of each x̂_0 onto the mel's magnitude (GLA-Grad)
 
     def __post_init__(self) -> None:
         if self.prior not in PRIORS:
@@ -200,6 +201,7 @@ class DiffusionVocoder:
         seed: int = 0,
         keep_every: int = 1,
         progress: bool = False,
+        projection_iterations: int | None = None,
     ) -> Iterator[Step]:
         """Reverse process from σ(mel)·ε to a waveform; yields Steps holding waveforms (batch, samples).
 
@@ -222,10 +224,21 @@ class DiffusionVocoder:
         def denoiser(y_t: torch.Tensor, t: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
             return self.predict_noise(y_t, t, cond)
 
+        projections = self.settings.projection_iterations if projection_iterations is None else projection_iterations
+        if not 0 <= int(projections) <= 100:
+            raise ValueError(f"Projection iterations per step must be from 0 to 100; got {projections}.")
+        correction = None
+        if projections:
+            magnitude = self.mel.mel_to_magnitude(log_mel)
+
+            def correction(y0: torch.Tensor, t: float) -> torch.Tensor:
+                wave = self.mel.project_to_magnitude(self.to_wave(y0, sigma, num_samples), magnitude, int(projections))
+                return self.mdct.forward(wave) / sigma
+
         scheduler = make_scheduler(sampler, self.schedule)  # type: ignore[arg-type]
         self.net.eval()
         for step in sample(denoiser, scheduler, self.schedule, noise, steps, keep_every=keep_every,
-                           generator=generator, progress=progress):
+                           generator=generator, progress=progress, x0_correction=correction):
             yield Step(step.index, step.total, step.t, step.snr_db,
                        self.to_wave(step.x_t, sigma, num_samples), self.to_wave(step.x0_hat, sigma, num_samples))
 
@@ -234,10 +247,11 @@ class DiffusionVocoder:
         return self.mdct.inverse(y * sigma, num_samples)
 
     def vocode(self, log_mel: torch.Tensor | np.ndarray, num_samples: int | None = None, steps: int | None = None,
-               sampler: str | None = None, seed: int = 0) -> np.ndarray:
+               sampler: str | None = None, seed: int = 0, projection_iterations: int | None = None) -> np.ndarray:
         """The waveform for one mel, as float32 in [−1, 1]."""
         final: Step | None = None
-        for final in self.sample_iter(log_mel, num_samples, steps, sampler, seed, keep_every=10**6):
+        for final in self.sample_iter(log_mel, num_samples, steps, sampler, seed, keep_every=10**6,
+                                      projection_iterations=projection_iterations):
             pass
         assert final is not None
         return np.clip(final.x0_hat[0].numpy(), -1.0, 1.0).astype(np.float32)

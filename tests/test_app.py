@@ -63,7 +63,7 @@ def test_explorer_vocoder_and_denoise_endpoints(client: Client, bell_wav) -> Non
     )
     assert forward is not None and schedule is not None and "waveform domain" in summary
     audio, griffin_lim, plot, trajectory, picker, summary = client.predict(
-        TEST_PRESET, handle_file(str(bell_wav)), "Recording", 6, 16, 0, api_name="/vocode"
+        TEST_PRESET, handle_file(str(bell_wav)), "Recording", 6, 16, 0, 8, api_name="/vocode"
     )
     assert _frames(audio) == _frames(griffin_lim) == 32_000
     assert "diffusion vocoder" in summary and "Griffin-Lim" in summary and "MR-STFT" in summary
@@ -97,20 +97,20 @@ def test_silent_upload_is_refused_with_a_message(client: Client, tmp_path) -> No
     silent = tmp_path / "silence.wav"
     sf.write(silent, np.zeros(16_000, np.float32), 16_000)
     with pytest.raises(Exception, match="silent"):
-        client.predict(TEST_PRESET, handle_file(str(silent)), "Recording", 6, 32, 0, api_name="/vocode")
+        client.predict(TEST_PRESET, handle_file(str(silent)), "Recording", 6, 32, 0, 8, api_name="/vocode")
 
 
 def test_vocoder_tab_asks_for_a_generation_before_using_its_mel(client: Client) -> None:
     fresh = Client(client.src, verbose=False)  # a new session: nothing generated yet
     with pytest.raises(Exception, match="Generate a sound"):
-        fresh.predict(TEST_PRESET, None, "Last generated sound", 6, 32, 0, api_name="/vocode")
+        fresh.predict(TEST_PRESET, None, "Last generated sound", 6, 32, 0, 8, api_name="/vocode")
 
 
 def test_vocoder_tab_vocodes_the_last_generated_sound(client: Client) -> None:
     generated, *_rest = client.predict(TEST_PRESET, "rain on a tin roof", 1.0, 4, "dpm", 3.0, 0, "griffinlim", 6,
                                        api_name="/generate_text")
     audio, griffin_lim, _plot, _trajectory, _picker, summary = client.predict(
-        TEST_PRESET, None, "Last generated sound", 4, 8, 0, api_name="/vocode"
+        TEST_PRESET, None, "Last generated sound", 4, 8, 0, 0, api_name="/vocode"
     )
     assert _frames(audio) == _frames(griffin_lim) == _frames(generated) == 16_000
     assert "4 DDIM steps" in summary and "MR-STFT" not in summary  # no recording, so only the mel is compared
