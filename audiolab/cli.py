@@ -156,6 +156,17 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _credits(args: argparse.Namespace) -> int:
+    from audiolab.credits import write_credits
+
+    preset = _vocoder_preset(args.preset)
+    data = args.data if args.data is not None else list(preset.training.data)
+    path = write_credits(preset.checkpoint.with_suffix(".credits.md"), f"{preset.title} ({preset.checkpoint.name})",
+                         data, args.exclude if args.exclude is not None else preset.training.exclude)
+    print(f"wrote {path}")
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     from audiolab.bench import run_bench
 
@@ -276,6 +287,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--log", default=None, help="also append the log to this file")
     train.add_argument("--resume", action="store_true", help="continue from the checkpoint's weights (warm restart)")
     train.set_defaults(handler=_train)
+
+    credits = with_preset(commands.add_parser("credits", help="write the vocoder checkpoint's credits file"))
+    credits.add_argument("--data", nargs="+", default=None, help="training folders (default: the preset's)")
+    credits.add_argument("--exclude", nargs="+", default=None, help="held-out globs (default: the preset's)")
+    credits.set_defaults(handler=_credits)
 
     evaluate = with_preset(commands.add_parser("eval", help="measure quality"))
     evaluate.add_argument("what", choices=["generator", "vocoder"],

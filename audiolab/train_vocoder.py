@@ -23,6 +23,7 @@ import torch
 
 from audiolab.audio import MelTransform, normalize_loudness
 from audiolab.checkpoints import load_vocoder, save_vocoder
+from audiolab.credits import write_credits
 from audiolab.data import synth
 from audiolab.data.corpus import AudioSource
 from audiolab.presets import VocoderPreset
@@ -196,5 +197,7 @@ def train_vocoder(
 
     seconds = time.perf_counter() - started
     val = save(steps, loss_value, seconds)
+    credits = write_credits(out.with_suffix(".credits.md"), f"{preset.title} ({out.name})", data, excluded)
+    log(f"wrote {credits}")
     log(f"saved {out} ({out.stat().st_size / 1e6:.1f} MB) after {seconds / 60:.1f} min; validation log-mel L1 {val:.3f}")
     return VocoderTrainReport(out, steps, seconds, loss_value, val)

@@ -41,3 +41,20 @@ def test_short_clips_are_zero_padded_and_plain_crops_have_no_companion() -> None
     source = AudioSource("short", [np.full(1_000, 0.1, np.float32)])
     excerpt, companion = source.crop_pair(4_000, np.random.default_rng(1))
     assert companion is None and excerpt.shape == (4_000,) and np.all(excerpt[1_000:] == 0)
+
+
+def test_credits_list_every_cc_by_clip_used_and_cite_esc50(tmp_path: Path) -> None:
+    from audiolab.credits import credits_markdown
+
+    audio = tmp_path / "esc50" / "audio"
+    audio.mkdir(parents=True)
+    tone = np.sin(np.arange(8_000) * 0.05).astype(np.float32)
+    rows = ["filename,fold,target,category,source_file,source_url,author,license"]
+    for name, licence in (("1-1-A.wav", "CC-BY"), ("1-2-A.wav", "CC0"), ("4-3-A.wav", "CC-BY")):
+        sf.write(audio / name, tone, 16_000)
+        rows.append(f"{name},{name[0]},0,dog,x.wav,http://example.org/{name},someone,{licence}")
+    (tmp_path / "esc50" / "meta.csv").write_text("\n".join(rows) + "\n")
+    text = credits_markdown("test", [audio], exclude=["4-*"])
+    assert "Piczak" in text and "| 1-1-A.wav | dog | someone | http://example.org/1-1-A.wav |" in text
+    assert "1-2-A.wav" not in text  # CC0 needs no attribution
+    assert "4-3-A.wav" not in text  # held out, so not used
