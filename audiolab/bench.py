@@ -82,7 +82,7 @@ client = Client(demo.local_url, verbose=False)
 times = []
 for seed in range(int(sys.argv[2]) + 1):
     started = time.perf_counter()
-    client.predict(sys.argv[1], sys.argv[3], 4.0, 25, "dpm", 3.0, seed, api_name="/generate_text")
+    client.predict(sys.argv[1], sys.argv[3], 4.0, 25, "dpm", 3.0, seed, "diffusion", 6, api_name="/generate_text")
     times.append(time.perf_counter() - started)
 demo.close()
 print(json.dumps({"click": statistics.median(times[1:]), "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -97,6 +97,28 @@ def app_click_and_memory(preset: str, repeats: int) -> dict[str, float]:
         capture_output=True, text=True, cwd=root, check=True,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
+
+
+def vocoder_bench(pipeline: AudioLabPipeline, seconds: float, repeats: int, print_line: Callable[[str], None]) -> None:
+    """Mel -> waveform for `seconds` of a procedural sound, per method: wall time and real-time factor."""
+    from audiolab.data import synth
+
+    log_mel = pipeline.mel.log_mel(synth.synthesize("engine_hum", seed=0, seconds=seconds))
+    samples = int(seconds * pipeline.sample_rate)
+    methods: list[tuple[str, dict[str, object]]] = [
+        ("Griffin-Lim, 32 iterations", {"method": "griffinlim", "iterations": 32}),
+        ("Griffin-Lim, 100 iterations", {"method": "griffinlim", "iterations": 100}),
+    ]
+    if pipeline.vocoder is not None:
+        default = pipeline.vocoder.settings.projection_iterations
+        methods += [(f"diffusion, {n} steps, {default} projections a step", {"method": "diffusion", "steps": n})
+                    for n in (6, 12, 50)]
+        methods.append(("diffusion, 6 steps, no projections", {"method": "diffusion", "steps": 6, "projections": 0}))
+    print_line(f"\nvocode {seconds:g} s of audio from its mel; median of {repeats} runs")
+    print_line(f"{'method':<44} {'wall s':>8} {'RTF':>6}")
+    for name, kwargs in methods:
+        wall = median_seconds(lambda: pipeline.vocode_mel(log_mel, samples, **kwargs), repeats)  # type: ignore[arg-type]
+        print_line(f"{name:<44} {wall:>8.2f} {wall / seconds:>6.3f}")
 
 
 def run_bench(
@@ -117,7 +139,8 @@ def run_bench(
                f"of {load_repeats}")
     pipeline = AudioLabPipeline.from_preset(preset)
     guidance = pipeline.preset.sampler.guidance
-    print_line(f"\ngenerate {seconds:g} s of audio from text, guidance {guidance:g}, Griffin-Lim included; "
+    vocoder = pipeline.describe_vocoder(pipeline.check_vocoder_method(None))
+    print_line(f"\ngenerate {seconds:g} s of audio from text, guidance {guidance:g}, vocoder included ({vocoder}); "
                f"median of {repeats} runs")
     print_line(f"{'sampler':<34} {'steps':>5} {'wall s':>8} {'RTF':>6}")
     for sampler in samplers:
@@ -134,6 +157,7 @@ def run_bench(
                                                     guidance=guidance), repeats)
     print_line(f"\nDPM-Solver++ {steps} steps: pipeline {ours:.2f} s vs the same loop written plainly {plain:.2f} s "
                f"(overhead {100 * (ours / plain - 1):+.0f}%)")
+    vocoder_bench(pipeline, seconds, repeats, print_line)
     if app:
         measured = app_click_and_memory(preset, app_clicks)
         print_line(f"app: a Generate click (text, 4 s, 25 steps, plots included) median {measured['click']:.2f} s; "

@@ -14,3 +14,4 @@ def test_bench_prints_sampler_rows_load_time_and_app_memory() -> None:
     assert "pipeline load" in text and "DDIM" in text and "Heun" in text and "RTF" in text
     assert "written plainly" in text
     assert "peak memory" in text and "MB" in text
+    assert "Griffin-Lim, 100 iterations" in text and "diffusion, 6 steps, no projections" in text
