@@ -129,10 +129,14 @@ def train_vocoder(
         hint_batch = torch.from_numpy(np.stack(hints)) if hints[0] is not None else None
         return torch.from_numpy(np.stack(crops)), hint_batch
 
-    if not resume:  # calibrate σ so the whitened training data has unit variance, as the prior assumes
+    if not resume:
+        # calibrate σ so the bulk of the whitened data has unit variance, as the Gaussian prior assumes. A robust
+        # estimate (median |y_0| / 0.6745, digital silence left out): the RMS is carried by a few peaky clips
+        # (tones, clicks) and would make the prior twice too loud for speech.
         with torch.no_grad():
             y0 = torch.cat([vocoder.training_targets(*batch())[0].flatten() for _ in range(8)])
-        vocoder.prior_scale = float(y0.pow(2).mean().sqrt())
+        y0 = y0[y0 != 0]
+        vocoder.prior_scale = float(y0.abs().median() / 0.6745)
         log(f"prior scale: {vocoder.prior_scale:.4g}")
     log(f"model: {sum(p.numel() for p in net.parameters()) / 1e6:.2f} M parameters, prior '{preset.settings.prior}', "
         f"T = {preset.settings.num_train_timesteps}")
