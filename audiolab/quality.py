@@ -57,13 +57,18 @@ _CEPSTRUM_MEL = MelSettings(n_fft=1024, hop_length=160, n_mels=40, log_floor=1e-
 
 
 def mel_cepstrum(audio: np.ndarray, coefficients: int = 25) -> tuple[np.ndarray, np.ndarray]:
-    """(frames, coefficients) mel-cepstrum (DCT-II of the log mel power) and each frame's log energy."""
+    """(frames, coefficients) mel-cepstrum and each frame's log energy.
+
+    c_m are the cosine-series coefficients of the log *amplitude* mel spectrum,
+    log|X(ω̃)| ≈ c_0 + 2·Σ_m c_m·cos(m·ω̃) on the mel-warped axis (the convention of SPTK's mcep,
+    which MCD figures in the literature use), computed from 40 mel bands.
+    """
     transform = MelTransform(_CEPSTRUM_MEL)
-    log_power = 2 * transform.log_mel(audio.astype(np.float32)).numpy().T  # (frames, bands)
-    bands = log_power.shape[1]
+    log_amplitude = transform.log_mel(audio.astype(np.float32)).numpy().T  # (frames, bands)
+    bands = log_amplitude.shape[1]
     n = np.arange(bands)
-    dct = np.sqrt(2.0 / bands) * np.cos(np.pi / bands * (n[None, :] + 0.5) * np.arange(coefficients)[:, None])
-    return log_power @ dct.T, np.log(np.exp(log_power).sum(1) + 1e-12)
+    dct = np.cos(np.pi / bands * (n[None, :] + 0.5) * np.arange(coefficients)[:, None]) / bands
+    return log_amplitude @ dct.T, np.log(np.exp(2 * log_amplitude).sum(1) + 1e-12)
 
 
 def mel_cepstral_distortion(reference: np.ndarray, estimate: np.ndarray, floor_db: float = 40.0) -> float:
