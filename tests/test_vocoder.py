@@ -101,12 +101,13 @@ def test_vocode_shapes_and_determinism(pipeline: AudioLabPipeline, clip: np.ndar
 
 
 def test_trained_sampler_improves_on_its_own_starting_noise(pipeline: AudioLabPipeline, clip: np.ndarray) -> None:
+    """The shipped sampler (trained network + the preset's magnitude projections) against the x_T it starts from."""
     vocoder = pipeline.diffusion_vocoder()
     log_mel = MelTransform(vocoder.settings.mel).log_mel(clip)
     steps = list(vocoder.sample_iter(log_mel, clip.size, steps=12, seed=0))
     start = log_mel_l1(clip, steps[0].x_t[0].numpy())
     end = log_mel_l1(clip, steps[-1].x0_hat[0].numpy())
-    assert end < 0.7 * start, (start, end)
+    assert end < 0.5 * start, (start, end)  # measured: 0.229 -> 0.056
 
 
 def test_six_steps_cost_six_network_calls(pipeline: AudioLabPipeline, clip: np.ndarray) -> None:
