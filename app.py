@@ -211,7 +211,7 @@ def run_vocoder(
         if recording is None:
             raise ValueError("Upload or record a recording to vocode, or pick an example.")
         original = pipeline.load(recording)
-        pipeline._check_length(original, "recording")
+        pipeline.check_length(original, "recording")
         log_mel, samples = pipeline.mel.log_mel(original), original.size
     diffusion = pipeline.vocode_mel(log_mel, samples, "diffusion", steps=int(steps), seed=seed, progress=True,
                                     projections=int(projections))

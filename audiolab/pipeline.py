@@ -130,7 +130,8 @@ class AudioLabPipeline:
             source = (self.sample_rate, source)  # a bare array is taken to be at the preset's rate
         return load_audio(source, self.sample_rate, what=what)
 
-    def _check_length(self, audio: np.ndarray, what: str) -> None:
+    def check_length(self, audio: np.ndarray, what: str) -> None:
+        """Refuse recordings longer than MAX_PROCESS_SECONDS with a message that says how to fix them."""
         seconds = audio.size / self.sample_rate
         if seconds > MAX_PROCESS_SECONDS:
             raise ValueError(f"The {what} is {seconds:.0f} s long; trim it to {MAX_PROCESS_SECONDS:.0f} s or less.")
@@ -377,7 +378,7 @@ class AudioLabPipeline:
     ) -> Result:
         """Resynthesise a recording through its mel; the diffusion method keeps its waveform trajectory."""
         wave = self.load(audio)
-        self._check_length(wave, "recording")
+        self.check_length(wave, "recording")
         result = self.vocode_mel(self.mel.log_mel(wave), wave.size, method, steps, iterations, seed, keep_every,
                                  progress, projections)
         return replace(result, input_audio=wave)
@@ -437,7 +438,7 @@ class AudioLabPipeline:
         if method != "wiener":
             raise ValueError(f"Unknown denoising method {method!r}; choose 'wiener'.")
         wave = self.load(audio, "noisy recording")
-        self._check_length(wave, "noisy recording")
+        self.check_length(wave, "noisy recording")
         out = wiener_denoise(wave)
         return Result(out, self.sample_rate, WIENER_DESCRIPTION, timings={"total": time.perf_counter() - started},
                       input_audio=wave)
