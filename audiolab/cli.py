@@ -176,31 +176,25 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _eval_vocoder(args: argparse.Namespace) -> int:
+    import torch
+
     from audiolab.audio import MelTransform
     from audiolab.checkpoints import load_vocoder
-    from audiolab.eval_vocoder import evaluate_vocoders, format_table
+    from audiolab.eval_vocoder import DEFAULT_METHODS, evaluate_vocoders, format_table
 
     if not args.data:
         raise ValueError("eval vocoder needs --data DIR: a folder of recordings to resynthesise.")
     preset = _vocoder_preset(args.preset)
-    methods = args.methods or None
-    needs_model = any(m.startswith("diffusion") for m in (methods or ["diffusion"]))
-    vocoder = load_vocoder(preset) if needs_model else None
-    kwargs = {"methods": methods} if methods else {}
-    scores, clips = evaluate_vocoders(args.data, vocoder, MelTransform(preset.settings.mel), speech=args.speech,
+    methods = args.methods or list(DEFAULT_METHODS)
+    vocoder = load_vocoder(preset) if any(m.startswith("diffusion") for m in methods) else None
+    scores, clips = evaluate_vocoders(args.data, vocoder, MelTransform(preset.settings.mel), methods, speech=args.speech,
                                       limit=args.limit, max_seconds=args.max_seconds, sampler=args.sampler,
-                                      exclude=args.exclude or (), **kwargs)
-    threads = torch_threads()
+                                      exclude=args.exclude or ())
     print(f"{clips} clips from {args.data} (each levelled to -25 dBFS, at most {args.max_seconds:g} s); "
-          f"vocoder {preset.name}, sampler {args.sampler or preset.settings.sampler}, seed 0; {threads} CPU threads")
+          f"vocoder {preset.name}, sampler {args.sampler or preset.settings.sampler}, seed 0; "
+          f"{torch.get_num_threads()} CPU threads")
     print(format_table(scores))
     return 0
-
-
-def torch_threads() -> int:
-    import torch
-
-    return torch.get_num_threads()
 
 
 def _eval(args: argparse.Namespace) -> int:

@@ -25,6 +25,7 @@ from audiolab.conditioning import shared_text_encoder
 from audiolab.data import synth
 from audiolab.diffusion import Schedule
 from audiolab.presets import Preset
+from audiolab.training_loop import optimizer_step, progress_text, update_ema, warmup_cosine
 
 Logger = Callable[[str], None]
 
@@ -128,8 +129,7 @@ def train_generator(
     parameters = list(denoiser.parameters()) + list(condition.parameters())
     log(f"model: {sum(p.numel() for p in parameters) / 1e6:.2f} M parameters")
     optimizer = torch.optim.AdamW(parameters, lr=settings.learning_rate, weight_decay=0.01)
-    schedule_fn = lambda step: min(1.0, (step + 1) / settings.warmup_steps) * 0.5 * (1 + math.cos(math.pi * step / steps))
-    lr_schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule_fn)
+    lr_schedule = warmup_cosine(optimizer, settings.warmup_steps, steps)
     ema_denoiser, ema_condition = copy.deepcopy(denoiser).eval(), copy.deepcopy(condition).eval()
     schedule = Schedule(preset.schedule_kind, preset.num_train_timesteps)
 
@@ -183,23 +183,14 @@ def train_generator(
         indices = torch.randint(0, len(mels), (settings.batch_size,), generator=generator)
         x0 = _random_crops(mels, indices, settings.crop_frames, generator)
         loss = diffusion_loss(denoiser, condition, x0, labels[indices], generator)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
-        optimizer.step()
-        lr_schedule.step()
-        decay = min(settings.ema_decay, (1 + step) / (10 + step))  # short warm-up of the average
-        with torch.no_grad():
-            for ema_model, model in ((ema_denoiser, denoiser), (ema_condition, condition)):
-                for ema_p, p in zip(ema_model.parameters(), model.parameters()):
-                    ema_p.lerp_(p, 1 - decay)
+        optimizer_step(loss, optimizer, parameters, lr_schedule)
+        update_ema(((ema_denoiser, denoiser), (ema_condition, condition)), step, settings.ema_decay)
         loss_value = loss.item()
         running += loss_value
         if step % log_every == 0 or step == steps:
-            elapsed = time.perf_counter() - started
             count = log_every if step % log_every == 0 else step % log_every
             log(f"step {step}/{steps} loss {running / count:.4f} val {validation_loss():.4f} "
-                f"lr {lr_schedule.get_last_lr()[0]:.2e} {step / elapsed:.2f} it/s eta {(steps - step) * elapsed / step / 60:.1f} min")
+                f"{progress_text(step, steps, started, lr_schedule)}")
             running = 0.0
         if step % save_every == 0 and step < steps:
             save(step, loss_value, time.perf_counter() - started)  # a usable checkpoint even if the run is cut short

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -28,6 +27,7 @@ from audiolab.data import synth
 from audiolab.data.corpus import AudioSource
 from audiolab.presets import VocoderPreset
 from audiolab.quality import log_mel_l1
+from audiolab.training_loop import optimizer_step, progress_text, update_ema, warmup_cosine
 from audiolab.vocoder import DiffusionVocoder
 
 Logger = Callable[[str], None]
@@ -47,8 +47,7 @@ def _procedural_clips(sample_rate: int, seed: int, per_class: int = 8) -> list[n
     return [clip.audio for clip in synth.make_dataset(per_class, seconds=4.0, sample_rate=sample_rate, seed=seed)]
 
 
-def _validation_clips(sources: Sequence[AudioSource], validation: Sequence[AudioSource], sample_rate: int,
-                      seed: int) -> list[np.ndarray]:
+def _validation_clips(validation: Sequence[AudioSource], sample_rate: int, seed: int) -> list[np.ndarray]:
     """Held-out clips for the validation figure: the --val folders, else procedural clips from other seeds."""
     samples = int(VALIDATION_SECONDS * sample_rate)
     rng = np.random.default_rng(seed + 7)
@@ -88,12 +87,12 @@ def train_vocoder(
     sources = [AudioSource.from_folder(folder, sample_rate, excluded) for folder in data]
     procedural = AudioSource("procedural", _procedural_clips(sample_rate, settings.seed))
     held_out = [AudioSource.from_folder(folder, sample_rate) for folder in validation]
-    val_clips = _validation_clips(sources, held_out, sample_rate, settings.seed)
+    val_clips = _validation_clips(held_out, sample_rate, settings.seed)
+    transform = MelTransform(preset.settings.mel)
     for source in sources + [procedural]:
         log(f"data: {source.name}: {len(source.clips)} recordings, {source.seconds / sample_rate / 60:.1f} min")
     if preset.settings.griffin_lim_hint:  # once per clip, not per step: Griffin-Lim is scale-equivariant
         hint_started = time.perf_counter()
-        transform = MelTransform(preset.settings.mel)
         for source in sources + [procedural]:
             source.companions = [
                 transform.griffin_lim(transform.log_mel(clip), preset.settings.griffin_lim_hint, num_samples=clip.size)
@@ -140,13 +139,12 @@ def train_vocoder(
         log(f"prior scale: {vocoder.prior_scale:.4g}")
     log(f"model: {sum(p.numel() for p in net.parameters()) / 1e6:.2f} M parameters, prior '{preset.settings.prior}', "
         f"T = {preset.settings.num_train_timesteps}")
-    optimizer = torch.optim.AdamW(net.parameters(), lr=settings.learning_rate, weight_decay=0.01)
-    schedule_fn = lambda step: min(1.0, (step + 1) / settings.warmup_steps) * 0.5 * (1 + math.cos(math.pi * step / steps))
-    lr_schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule_fn)
+    parameters = list(net.parameters())
+    optimizer = torch.optim.AdamW(parameters, lr=settings.learning_rate, weight_decay=0.01)
+    lr_schedule = warmup_cosine(optimizer, settings.warmup_steps, steps)
     ema = copy.deepcopy(vocoder)
     ema.net.eval()
 
-    transform = MelTransform(preset.settings.mel)
     griffin_lim_l1 = float(np.mean([
         log_mel_l1(clip, transform.griffin_lim(transform.log_mel(clip), 32, num_samples=clip.size)) for clip in val_clips
     ]))
@@ -178,23 +176,14 @@ def train_vocoder(
     for step in range(1, steps + 1):
         waves, hint_waves = batch()
         loss = vocoder.loss(waves, generator, hint_waves)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        optimizer.step()
-        lr_schedule.step()
-        decay = min(settings.ema_decay, (1 + step) / (10 + step))
-        with torch.no_grad():
-            for ema_p, p in zip(ema.net.parameters(), net.parameters()):
-                ema_p.lerp_(p, 1 - decay)
+        optimizer_step(loss, optimizer, parameters, lr_schedule)
+        update_ema(((ema.net, net),), step, settings.ema_decay)
         loss_value = loss.item()
         running += loss_value
         if step % log_every == 0 or step == steps:
-            elapsed = time.perf_counter() - started
             count = log_every if step % log_every == 0 else step % log_every
             log(f"step {step}/{steps} loss {running / count:.4f} val log-mel L1 {validation_l1():.3f} "
-                f"(Griffin-Lim 32: {griffin_lim_l1:.3f}) lr {lr_schedule.get_last_lr()[0]:.2e} "
-                f"{step / elapsed:.2f} it/s eta {(steps - step) * elapsed / step / 60:.1f} min")
+                f"(Griffin-Lim 32: {griffin_lim_l1:.3f}) {progress_text(step, steps, started, lr_schedule)}")
             running = 0.0
         if step % save_every == 0 and step < steps:
             save(step, loss_value, time.perf_counter() - started)

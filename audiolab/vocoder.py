@@ -100,6 +100,10 @@ class DiffusionVocoder:
         self.prior_scale = prior_scale  # calibrates σ(mel) so the whitened training data has unit variance
         self.schedule = Schedule("linear", settings.num_train_timesteps, settings.beta_start, settings.beta_end)
         self._envelope_map = self._band_to_bin_map()
+        # band magnitude -> per-sample spectral level: a band of flat PSD P sums to ≈ E|S|·Σ fb with E|S| = c·sqrt(P·Σw²)
+        self._band_norm = torch.log(
+            self.mel.filterbank.sum(0).clamp_min(1e-8) * RAYLEIGH_MEAN * math.sqrt(self.mel.window_energy)
+        )
         self.metadata: dict[str, str] = {}  # what the checkpoint says about its training
 
     # ---- the prior -----------------------------------------------------------------------------
@@ -123,10 +127,7 @@ class DiffusionVocoder:
         """σ(mel): the noise standard deviation per (MDCT bin, frame), shape (batch, bins, frames)."""
         if self.settings.prior == "standard":
             return torch.full((log_mel.shape[0], self.mdct.hop, frames), self.prior_scale)
-        fb = self.mel.filterbank
-        # band magnitude -> per-sample spectral level: a band of flat PSD P sums to ≈ E|S|·Σ fb with E|S| = c·sqrt(P·Σw²)
-        band_norm = torch.log(fb.sum(0).clamp_min(1e-8) * RAYLEIGH_MEAN * math.sqrt(self.mel.window_energy))
-        log_sigma = self._envelope_map @ (log_mel - band_norm[:, None])
+        log_sigma = self._envelope_map @ (log_mel - self._band_norm[:, None])
         log_sigma = _fit_frames(log_sigma, frames)
         return torch.exp(log_sigma).clamp_min(self.settings.envelope_floor) * self.prior_scale
 
