@@ -17,7 +17,7 @@ import gradio as gr
 
 from audiolab import plots, quality
 from audiolab.diffusion import BETA_SCHEDULES, SAMPLER_TITLES, SAMPLERS
-from audiolab.examples import EXAMPLE_PROMPTS, example_folder, example_recordings, noisy_examples
+from audiolab.examples import EXAMPLE_PROMPTS, example_folder, example_recordings, noisy_speech_examples
 from audiolab.pipeline import DEFAULT_FORWARD_T, AudioLabPipeline, Result, Step
 from audiolab.presets import DEFAULT_PRESET, list_presets, load_preset
 
@@ -245,16 +245,74 @@ def _closeness(pipeline: AudioLabPipeline, log_mel: Any, original: Any, outputs:
     return "\n".join(rows)
 
 
+METHOD_CHOICES = [("DiffGMM", "diffgmm"), ("Score-based diffusion", "score"), ("Classical baseline", "baseline")]
+TASK_CHOICES = [("Denoise", "denoise"), ("Bandwidth extension", "bandwidth"), ("Declip", "declip"), ("Inpaint a gap", "inpaint")]
+
+
 @shows_errors
-def run_denoise(preset: str, recording: str | None) -> tuple[Any, Any, str]:
+def run_denoise(
+    preset: str,
+    recording: str | None,
+    clean: str | None = None,
+    method: str = "diffgmm",
+    task: str = "denoise",
+    steps: float = 0,
+    strength: float = 0.5,
+    guidance: float = 0.5,
+    cutoff: float = 4000.0,
+    seed: float = 0,
+    progress: gr.Progress = gr.Progress(track_tqdm=True),
+) -> tuple[Any, ...]:
+    """Restore a recording; show noisy / restored / clean spectrograms, the trajectory, DiffGMM's mixture and scores."""
     if recording is None:
-        raise ValueError("Upload or record a noisy recording to clean.")
+        raise ValueError("Upload or record a recording to restore, or pick an example.")
     pipeline = get_pipeline(preset)
-    result = pipeline.denoise(recording)
-    figure = plots.spectrogram_comparison(
-        [("noisy", pipeline.log_mel_image(result.input_audio)), ("restored", pipeline.log_mel_image(result.audio))]
-    )
-    return _audio(pipeline, result.audio), figure, _summary(result)
+    result = pipeline.denoise(recording, method=method, task=task, steps=int(steps) or None,
+                              strength=strength if method == "score" and task == "denoise" else None,
+                              guidance=guidance if method == "score" and task != "denoise" else None,
+                              seed=seed, cutoff_hz=cutoff, progress=True)
+    reference = pipeline.restorer_reference(clean, result) if clean is not None else None
+    panels = [("input", pipeline.log_mel_image(result.input_audio)), ("restored", pipeline.log_mel_image(result.audio))]
+    if reference is not None:
+        panels.append(("clean reference", pipeline.log_mel_image(reference)))
+    comparison = plots.spectrogram_comparison(panels)
+    trajectory = plots.waveform_trajectory_figure(
+        result.reverse, result.sample_rate, lambda x: pipeline.log_mel_image(x.reshape(-1).numpy()),
+        "Restoration trajectory: the estimate after each iteration or step (waveform above its mel)")
+    mixture = pipeline.mixture_figure(result, reference) if "mixture" in result.extras else None
+    lines = [_summary(result)]
+    if reference is not None:
+        lines.append(_restoration_scores(reference, result))
+    picker = gr.update(choices=_step_choices(result), value=None)
+    return ((result.sample_rate, result.audio), comparison, trajectory, mixture, result, picker, "\n\n".join(lines))
+
+
+def _restoration_scores(clean: Any, result: Result) -> str:
+    """SI-SDR, PESQ and STOI of the input and of the output against the clean reference."""
+    rows = ["| | SI-SDR dB ↑ | PESQ-wb ↑ | STOI ↑ |", "|---|---:|---:|---:|"]
+    for name, audio in (("input", result.input_audio), ("restored", result.audio)):
+        try:
+            pesq = f"{quality.pesq_wb(clean, audio, result.sample_rate):.2f}"
+        except ValueError:
+            pesq = "—"  # PESQ needs speech in the reference
+        rows.append(f"| {name} | {quality.si_sdr(clean, audio):.2f} | {pesq} | "
+                    f"{quality.stoi(clean, audio, result.sample_rate):.3f} |")
+    return "\n".join(rows)
+
+
+@shows_errors
+def listen_to_restoration_step(result: Result | None, index: int | None) -> tuple[int, Any] | None:
+    if result is None or index is None:
+        return None
+    return (result.sample_rate, result.reverse[int(index)].x0_hat.reshape(-1).numpy())
+
+
+@shows_errors
+def make_test_input(preset: str, clean: str | None, task: str, seed: float) -> str:
+    """Degrade the clean reference for the chosen task (noise for denoise) and return the file to restore."""
+    if clean is None:
+        raise ValueError("Upload a clean recording as the reference first; the test input is made from it.")
+    return str(get_pipeline(preset).make_test_input(clean, task, int(seed)))
 
 
 @shows_errors
@@ -289,7 +347,7 @@ def listen_to_forward(preset: str, result: Result | None, index: int | None) -> 
 def build_app(default_preset: str = DEFAULT_PRESET) -> gr.Blocks:
     defaults = load_preset(default_preset)
     recordings = example_recordings(defaults.sample_rate)
-    noisy = noisy_examples(defaults.sample_rate)
+    noisy_speech = noisy_speech_examples(16000)
     with gr.Blocks(title="audiolab: audio diffusion you can watch") as demo:
         gr.Markdown(
             "# audiolab\nGenerate sounds by reversing a noise process, and watch it happen: every tab shows the "
@@ -372,16 +430,52 @@ def build_app(default_preset: str = DEFAULT_PRESET) -> gr.Blocks:
                 trigger(listen_to_step, [preset, voc_state, voc_picker, voc_which], voc_step_audio, api_name=False,
                         concurrency_id=MODEL_QUEUE)
 
-        with gr.Tab("Denoise"):
-            gr.Markdown("Cleans a noisy recording. Method: a classical Wiener filter.")
-            den_in = gr.Audio(label="Noisy recording", type="filepath")
-            den_button = gr.Button("Denoise", variant="primary")
+        with gr.Tab("Denoise & restore"):
+            gr.Markdown(
+                "Restores a recording two ways. **DiffGMM** estimates a Gaussian mixture of the noise and subtracts "
+                "its mean, iteration after iteration. **Score-based** runs a diffusion model of clean speech: "
+                "conditioned on the noisy input to denoise, or as a prior with *posterior sampling* (a likelihood "
+                "step through x̂₀ at every step) for bandwidth extension, declipping and inpainting. Give the clean "
+                "recording too to see SI-SDR, PESQ and STOI, or make a test input from it."
+            )
+            with gr.Row():
+                den_in = gr.Audio(label="Recording to restore (noisy, low-passed, clipped or with a silent gap)",
+                                  type="filepath")
+                den_clean = gr.Audio(label="Clean reference (optional)", type="filepath")
+            with gr.Row():
+                den_method = gr.Radio(METHOD_CHOICES, value="diffgmm", label="Method")
+                den_task = gr.Radio(TASK_CHOICES, value="denoise", label="Task")
+            with gr.Accordion("Settings", open=False):
+                with gr.Row():
+                    den_steps = gr.Slider(0, 500, value=0, step=1,
+                                          label="Iterations (DiffGMM) or diffusion steps (0 = the preset's default)")
+                    den_strength = gr.Slider(0.05, 1.0, value=0.5, step=0.05,
+                                             label="Score denoising: start strength (1 = from pure noise)")
+                    den_guidance = gr.Slider(0.0, 2.0, value=0.5, step=0.05, label="Posterior sampling: guidance ζ (share of the measurement error removed per step)")
+                with gr.Row():
+                    den_cutoff = gr.Slider(1000, 7500, value=4000, step=100, label="Bandwidth: the input's cut-off (Hz)")
+                    den_seed = gr.Number(0, precision=0, label="Seed")
+                    den_make = gr.Button("Make a test input from the clean reference")
+            den_button = gr.Button("Restore", variant="primary")
             den_out = gr.Audio(label="Restored", type="numpy", interactive=False)
             den_summary = gr.Markdown()
-            den_plot = gr.Plot(label="Noisy and restored mel")
-            gr.Examples([[str(path)] for path in noisy.values()], [den_in], label="Example noisy mixtures")
-            den_button.click(run_denoise, [preset, den_in], [den_out, den_plot, den_summary], api_name="denoise",
-                             concurrency_id=MODEL_QUEUE)
+            den_plot = gr.Plot(label="Input, restored and clean mels")
+            den_trajectory = gr.Plot(label="Restoration trajectory")
+            with gr.Row():
+                den_picker = gr.Dropdown([], label="Listen to a step of the trajectory", value=None)
+                den_step_audio = gr.Audio(label="Audio of that step", type="numpy", interactive=False)
+            den_mixture = gr.Plot(label="DiffGMM: fitted noise mixture over the residual's histogram")
+            den_state = gr.State(None)
+            gr.Examples([[str(noisy_path), str(clean_path)] for noisy_path, clean_path in noisy_speech.values()],
+                        [den_in, den_clean], label="Example noisy mixtures (with their clean references)")
+            den_button.click(run_denoise, [preset, den_in, den_clean, den_method, den_task, den_steps, den_strength,
+                                           den_guidance, den_cutoff, den_seed],
+                             [den_out, den_plot, den_trajectory, den_mixture, den_state, den_picker, den_summary],
+                             api_name="denoise", concurrency_id=MODEL_QUEUE)
+            den_picker.change(listen_to_restoration_step, [den_state, den_picker], den_step_audio, api_name=False,
+                              concurrency_id=MODEL_QUEUE)
+            den_make.click(make_test_input, [preset, den_clean, den_task, den_seed], den_in, api_name="make_test_input",
+                           concurrency_id=MODEL_QUEUE)
 
         with gr.Tab("Diffusion explorer"):
             gr.Markdown("The forward process q(x_t | x_0) = N(√ᾱ_t·x_0, (1 − ᾱ_t)·I) applied to a recording: "

@@ -1,4 +1,4 @@
-"""Saving and loading the built-in generator's weights as safetensors, with its mel normalisation."""
+"""Saving and loading the built-in models' weights as safetensors: generator (with its mel normalisation), vocoder, denoisers."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from safetensors.torch import load_file, save_file
 
 from audiolab.conditioning import ConditionEncoder
 from audiolab.models.mel_unet import MelDenoiser
-from audiolab.presets import Preset, VocoderPreset
+from audiolab.presets import DenoiserPreset, Preset, VocoderPreset
 
 if TYPE_CHECKING:
     from audiolab.vocoder import DiffusionVocoder
@@ -126,3 +126,42 @@ def load_vocoder(preset: VocoderPreset, checkpoint: Path | None = None) -> "Diff
     vocoder.net.eval()
     vocoder.metadata = metadata
     return vocoder
+
+
+def save_denoiser(path: Path, model: torch.nn.Module, metadata: dict[str, str]) -> Path:
+    """A restoration model's weights (and buffers) in float16; it runs in float32."""
+    tensors = {k: v.detach().half().contiguous() for k, v in model.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(path), metadata=metadata)
+    return path
+
+
+def build_denoiser(preset: DenoiserPreset) -> torch.nn.Module:
+    from audiolab.diffgmm import DiffGMMDenoiser
+    from audiolab.score import ScoreRestorer
+
+    return DiffGMMDenoiser(preset.settings) if preset.method == "diffgmm" else ScoreRestorer(preset.settings)
+
+
+def load_denoiser(preset: DenoiserPreset, checkpoint: Path | None = None) -> torch.nn.Module:
+    """The preset's trained restoration model; a clear ValueError if the checkpoint is missing or mismatched."""
+    from safetensors import SafetensorError, safe_open
+
+    checkpoint = checkpoint or preset.checkpoint
+    if not checkpoint.is_file():
+        raise ValueError(f"Denoiser checkpoint {checkpoint.name} is missing; train it with "
+                         f"`{preset.training.command or 'python -m audiolab train denoiser --preset ' + preset.name}`.")
+    try:
+        with safe_open(str(checkpoint), framework="pt") as handle:
+            metadata = dict(handle.metadata() or {})
+        tensors = load_file(str(checkpoint))
+    except (SafetensorError, OSError) as error:
+        raise ValueError(f"Denoiser checkpoint {checkpoint.name} is unreadable ({error}); retrain or restore it.") from error
+    model = build_denoiser(preset)
+    try:
+        model.load_state_dict({k: v.float() for k, v in tensors.items()})
+    except RuntimeError as error:
+        raise ValueError(f"Denoiser checkpoint {checkpoint.name} does not match {preset.path.name}: {error}") from error
+    model.eval()
+    model.metadata = metadata
+    return model

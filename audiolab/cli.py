@@ -110,12 +110,21 @@ def _vocode(args: argparse.Namespace) -> int:
 
 
 def _denoise(args: argparse.Namespace) -> int:
+    from audiolab import plots
     from audiolab.audio import save_audio
 
     pipeline = _pipeline(args.preset)
-    result = pipeline.denoise(args.input, method=args.method)
+    result = pipeline.denoise(args.input, method=args.method, task=args.task, steps=args.steps, strength=args.strength,
+                              guidance=args.guidance, seed=args.seed, cutoff_hz=args.cutoff, progress=True)
     save_audio(args.out, result.audio, result.sample_rate)
-    print(f"wrote {args.out}: {result.method}")
+    print(f"wrote {args.out} ({result.seconds:.1f} s in {result.timings['total']:.1f} s): {result.method}")
+    for note in result.notes:
+        print(f"note: {note}")
+    if args.plot:
+        figure = plots.waveform_trajectory_figure(
+            result.reverse, result.sample_rate, lambda x: pipeline.log_mel_image(x.reshape(-1).numpy()),
+            f"Restoration trajectory ({args.method}, {args.task})")
+        _save_figure(figure, args.plot)
     return 0
 
 
@@ -144,6 +153,15 @@ def _train(args: argparse.Namespace) -> int:
             log_file.flush()
 
     out = Path(args.out) if args.out else None
+    if args.model == "denoiser":
+        from audiolab.presets import load_denoiser_preset
+        from audiolab.train_denoiser import train_denoiser
+
+        preset = load_denoiser_preset(args.preset)
+        train_denoiser(preset, speech=args.speech or (), noise=args.noise or (), esc50=args.esc50,
+                       exclude=args.exclude or (), val_speech=args.val or (), steps=args.steps,
+                       components=args.components, synthetic=args.synthetic_speech, out=out, log=log, resume=args.resume)
+        return 0
     if args.model == "vocoder":
         vocoder_preset = _vocoder_preset(args.preset)
         data = args.data if args.data is not None else list(vocoder_preset.training.data)
@@ -197,11 +215,52 @@ def _eval_vocoder(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_denoise(args: argparse.Namespace) -> int:
+    from audiolab import eval_denoise as ev
+    from audiolab.eval_vocoder import format_table
+    from audiolab.restore import Restorer
+
+    if not args.clean:
+        raise ValueError("eval denoise needs --clean DIR, and --noisy DIR (pairs by file name) or --noise DIR (mixed at --snrs).")
+    if args.task != "denoise":
+        pairs = ev.degraded_pairs(args.clean, args.task, args.limit, args.max_seconds)
+        source = f"{len(pairs)} clips of {args.clean}, degraded for {args.task}"
+    elif args.noisy:
+        pairs = ev.folder_pairs(args.clean, args.noisy, args.limit)
+        source = f"{len(pairs)} pairs from {args.clean} and {args.noisy}"
+    elif args.noise:
+        noise = ev.noise_sources(args.noise, args.noise_classes or (), args.include or ())
+        pairs = ev.mixed_pairs(args.clean, noise, args.snrs, args.seed, args.limit, args.max_seconds)
+        source = (f"{len(pairs)} mixtures of {args.clean} with {args.noise} "
+                  f"({', '.join(args.include or ['all files'])}) at {', '.join(f'{s:g}' for s in args.snrs)} dB, mixing seed {args.seed}")
+    else:
+        raise ValueError("Give --noisy DIR (real pairs) or --noise DIR (held-out noise to mix in).")
+    default = ev.DENOISE_METHODS if args.task == "denoise" else ev.TASK_METHODS
+    methods = args.methods or list(default)
+    print(f"{source}; sampling seed {args.seed}; {torch_threads()} CPU threads")
+    checkpoints = args.diffgmm_checkpoints or [None]
+    for checkpoint in checkpoints:
+        restorer, label = ev.restorer_with_checkpoint(checkpoint) if checkpoint else (Restorer(), "")
+        scores = ev.evaluate_restoration(pairs, methods, args.task, restorer, seed=args.seed)
+        if label:
+            print(f"\nDiffGMM checkpoint {checkpoint}: {label}")
+        print(format_table(scores, ev.MEASURES))
+    return 0
+
+
+def torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
 def _eval(args: argparse.Namespace) -> int:
     from audiolab.metrics import evaluate_classes
 
     if args.what == "vocoder":
         return _eval_vocoder(args)
+    if args.what == "denoise":
+        return _eval_denoise(args)
     pipeline = _pipeline(args.preset)
     report = evaluate_classes(pipeline, per_class=args.per_class, seconds=args.seconds, steps=args.steps,
                               sampler=args.sampler or "dpm", guidance=args.guidance)
@@ -268,14 +327,29 @@ def build_parser() -> argparse.ArgumentParser:
     denoise = with_preset(commands.add_parser("denoise", help="clean a noisy recording"))
     denoise.add_argument("input")
     denoise.add_argument("--out", required=True)
-    denoise.add_argument("--method", choices=["wiener"], default="wiener")
+    denoise.add_argument("--method", choices=["diffgmm", "score", "baseline"], default="diffgmm",
+                         help="diffgmm (default), score (conditional / posterior sampling) or baseline (Wiener, or the input)")
+    denoise.add_argument("--task", choices=["denoise", "bandwidth", "declip", "inpaint"], default="denoise")
+    denoise.add_argument("--steps", type=int, default=None,
+                         help="DiffGMM iterations, or diffusion steps (default: the method's preset)")
+    denoise.add_argument("--strength", type=float, default=None, help="score, denoise: where the reverse process starts (0–1]")
+    denoise.add_argument("--guidance", type=float, default=None, help="score, posterior sampling: ζ")
+    denoise.add_argument("--cutoff", type=float, default=4000.0, help="bandwidth: the input's low-pass cut-off in Hz")
+    denoise.add_argument("--seed", type=int, default=0)
+    denoise.add_argument("--plot", default=None, help="save the restoration trajectory to this PNG")
     denoise.set_defaults(handler=_denoise)
 
     train = with_preset(commands.add_parser("train", help="train a built-in model"))
-    train.add_argument("model", choices=["generator", "vocoder"], help="which model to train")
+    train.add_argument("model", choices=["generator", "vocoder", "denoiser"], help="which model to train")
     train.add_argument("--data", nargs="+", default=None, help="vocoder: folders of recordings to train on")
     train.add_argument("--exclude", nargs="+", default=None, help="vocoder: file-name globs to hold out")
-    train.add_argument("--val", nargs="+", default=None, help="vocoder: folders of held-out clips for the validation figure")
+    train.add_argument("--val", nargs="+", default=None,
+                       help="vocoder, denoiser: folders of held-out clips (denoiser: held-out speech) for the validation figure")
+    train.add_argument("--speech", nargs="+", default=None, help="denoiser: folders of clean speech (default: the preset's)")
+    train.add_argument("--noise", nargs="+", default=None, help="denoiser: folders of noise recordings (default: the preset's)")
+    train.add_argument("--esc50", default=None, help="denoiser: an ESC-50 folder whose noise classes join the noise")
+    train.add_argument("--synthetic-speech", type=int, default=None, help="denoiser: espeak-ng utterances to add (0: none)")
+    train.add_argument("--components", type=int, default=None, help="denoiser: DiffGMM mixture components K")
     train.add_argument("--steps", type=int, default=None, help="optimiser steps (default: the preset's)")
     train.add_argument("--out", default=None, help="checkpoint path (default: the preset's)")
     train.add_argument("--log", default=None, help="also append the log to this file")
@@ -288,14 +362,26 @@ def build_parser() -> argparse.ArgumentParser:
     credits.set_defaults(handler=_credits)
 
     evaluate = with_preset(commands.add_parser("eval", help="measure quality"))
-    evaluate.add_argument("what", choices=["generator", "vocoder"],
-                          help="generator: are the classes told apart? vocoder: how close is mel -> wave to the original?")
+    evaluate.add_argument("what", choices=["generator", "vocoder", "denoise"],
+                          help="generator: are the classes told apart? vocoder: how close is mel -> wave to the original? "
+                               "denoise: how close is the restored recording to the clean one?")
+    evaluate.add_argument("--clean", default=None, help="denoise: folder of clean references")
+    evaluate.add_argument("--noisy", default=None, help="denoise: folder of noisy recordings named like the clean ones")
+    evaluate.add_argument("--noise", default=None, help="denoise: folder of held-out noise to mix in (or an ESC-50 folder)")
+    evaluate.add_argument("--noise-classes", nargs="+", default=None, help="denoise: ESC-50 classes to take from --noise")
+    evaluate.add_argument("--include", nargs="+", default=None, help="denoise: only noise files matching these globs")
+    evaluate.add_argument("--snrs", nargs="+", type=float, default=[0.0, 5.0, 10.0], help="denoise: mixing SNRs in dB")
+    evaluate.add_argument("--task", choices=["denoise", "bandwidth", "declip", "inpaint"], default="denoise")
+    evaluate.add_argument("--seed", type=int, default=0, help="denoise: mixing and sampling seed")
+    evaluate.add_argument("--diffgmm-checkpoints", nargs="+", default=None,
+                          help="denoise: evaluate these DiffGMM checkpoints (e.g. K = 1, 3, 5) one table each")
     evaluate.add_argument("--data", default=None, help="vocoder: a folder of recordings to resynthesise")
     evaluate.add_argument("--speech", action="store_true", help="vocoder: the clips are speech; add PESQ and STOI")
     evaluate.add_argument("--methods", nargs="+", default=None,
-                          help="vocoder: e.g. diffusion-6 diffusion-12 diffusion-50 griffinlim-32 griffinlim-100")
-    evaluate.add_argument("--limit", type=int, default=None, help="vocoder: use only the first N clips")
-    evaluate.add_argument("--max-seconds", type=float, default=10.0, help="vocoder: cut longer clips")
+                          help="vocoder: e.g. diffusion-6 diffusion-12 griffinlim-100; denoise: noisy wiener noisereduce "
+                               "diffgmm[-ITERATIONS] score[-STEPS] (other tasks: degraded baseline score)")
+    evaluate.add_argument("--limit", type=int, default=None, help="vocoder, denoise: use only the first N clips")
+    evaluate.add_argument("--max-seconds", type=float, default=10.0, help="vocoder, denoise: cut longer clips")
     evaluate.add_argument("--exclude", nargs="+", default=None, help="vocoder: file-name globs to skip")
     evaluate.add_argument("--per-class", type=int, default=10, help="generated clips per class")
     evaluate.add_argument("--seconds", type=float, default=2.0)

@@ -21,6 +21,8 @@ ESC50_CITATION = (
 KNOWN_FOLDERS = {
     "ljspeech": "LJ Speech (K. Ito and L. Johnson, 2017), public domain. https://keithito.com/LJ-Speech-Dataset/",
     "librispeech": "LibriSpeech (V. Panayotov et al., ICASSP 2015), CC BY 4.0. https://www.openslr.org/12",
+    "noise": "Background-noise recordings from Speech Commands (P. Warden, 2018), CC BY 4.0, and Freesound recording "
+             "573577, CC0. https://arxiv.org/abs/1804.03209",
     "cmu_arctic": "CMU ARCTIC (J. Kominek and A. W. Black, 2004), free licence. http://festvox.org/cmu_arctic/",
 }
 
@@ -32,8 +34,13 @@ def _meta_csv(folder: Path) -> Path | None:
     return None
 
 
-def credits_markdown(title: str, folders: Sequence[str | Path], exclude: Sequence[str] = ()) -> str:
-    """A Markdown credits page for a model trained on `folders` (minus `exclude` globs)."""
+def credits_markdown(title: str, folders: Sequence[str | Path], exclude: Sequence[str] = (),
+                     categories: Sequence[str] | None = None, extra: Sequence[str] = ()) -> str:
+    """A Markdown credits page for a model trained on `folders` (minus `exclude` globs).
+
+    `categories` limits ESC-50 folders to those classes (for models that used only some);
+    `extra` lines describe further sources (synthetic speech, for instance).
+    """
     lines = [f"# Credits: {title}", "", "This checkpoint was trained on the recordings below, and on the project's "
              "own procedural sounds.", ""]
     for folder in map(Path, folders):
@@ -46,7 +53,8 @@ def credits_markdown(title: str, folders: Sequence[str | Path], exclude: Sequenc
             continue
         with meta.open(encoding="utf-8", newline="") as handle:
             rows = {row["filename"]: row for row in csv.DictReader(handle)}
-        used_rows = [rows[p.name] for p in used if p.name in rows]
+        used_rows = [rows[p.name] for p in used if p.name in rows
+                     and (categories is None or rows[p.name]["category"] in categories)]
         attributed = [row for row in used_rows if row["license"].upper().startswith("CC-BY")]
         lines += [
             f"## ESC-50: {len(used_rows)} clips ({len(attributed)} under CC BY, the rest CC0)", "",
@@ -58,9 +66,11 @@ def credits_markdown(title: str, folders: Sequence[str | Path], exclude: Sequenc
             lines.append(f"| {row['filename']} | {row['category']} | {row['author']} | {row['source_url']} | "
                          f"{row['license']} (https://creativecommons.org/licenses/by/3.0/) |")
         lines.append("")
+    lines += list(extra)
     return "\n".join(lines)
 
 
-def write_credits(path: Path, title: str, folders: Sequence[str | Path], exclude: Sequence[str] = ()) -> Path:
-    path.write_text(credits_markdown(title, folders, exclude), encoding="utf-8")
+def write_credits(path: Path, title: str, folders: Sequence[str | Path], exclude: Sequence[str] = (),
+                  categories: Sequence[str] | None = None, extra: Sequence[str] = ()) -> Path:
+    path.write_text(credits_markdown(title, folders, exclude, categories, extra), encoding="utf-8")
     return path

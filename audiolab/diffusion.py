@@ -148,9 +148,12 @@ class Step:
     snr_db: float  # 10·log10(ᾱ_t / (1 − ᾱ_t)); +inf at the clean end
     x_t: torch.Tensor
     x0_hat: torch.Tensor
+    caption: str = ""  # replaces the t/SNR label for processes that are not indexed by t (DiffGMM iterations)
 
     @property
     def label(self) -> str:
+        if self.caption:
+            return self.caption
         snr = "clean" if math.isinf(self.snr_db) else f"SNR {self.snr_db:+.1f} dB"
         return f"step {self.index}/{self.total} · t={self.t:.0f} · {snr}"
 

@@ -120,9 +120,9 @@ def evaluate_vocoders(
     return [scores[m] for m in methods], used
 
 
-def format_table(scores: Sequence[MethodScores]) -> str:
+def format_table(scores: Sequence[MethodScores], measures: Sequence[tuple[str, str, bool]] = MEASURES) -> str:
     """A Markdown table, one row per method; the best value of each column in bold."""
-    keys = [(key, title, higher) for key, title, higher in MEASURES if any(s.summary(key) is not None for s in scores)]
+    keys = [(key, title, higher) for key, title, higher in measures if any(s.summary(key) is not None for s in scores)]
     best: dict[str, float] = {}
     for key, _, higher in keys:
         values = [s.summary(key) for s in scores if s.summary(key) is not None]

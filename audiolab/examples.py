@@ -51,14 +51,39 @@ def mix_at_snr(clean: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarra
     return (mixture / peak * 0.99 if peak > 0.99 else mixture).astype(np.float32)
 
 
-def noisy_examples(sample_rate: int = synth.SAMPLE_RATE, seconds: float = 4.0) -> dict[str, Path]:
-    """Procedural tones mixed with procedural rain or wind at 5 dB SNR, as WAV files."""
-    paths: dict[str, Path] = {}
-    for index, (clean_label, noise_label) in enumerate((("whistle", "rain"), ("church_bell", "wind"))):
-        path = example_folder() / f"noisy-{clean_label}-{noise_label}-{sample_rate}.wav"
-        if not path.exists():
-            clean = synth.synthesize(clean_label, seed=200 + index, seconds=seconds, sample_rate=sample_rate)
-            noise = synth.synthesize(noise_label, seed=300 + index, seconds=seconds, sample_rate=sample_rate)
-            save_audio(path, mix_at_snr(clean, noise, 5.0), sample_rate)
-        paths[f"{clean_label} in {noise_label}"] = path
-    return paths
+def noisy_speech_examples(sample_rate: int = synth.SAMPLE_RATE) -> dict[str, tuple[Path, Path]]:
+    """(noisy, clean) WAV pairs for the Denoise tab: synthetic speech (espeak-ng, when installed; procedural
+    tones otherwise) under procedural rain, wind and pink noise at 0 and 5 dB SNR."""
+    from audiolab.data.noisy_speech import coloured_noise
+    from audiolab.data.tts import espeak_available, speak
+
+    pairs: dict[str, tuple[Path, Path]] = {}
+    speech = espeak_available()
+    sentences = ("The birch canoe slid on the smooth planks.", "Glue the sheet to the dark blue background.")
+    for index, (noise_label, snr) in enumerate((("rain", 5.0), ("wind", 0.0), ("pink noise", 0.0))):
+        kind = "speech" if speech else "whistle"
+        noisy_path = example_folder() / f"noisy-{kind}-{noise_label.replace(' ', '_')}-{sample_rate}.wav"
+        clean_path = example_folder() / f"clean-{kind}-{noise_label.replace(' ', '_')}-{sample_rate}.wav"
+        if not (noisy_path.exists() and clean_path.exists()):
+            if speech:
+                clean = speak(sentences[index % 2], ("en-us+m3", "en-gb+f3", "en-us+f2")[index], 150, 50, sample_rate)
+                clean = np.concatenate([np.zeros(sample_rate // 4, np.float32), clean * 0.5, np.zeros(sample_rate // 4, np.float32)])
+            else:
+                clean = synth.synthesize("whistle", seed=400 + index, seconds=3.0, sample_rate=sample_rate)
+            rng = np.random.default_rng(500 + index)
+            noise = (coloured_noise(clean.size, rng, -3.0) if noise_label == "pink noise" else
+                     synth.synthesize(noise_label, seed=600 + index, seconds=clean.size / sample_rate, sample_rate=sample_rate))
+            noisy = mix_at_snr(clean, noise[: clean.size], snr)
+            save_audio(noisy_path, noisy, sample_rate)
+            save_audio(clean_path, _clean_in_mixture(clean, noise[: clean.size], snr), sample_rate)
+        pairs[f"{kind} in {noise_label}, {snr:g} dB"] = (noisy_path, clean_path)
+    return pairs
+
+
+def _clean_in_mixture(clean: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
+    """The clean signal exactly as `mix_at_snr` leaves it inside the mixture (same peak limiting)."""
+    clean_power = float(np.mean(clean.astype(np.float64) ** 2))
+    noise_power = float(np.mean(noise.astype(np.float64) ** 2)) or 1e-12
+    mixture = clean + noise * np.sqrt(clean_power / (noise_power * 10 ** (snr_db / 10)))
+    peak = float(np.max(np.abs(mixture)))
+    return (clean / peak * 0.99 if peak > 0.99 else clean).astype(np.float32)

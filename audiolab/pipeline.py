@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
@@ -31,8 +31,11 @@ from audiolab.diffusion import (
     sample,
 )
 from audiolab.presets import DEFAULT_PRESET, VOCODER_METHODS, Preset, load_preset, load_vocoder_preset
-from audiolab.restore import WIENER_DESCRIPTION, wiener_denoise
+from audiolab.restore import Restorer, RestoreMethod
 from audiolab.vocoder import DiffusionVocoder, check_log_mel
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 AudioInput = str | Path | np.ndarray | tuple[int, np.ndarray]
 Domain = Literal["mel", "waveform"]
@@ -56,6 +59,7 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     input_audio: np.ndarray | None = None
+    extras: dict[str, object] = field(default_factory=dict)  # task-specific results (DiffGMM's noise mixture)
 
     @property
     def seconds(self) -> float:
@@ -85,6 +89,7 @@ class AudioLabPipeline:
         self.mel = MelTransform(preset.mel)
         self.schedule = Schedule(preset.schedule_kind, preset.num_train_timesteps)
         self.vocoder = vocoder
+        self._restorer: Restorer | None = None  # the restoration models load on first use
         if vocoder is not None and vocoder.settings.mel != preset.mel:
             raise ValueError(f"Vocoder {preset.vocoder_preset} uses other mel settings than preset {preset.name}.")
 
@@ -432,13 +437,75 @@ class AudioLabPipeline:
         log_mel = self.models.normalization.denormalize(x.reshape(x.shape[-2], x.shape[-1]))
         return log_mel[:, : self.preset.mel.frames_for(result.audio.size)]
 
-    def denoise(self, audio: AudioInput, method: Literal["wiener"] = "wiener") -> Result:
-        """Clean a noisy recording; output length equals input length."""
-        started = time.perf_counter()
-        if method != "wiener":
-            raise ValueError(f"Unknown denoising method {method!r}; choose 'wiener'.")
-        wave = self.load(audio, "noisy recording")
-        self.check_length(wave, "noisy recording")
-        out = wiener_denoise(wave)
-        return Result(out, self.sample_rate, WIENER_DESCRIPTION, timings={"total": time.perf_counter() - started},
-                      input_audio=wave)
+    @property
+    def restorer(self) -> Restorer:
+        if self._restorer is None:
+            self._restorer = Restorer()
+        return self._restorer
+
+    def denoise(self, audio: AudioInput, method: RestoreMethod = "diffgmm", task: str = "denoise",
+                steps: int | None = None, strength: float | None = None, guidance: float | None = None,
+                seed: int = 0, cutoff_hz: float = 4000.0, progress: bool = False) -> Result:
+        """Restore a recording (denoise, bandwidth, declip or inpaint); output length equals input length.
+
+        The Result's reverse trajectory holds the estimate after each iteration or step as waveforms
+        (captions in `Step.caption`); for DiffGMM, `extras["mixture"]` is the fitted noise mixture.
+        """
+        seed = check_seed(seed)
+        rate = self.restorer.sample_rate
+        wave = load_audio((self.sample_rate, audio) if isinstance(audio, np.ndarray) else audio, rate,
+                          what="recording")
+        restoration = self.restorer.restore(wave, method, task, steps, strength, guidance, seed, cutoff_hz, progress)
+        total = len(restoration.trajectory)
+        reverse = tuple(
+            Step(i, total - 1, float(total - 1 - i), math.inf if i == total - 1 else math.nan,
+                 torch.from_numpy(w)[None], torch.from_numpy(w)[None], caption=caption)
+            for i, (caption, w) in enumerate(restoration.trajectory)
+        )
+        extras: dict[str, object] = {"task": task, "method_name": method}
+        if restoration.mixture is not None:
+            extras["mixture"] = restoration.mixture
+        return Result(restoration.audio, rate, restoration.description, reverse=reverse, domain="waveform",
+                      timings={"total": restoration.seconds}, notes=tuple(restoration.notes), input_audio=wave,
+                      extras=extras)
+
+    def restorer_reference(self, clean: AudioInput, result: Result) -> np.ndarray:
+        """A clean reference at the restoration's rate, cut or zero-padded to the input's length."""
+        reference = load_audio((self.sample_rate, clean) if isinstance(clean, np.ndarray) else clean, result.sample_rate,
+                               what="clean reference")
+        length = result.audio.size
+        if abs(reference.size - length) > 0.05 * length:
+            raise ValueError(f"The clean reference is {reference.size / result.sample_rate:.2f} s long but the input is "
+                             f"{length / result.sample_rate:.2f} s; give the recording's own clean version.")
+        return np.pad(reference[:length], (0, max(length - reference.size, 0)))
+
+    def mixture_figure(self, result: Result, clean: np.ndarray | None = None) -> "Figure":
+        """DiffGMM's first-iteration noise mixture over a histogram of the true residual (or of the removed noise)."""
+        from audiolab import plots
+        from audiolab.diffgmm import NoiseMixture, residual_coefficients
+        from audiolab.restore import CHUNK_SECONDS
+
+        mixture = result.extras.get("mixture")
+        if not isinstance(mixture, NoiseMixture) or result.input_audio is None:
+            raise ValueError("Only a DiffGMM restoration carries a fitted noise mixture.")
+        model = self.restorer.model("diffgmm")
+        span = min(result.input_audio.size, int(CHUNK_SECONDS * result.sample_rate))  # the chunk the mixture was fitted on
+        # the first iteration's target: the true noise if the clean recording is known, else what it removed
+        other = clean if clean is not None else result.reverse[1].x0_hat.reshape(-1).numpy()
+        residual = residual_coefficients(result.input_audio, other, model.settings.hop, span)
+        return plots.mixture_figure(residual, mixture.pooled_density, model.settings.components, clean is not None)
+
+    def make_test_input(self, clean: AudioInput, task: str, seed: int = 0) -> Path:
+        """A degraded copy of a clean recording for `task` (noise at 5 dB for denoise), written to a temp file."""
+        from audiolab.audio import save_audio
+        from audiolab.data.noisy_speech import coloured_noise
+        from audiolab.degradations import degrade
+        from audiolab.examples import example_folder, mix_at_snr
+
+        rate = self.restorer.sample_rate
+        wave = load_audio((self.sample_rate, clean) if isinstance(clean, np.ndarray) else clean, rate, what="clean reference")
+        if task == "denoise":
+            degraded = mix_at_snr(wave, coloured_noise(wave.size, np.random.default_rng(seed), -3.0), 5.0)
+        else:
+            degraded = degrade(task, wave, rate)
+        return save_audio(example_folder() / f"test-input-{task}-{seed}-{abs(hash(wave.tobytes())) % 10**8}.wav", degraded, rate)

@@ -70,12 +70,23 @@ def trajectory_figure(
     return figure
 
 
+def thin_steps(steps: Sequence[Step], max_columns: int) -> list[Step]:
+    """At most `max_columns` Steps, evenly spread, always keeping the first and the last."""
+    if len(steps) <= max_columns:
+        return list(steps)
+    picks = np.unique(np.round(np.linspace(0, len(steps) - 1, max_columns)).astype(int))
+    return [steps[int(i)] for i in picks]
+
+
 def waveform_trajectory_figure(
-    steps: Sequence[Step], sample_rate: int, to_image: ToImage, title: str = "Waveform reverse trajectory"
+    steps: Sequence[Step], sample_rate: int, to_image: ToImage, title: str = "Waveform reverse trajectory",
+    max_columns: int = 8,
 ) -> Figure:
-    """For waveform-domain Steps: the waveform x_t (top row) above its log-mel (bottom row), one column per Step."""
+    """For waveform-domain Steps: the waveform x_t (top row) above its log-mel (bottom row), one column per Step
+    (at most `max_columns`, evenly spread over the trajectory)."""
     if not steps:
         raise ValueError("No trajectory steps to plot.")
+    steps = thin_steps(steps, max_columns)
     columns = len(steps)
     figure, axes = plt.subplots(2, columns, figsize=(max(2.2 * columns, 4), 4.4), squeeze=False)
     images = [to_image(step.x_t) for step in steps]
@@ -138,3 +149,27 @@ def spectrogram_comparison(panels: Sequence[tuple[str, np.ndarray]], title: str 
 
 def close(figure: Figure) -> None:
     plt.close(figure)
+
+
+def mixture_figure(residual: np.ndarray, density_at: Callable[[torch.Tensor], torch.Tensor], components: int,
+                   residual_is_true: bool) -> Figure:
+    """DiffGMM's fitted noise mixture (averaged over coefficients) drawn over a histogram of the residual.
+
+    `residual` holds the residual's MDCT coefficients in units of the input's RMS: the true noise
+    (noisy − clean) when the clean recording is known, else the noise the model removed.
+    """
+    values = np.asarray(residual, dtype=np.float64).reshape(-1)
+    limit = float(np.quantile(np.abs(values), 0.995)) or 1.0
+    grid = torch.linspace(-limit, limit, 400)
+    figure, axis = plt.subplots(figsize=(6.4, 3.2))
+    axis.hist(values, bins=160, range=(-limit, limit), density=True, color="#c9b6e4",
+              label="true residual (noisy − clean)" if residual_is_true else "removed noise (noisy − restored)")
+    axis.plot(grid.numpy(), density_at(grid).numpy(), color="#5b2a86", linewidth=1.6,
+              label=f"fitted mixture, K = {components} (mean over coefficients)")
+    axis.set_yscale("log")
+    axis.set_xlabel("noise, MDCT coefficient / input RMS")
+    axis.set_ylabel("density (log)")
+    axis.legend(fontsize=8)
+    axis.set_title("DiffGMM: the noise distribution it estimated", fontsize=10)
+    figure.tight_layout()
+    return figure

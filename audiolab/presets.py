@@ -302,3 +302,78 @@ def load_preset(name_or_path: str | Path = DEFAULT_PRESET) -> Preset:
         vocoder_preset=vocoder_preset,
         vocoder_method=vocoder_method,
     )
+
+
+# ---- denoiser presets ------------------------------------------------------------------------
+
+DENOISER_METHODS: tuple[str, ...] = ("diffgmm", "score")
+
+
+@dataclass(frozen=True)
+class DenoiserTraining:
+    """How a denoiser checkpoint was (and will again be) trained: `python -m audiolab train denoiser`."""
+
+    command: str = ""
+    speech: tuple[str, ...] = ()  # folders of clean speech
+    noise: tuple[str, ...] = ()  # folders of real noise
+    esc50: str = ""  # an ESC-50 folder whose `noise_classes` join the noise
+    noise_classes: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()  # file-name globs held out of training (for evaluation)
+    synthetic_speech: int = 400  # espeak-ng utterances added to the clean speech (0: none)
+    procedural_share: float = 0.3  # share of noise drawn from the procedural generators
+    snr_low_db: float = -5.0
+    snr_high_db: float = 20.0
+    steps: int = 4000
+    batch_size: int = 16
+    crop_seconds: float = 2.0
+    learning_rate: float = 5e-4
+    warmup_steps: int = 200
+    ema_decay: float = 0.999
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class DenoiserPreset:
+    name: str
+    title: str
+    description: str
+    path: Path
+    method: str  # "diffgmm" or "score"
+    sample_rate: int
+    settings: Any  # DiffGMMSettings or ScoreSettings
+    checkpoint: Path
+    training: DenoiserTraining
+
+
+def load_denoiser_preset(name_or_path: str | Path) -> DenoiserPreset:
+    """Read and validate a denoiser preset (`kind = "denoiser"`); problems raise a ValueError naming the key."""
+    from audiolab.diffgmm import DiffGMMSettings
+    from audiolab.score import ScoreSettings
+
+    path, data = _read_toml(name_or_path)
+    if data.get("kind") != "denoiser":
+        raise ValueError(f"{path.name} is not a denoiser preset (it lacks kind = \"denoiser\").")
+    method = data.get("method")
+    if method not in DENOISER_METHODS:
+        raise ValueError(f"{path.name}: method must be one of {', '.join(DENOISER_METHODS)}; got {method!r}.")
+    values = dict(_table(data, "model", path))
+    checkpoint_name = values.pop("checkpoint", None)
+    if not isinstance(checkpoint_name, str) or not checkpoint_name.endswith(".safetensors"):
+        raise ValueError(f"{path.name}: [model] checkpoint must name a .safetensors file beside the preset.")
+    for table in ("diffusion", "sampler"):
+        values.update(data.get(table, {}))
+    settings_class = DiffGMMSettings if method == "diffgmm" else ScoreSettings
+    settings = _build(settings_class, values, "model", path)
+    if min(settings.channels) < 8 or any(c % 8 for c in settings.channels) or settings.hop < 2:
+        raise ValueError(f"{path.name}: [model] channels must be multiples of 8 and hop at least 2.")
+    return DenoiserPreset(
+        name=str(data.get("name", path.stem)),
+        title=str(data.get("title", path.stem)),
+        description=str(data.get("description", "")),
+        path=path,
+        method=method,
+        sample_rate=int(data.get("sample_rate", 16000)),
+        settings=settings,
+        checkpoint=path.parent / checkpoint_name,
+        training=_build(DenoiserTraining, _table(data, "training", path), "training", path),
+    )

@@ -8,6 +8,8 @@
 - PESQ, wide-band (ITU-T P.862.2) through the `pesq` package, and STOI (Taal et al., 2011) through
   `pystoi`; both need 16 kHz speech.
 - SI-SDR (Le Roux et al., 2019).
+- Log-spectral distance (as in bandwidth-extension papers, e.g. Kuleshov et al. 2017): RMS over
+  frequency of the dB difference of power spectra, averaged over frames.
 """
 
 from __future__ import annotations
@@ -112,3 +114,12 @@ def si_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
     target = scale * ref
     residual = est - target
     return float(10 * np.log10((np.dot(target, target) + 1e-12) / (np.dot(residual, residual) + 1e-12)))
+
+
+def log_spectral_distance(reference: np.ndarray, estimate: np.ndarray, n_fft: int = 2048, hop: int = 512) -> float:
+    """LSD in dB: mean over frames of sqrt(mean over bins of (10·log10 P_ref − 10·log10 P_est)²)."""
+    ref, est = _aligned(reference, estimate)
+    window = torch.hann_window(n_fft, dtype=torch.float64)
+    powers = [torch.stft(torch.from_numpy(x), n_fft, hop, window=window, return_complex=True).abs() ** 2 for x in (ref, est)]
+    difference = 10 * torch.log10(powers[0] + 1e-10) - 10 * torch.log10(powers[1] + 1e-10)
+    return float(difference.pow(2).mean(0).sqrt().mean())

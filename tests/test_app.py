@@ -68,8 +68,9 @@ def test_explorer_vocoder_and_denoise_endpoints(client: Client, bell_wav) -> Non
     assert _frames(audio) == _frames(griffin_lim) == 32_000
     assert "diffusion vocoder" in summary and "Griffin-Lim" in summary and "MR-STFT" in summary
     assert plot is not None and trajectory is not None
-    audio, plot, summary = client.predict(TEST_PRESET, handle_file(str(bell_wav)), api_name="/denoise")
-    assert _frames(audio) == 32_000 and "Wiener" in summary
+    audio, plot, trajectory, mixture, picker, summary = client.predict(
+        TEST_PRESET, handle_file(str(bell_wav)), None, "baseline", "denoise", 0, 0.5, 0.5, 4000, 0, api_name="/denoise")
+    assert _frames(audio) == 32_000 and "Wiener" in summary and plot is not None and trajectory is not None
 
 
 @pytest.mark.parametrize(
