@@ -122,3 +122,27 @@ def test_text_to_audio_generates_audio_and_trajectory(page: sync_api.Page, tmp_p
     screenshot = tmp_path / "text_to_audio.png"
     page.screenshot(path=screenshot, full_page=True)
     assert screenshot.stat().st_size > 0
+
+
+def test_denoise_tab_restores_an_example_and_shows_scores_and_the_mixture(page: sync_api.Page, tmp_path: Path) -> None:
+    page.get_by_role("tab", name="Denoise & restore").click()
+    panel = page.get_by_role("tabpanel").filter(visible=True)
+    panel.get_by_test_id("dataset-cell-0-0").click()  # the first example pair: noisy recording and its clean reference
+    for label in ("Recording to restore (noisy, low-passed, clipped or with a silent gap)", "Clean reference (optional)"):
+        sync_api.expect(panel.get_by_test_id(f"waveform-{label}")).to_be_visible(timeout=TIMEOUT_MS)
+    panel.get_by_role("button", name="Restore", exact=True).click()
+
+    mixture_block = panel.locator(".block").filter(
+        has=page.get_by_test_id("block-label").filter(has_text="DiffGMM: fitted noise mixture"))
+    mixture_image = mixture_block.get_by_test_id("matplotlib").locator("img")
+    error_toast = page.get_by_test_id("toast-body")
+    mixture_image.or_(error_toast).first.wait_for(state="visible", timeout=TIMEOUT_MS)
+    if error_toast.count() and error_toast.first.is_visible():
+        page.screenshot(path=tmp_path / "failure.png", full_page=True)
+        pytest.fail(f"the page showed an error instead of a result: {error_toast.first.inner_text()!r}")
+    trajectory_block = panel.locator(".block").filter(
+        has=page.get_by_test_id("block-label").filter(has_text="Restoration trajectory"))
+    sync_api.expect(trajectory_block.get_by_test_id("matplotlib").locator("img")).to_be_visible()
+    sync_api.expect(panel.get_by_text("DiffGMM, K = 5")).to_be_visible()
+    sync_api.expect(panel.get_by_role("cell", name="restored", exact=True)).to_be_visible()  # the score table
+    page.screenshot(path=tmp_path / "denoise.png", full_page=True)
