@@ -258,7 +258,7 @@ def run_denoise(
     task: str = "denoise",
     steps: float = 0,
     strength: float = 0.5,
-    guidance: float = 0.5,
+    guidance: float = 0.05,
     cutoff: float = 4000.0,
     seed: float = 0,
     progress: gr.Progress = gr.Progress(track_tqdm=True),
@@ -451,7 +451,7 @@ def build_app(default_preset: str = DEFAULT_PRESET) -> gr.Blocks:
                                           label="Iterations (DiffGMM) or diffusion steps (0 = the preset's default)")
                     den_strength = gr.Slider(0.05, 1.0, value=0.5, step=0.05,
                                              label="Score denoising: start strength (1 = from pure noise)")
-                    den_guidance = gr.Slider(0.0, 2.0, value=0.5, step=0.05, label="Posterior sampling: guidance ζ (share of the measurement error removed per step)")
+                    den_guidance = gr.Slider(0.0, 2.0, value=0.05, step=0.01, label="Posterior sampling: guidance ζ (share of the measurement error removed per step)")
                 with gr.Row():
                     den_cutoff = gr.Slider(1000, 7500, value=4000, step=100, label="Bandwidth: the input's cut-off (Hz)")
                     den_seed = gr.Number(0, precision=0, label="Seed")

@@ -52,8 +52,8 @@ class ScoreSettings:
     sampler: str = "ddim"
     steps: int = 8  # conditional denoising: steps of the full schedule; `strength` of them run
     strength: float = 0.5  # where the conditional reverse process starts: 1 = pure noise, 0.5 = half-way from the noisy input
-    posterior_steps: int = 50
-    guidance: float = 0.5  # ζ of diffusion posterior sampling: the share of the measurement error one step removes
+    posterior_steps: int = 25
+    guidance: float = 0.05  # ζ of diffusion posterior sampling: the share of the measurement error one step removes
 
 
 class ScoreRestorer(nn.Module):
