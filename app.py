@@ -257,7 +257,7 @@ def run_denoise(
     method: str = "diffgmm",
     task: str = "denoise",
     steps: float = 0,
-    strength: float = 0.5,
+    strength: float = 0.3,
     guidance: float = 0.05,
     cutoff: float = 4000.0,
     seed: float = 0,
@@ -449,7 +449,7 @@ def build_app(default_preset: str = DEFAULT_PRESET) -> gr.Blocks:
                 with gr.Row():
                     den_steps = gr.Slider(0, 500, value=0, step=1,
                                           label="Iterations (DiffGMM) or diffusion steps (0 = the preset's default)")
-                    den_strength = gr.Slider(0.05, 1.0, value=0.5, step=0.05,
+                    den_strength = gr.Slider(0.05, 1.0, value=0.3, step=0.05,
                                              label="Score denoising: start strength (1 = from pure noise)")
                     den_guidance = gr.Slider(0.0, 2.0, value=0.05, step=0.01, label="Posterior sampling: guidance ζ (share of the measurement error removed per step)")
                 with gr.Row():

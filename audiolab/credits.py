@@ -21,8 +21,9 @@ ESC50_CITATION = (
 KNOWN_FOLDERS = {
     "ljspeech": "LJ Speech (K. Ito and L. Johnson, 2017), public domain. https://keithito.com/LJ-Speech-Dataset/",
     "librispeech": "LibriSpeech (V. Panayotov et al., ICASSP 2015), CC BY 4.0. https://www.openslr.org/12",
-    "noise": "Background-noise recordings from Speech Commands (P. Warden, 2018), CC BY 4.0, and Freesound recording "
-             "573577, CC0. https://arxiv.org/abs/1804.03209",
+    "noise": "Background-noise recordings: those named after activities (doing_the_dishes, exercise_bike) are from "
+             "Speech Commands (P. Warden, 2018, https://arxiv.org/abs/1804.03209), CC BY 4.0; freesound_* are Freesound "
+             "recordings, CC0.",
     "cmu_arctic": "CMU ARCTIC (J. Kominek and A. W. Black, 2004), free licence. http://festvox.org/cmu_arctic/",
 }
 

@@ -51,7 +51,7 @@ class ScoreSettings:
     cond_dropout: float = 0.3  # share of training examples that see no noisy input: they train the prior
     sampler: str = "ddim"
     steps: int = 8  # conditional denoising: steps of the full schedule; `strength` of them run
-    strength: float = 0.5  # where the conditional reverse process starts: 1 = pure noise, 0.5 = half-way from the noisy input
+    strength: float = 0.3  # where the conditional reverse process starts: 1 = pure noise, 0.3 = from the noisy input noised to t = 300
     posterior_steps: int = 25
     guidance: float = 0.05  # ζ of diffusion posterior sampling: the share of the measurement error one step removes
 
