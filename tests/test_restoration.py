@@ -74,7 +74,7 @@ def test_subtracting_the_known_noise_recovers_the_clean_signal(samples: int, mon
     noisy = clean + noise
     known = model.mdct.forward(noise) / model.input_scale(noisy)
 
-    def oracle(coefficients: torch.Tensor) -> NoiseMixture:
+    def oracle(coefficients: torch.Tensor, wave: torch.Tensor | None = None) -> NoiseMixture:
         weights = torch.zeros(1, 3, *known.shape[1:])
         weights[:, 1] = 1.0
         return NoiseMixture(weights, known.unsqueeze(1).expand(-1, 3, -1, -1), torch.ones_like(weights))
