@@ -139,8 +139,7 @@ def restoration_bench(pipeline: AudioLabPipeline, seconds: float, repeats: int,
         ("denoise: score, conditional (preset steps)", noisy, {"method": "score"}),
         ("bandwidth: score, posterior sampling (preset steps)", low_passed, {"method": "score", "task": "bandwidth"}),
     ]
-    print_line(f"
-restore {seconds:g} s of audio; median of {repeats} runs")
+    print_line(f"\nrestore {seconds:g} s of audio; median of {repeats} runs")
     print_line(f"{'method':<52} {'wall s':>8} {'RTF':>6}")
     for name, audio, kwargs in runs:
         pipeline.denoise(audio, **kwargs)  # type: ignore[arg-type]  # first use loads the model: not timed

@@ -7,7 +7,8 @@ the reverse process repeats the subtraction, f_i(x) = x − f_θ(x).
 
 The U-Net runs on the waveform's orthonormal MDCT frames (see `audiolab.mdct`): subtracting a
 noise estimate there is subtracting it on the waveform, and the network runs at 62.5 frames/s
-instead of 16 000 samples/s. The mixture is per coefficient; its means are gains on the noisy
+instead of 16 000 samples/s. Beside the coefficients it sees the log power of an STFT on the same
+frame grid, a phase-free energy estimate. The mixture is per coefficient; its means are gains on the noisy
 coefficient (μ_k = g_k·y), which makes the estimate scale-equivariant, and its scales are
 proportional to |y|. Training: L1 on the waveform and on multi-resolution log spectra after each
 iteration (the paper's L1), plus a small negative log-likelihood of the true noise under the
@@ -83,7 +84,8 @@ class DiffGMMDenoiser(nn.Module):
         self.settings = settings
         self.mdct = MDCT(settings.hop)
         k, hop = settings.components, settings.hop
-        self.net = UNet1d(2 * hop, 3 * k * hop, settings.channels, settings.bottleneck_dilations)
+        self.net = UNet1d(3 * hop, 3 * k * hop, settings.channels, settings.bottleneck_dilations)
+        self.register_buffer("stft_window", torch.hann_window(2 * hop), persistent=False)
         # zero-initialised heads: uniform weights, zero means — the untrained model returns its input
         nn.init.zeros_(self.net.head.weight)
         nn.init.zeros_(self.net.head.bias)
@@ -93,10 +95,22 @@ class DiffGMMDenoiser(nn.Module):
         """(batch, samples) -> (batch, 1, 1): each input's RMS, the unit the network works in."""
         return wave.pow(2).mean(-1).sqrt().clamp_min(SCALE_FLOOR).reshape(-1, 1, 1)
 
-    def mixture(self, coefficients: torch.Tensor) -> NoiseMixture:
-        """Mixture parameters for unit-RMS MDCT coefficients (batch, hop, frames)."""
+    def stft_features(self, wave: torch.Tensor, frames: int) -> torch.Tensor:
+        """Log power of a centred STFT (window 2·hop, hop `hop`) on the MDCT's frame grid: a smooth energy estimate.
+
+        An MDCT coefficient's size swings with the phase of what it measures; the STFT magnitude does not,
+        so the network sees where the energy is without that flicker."""
+        hop = self.settings.hop
+        spectrum = torch.stft(wave, 2 * hop, hop, window=self.stft_window, return_complex=True)[:, :hop]
+        power = torch.log(spectrum.abs() ** 2 + 1e-4)
+        return nn.functional.pad(power, (0, max(frames - power.shape[-1], 0)), value=math.log(1e-4))[..., :frames]
+
+    def mixture(self, coefficients: torch.Tensor, wave: torch.Tensor | None = None) -> NoiseMixture:
+        """Mixture parameters for unit-RMS MDCT coefficients (batch, hop, frames) of the unit-RMS `wave`."""
         batch, hop, frames = coefficients.shape
-        features = torch.cat([coefficients, torch.log(coefficients**2 + 1e-4)], dim=1)
+        if wave is None:
+            wave = self.mdct.inverse(coefficients, (frames - 1) * hop)
+        features = torch.cat([coefficients, torch.log(coefficients**2 + 1e-4), self.stft_features(wave, frames)], dim=1)
         raw = self.net(features).reshape(batch, 3, self.settings.components, hop, frames)
         weights = torch.softmax(raw[:, 0], dim=1)
         means = raw[:, 1] * coefficients.unsqueeze(1)
@@ -106,8 +120,8 @@ class DiffGMMDenoiser(nn.Module):
     def step(self, wave: torch.Tensor) -> tuple[torch.Tensor, NoiseMixture, torch.Tensor]:
         """One reverse iteration f(x) = x − f_θ(x) on (batch, samples): (estimate, mixture, unit scale)."""
         scale = self.input_scale(wave)
-        coefficients = self.mdct.forward(wave) / scale.squeeze(-1).unsqueeze(-1)
-        mixture = self.mixture(coefficients)
+        coefficients = self.mdct.forward(wave) / scale
+        mixture = self.mixture(coefficients, wave / scale.reshape(-1, 1))
         cleaned = (coefficients - mixture.mean()) * scale
         return self.mdct.inverse(cleaned, wave.shape[-1]), mixture, scale
 

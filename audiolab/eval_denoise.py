@@ -140,7 +140,6 @@ def restorer_with_checkpoint(checkpoint: str | Path) -> tuple[Restorer, str]:
     from safetensors import safe_open
 
     from audiolab.checkpoints import load_denoiser
-    from audiolab.diffgmm import DiffGMMSettings
     from audiolab.presets import load_denoiser_preset
 
     with safe_open(str(checkpoint), framework="pt") as handle:
@@ -150,5 +149,4 @@ def restorer_with_checkpoint(checkpoint: str | Path) -> tuple[Restorer, str]:
     settings = replace(preset.settings, components=int(stored.get("components", preset.settings.components)))
     restorer = Restorer()
     restorer.use("diffgmm", load_denoiser(replace(preset, settings=settings), Path(checkpoint)))
-    assert isinstance(settings, DiffGMMSettings)
     return restorer, f"K={settings.components} ({metadata.get('steps', '?')} steps)"

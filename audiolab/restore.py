@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from audiolab.audio import check_not_silent, check_waveform
-from audiolab.degradations import TASK_TITLES, TASKS, Clipping, Degradation, Gap, clipping_threshold, gap_mask, operator_for
+from audiolab.degradations import TASK_TITLES, TASKS, Degradation, Gap, gap_mask, operator_for
 
 RestoreMethod = Literal["diffgmm", "score", "baseline"]
 RESTORE_METHODS: tuple[str, ...] = ("diffgmm", "score", "baseline")
@@ -247,7 +247,7 @@ class Restorer:
         def process(start: int, end: int) -> list[np.ndarray]:
             with torch.no_grad():
                 chunk = torch.from_numpy(audio[start:end])[None]
-                pairs = list(model.denoise_iter(chunk, int(steps), float(strength), seed=seed))
+                pairs = list(model.denoise_iter(chunk, int(steps), float(strength), seed=seed, progress=progress))
             if not captions:
                 captions.extend(f"x̂₀ at {step.label}" for step, _ in pairs[:-1])
                 captions.append("output")
@@ -281,8 +281,6 @@ class Restorer:
                 captions.extend(["last step", "output (consistent with the observation)"])
             return [wave[0].detach().numpy() for _, wave in pairs]
 
-        if isinstance(whole, Clipping):
-            clipping_threshold(audio)
         waves = run_chunked(process, audio.size, self.sample_rate)
         if len(waves) == 1:
             raise ValueError("Found nothing to restore in this recording.")

@@ -4,7 +4,6 @@ chunked processing, bad input, and the shipped models on a held-out synthetic-sp
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
