@@ -90,6 +90,20 @@ def load_generator(preset: Preset, device: torch.device | str = "cpu") -> Genera
     )
 
 
+def _read_checkpoint(checkpoint: Path, what: str, command: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Tensors and metadata of a safetensors file; a ValueError that says how to get it back otherwise."""
+    from safetensors import SafetensorError, safe_open
+
+    if not checkpoint.is_file():
+        raise ValueError(f"{what} checkpoint {checkpoint.name} is missing; train it with `{command}`.")
+    try:
+        with safe_open(str(checkpoint), framework="pt") as handle:
+            metadata = dict(handle.metadata() or {})
+        return load_file(str(checkpoint)), metadata
+    except (SafetensorError, OSError) as error:
+        raise ValueError(f"{what} checkpoint {checkpoint.name} is unreadable ({error}); retrain or restore it.") from error
+
+
 def save_vocoder(path: Path, vocoder: "DiffusionVocoder", metadata: dict[str, str]) -> Path:
     """The vocoder network in float16 (it runs in float32) with its prior calibration in the metadata."""
     tensors = {k: v.detach().half().contiguous() for k, v in vocoder.net.state_dict().items()}
@@ -102,22 +116,11 @@ def save_vocoder(path: Path, vocoder: "DiffusionVocoder", metadata: dict[str, st
 
 def load_vocoder(preset: VocoderPreset, checkpoint: Path | None = None) -> "DiffusionVocoder":
     """The preset's trained diffusion vocoder; a clear ValueError if the checkpoint is missing or mismatched."""
-    from safetensors import SafetensorError, safe_open
-
     from audiolab.vocoder import DiffusionVocoder
 
     checkpoint = checkpoint or preset.checkpoint
-    if not checkpoint.is_file():
-        raise ValueError(
-            f"Vocoder checkpoint {checkpoint.name} is missing; train it with "
-            f"`{preset.training.command or 'python -m audiolab train vocoder --preset ' + preset.name}`."
-        )
-    try:
-        with safe_open(str(checkpoint), framework="pt") as handle:
-            metadata = dict(handle.metadata() or {})
-        tensors = load_file(str(checkpoint))
-    except (SafetensorError, OSError) as error:
-        raise ValueError(f"Vocoder checkpoint {checkpoint.name} is unreadable ({error}); retrain or restore it.") from error
+    tensors, metadata = _read_checkpoint(
+        checkpoint, "Vocoder", preset.training.command or f"python -m audiolab train vocoder --preset {preset.name}")
     vocoder = DiffusionVocoder(preset.settings, prior_scale=float(metadata.get("prior_scale", "1.0")))
     try:
         vocoder.net.load_state_dict({k: v.float() for k, v in tensors.items()})
@@ -145,18 +148,9 @@ def build_denoiser(preset: DenoiserPreset) -> torch.nn.Module:
 
 def load_denoiser(preset: DenoiserPreset, checkpoint: Path | None = None) -> torch.nn.Module:
     """The preset's trained restoration model; a clear ValueError if the checkpoint is missing or mismatched."""
-    from safetensors import SafetensorError, safe_open
-
     checkpoint = checkpoint or preset.checkpoint
-    if not checkpoint.is_file():
-        raise ValueError(f"Denoiser checkpoint {checkpoint.name} is missing; train it with "
-                         f"`{preset.training.command or 'python -m audiolab train denoiser --preset ' + preset.name}`.")
-    try:
-        with safe_open(str(checkpoint), framework="pt") as handle:
-            metadata = dict(handle.metadata() or {})
-        tensors = load_file(str(checkpoint))
-    except (SafetensorError, OSError) as error:
-        raise ValueError(f"Denoiser checkpoint {checkpoint.name} is unreadable ({error}); retrain or restore it.") from error
+    tensors, metadata = _read_checkpoint(
+        checkpoint, "Denoiser", preset.training.command or f"python -m audiolab train denoiser --preset {preset.name}")
     model = build_denoiser(preset)
     try:
         model.load_state_dict({k: v.float() for k, v in tensors.items()})

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from audiolab.audio import load_audio
 from audiolab.data.corpus import AudioSource, audio_files
-from audiolab.data.noisy_speech import esc50_noise, held_out_source
+from audiolab.data.noisy_speech import esc50_noise, held_out_source, mix_at_snr_pair
 from audiolab.degradations import TASKS, degrade
 from audiolab.eval_vocoder import MethodScores
 from audiolab.quality import log_spectral_distance, pesq_wb, si_sdr, stoi
@@ -73,12 +73,7 @@ def mixed_pairs(clean_dir: str | Path, noise: Sequence[AudioSource], snrs_db: Se
         clean = load_audio(path, SAMPLE_RATE, what=path.name)[: int(max_seconds * SAMPLE_RATE)]
         for snr in snrs_db:
             source = noise[int(rng.integers(len(noise)))]
-            excerpt = source.crop(clean.size, rng, (-30.0, -30.0))
-            gain = np.sqrt(np.mean(clean**2) / (np.mean(excerpt**2) * 10 ** (snr / 10) + 1e-20))
-            noisy = clean + gain * excerpt
-            peak = float(np.max(np.abs(noisy)))
-            scale = 0.99 / peak if peak > 0.99 else 1.0
-            pairs.append((f"{path.stem}@{snr:g}dB", (clean * scale).astype(np.float32), (noisy * scale).astype(np.float32)))
+            pairs.append((f"{path.stem}@{snr:g}dB", *mix_at_snr_pair(clean, source.crop(clean.size, rng, (-30.0, -30.0)), snr)))
     return pairs
 
 

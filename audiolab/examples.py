@@ -43,18 +43,15 @@ def example_recordings(sample_rate: int = synth.SAMPLE_RATE, seconds: float = 4.
 
 def mix_at_snr(clean: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
     """clean + noise scaled so that 10·log10(P_clean / P_noise) = snr_db, peak-limited to 0.99."""
-    noise = np.resize(noise, clean.shape)
-    clean_power = float(np.mean(clean.astype(np.float64) ** 2))
-    noise_power = float(np.mean(noise.astype(np.float64) ** 2)) or 1e-12
-    mixture = clean + noise * np.sqrt(clean_power / (noise_power * 10 ** (snr_db / 10)))
-    peak = float(np.max(np.abs(mixture)))
-    return (mixture / peak * 0.99 if peak > 0.99 else mixture).astype(np.float32)
+    from audiolab.data.noisy_speech import mix_at_snr_pair
+
+    return mix_at_snr_pair(clean, np.resize(noise, clean.shape), snr_db)[1]
 
 
 def noisy_speech_examples(sample_rate: int = synth.SAMPLE_RATE) -> dict[str, tuple[Path, Path]]:
     """(noisy, clean) WAV pairs for the Denoise tab: synthetic speech (espeak-ng, when installed; procedural
     tones otherwise) under procedural rain, wind and pink noise at 0 and 5 dB SNR."""
-    from audiolab.data.noisy_speech import coloured_noise
+    from audiolab.data.noisy_speech import coloured_noise, mix_at_snr_pair
     from audiolab.data.tts import espeak_available, speak
 
     pairs: dict[str, tuple[Path, Path]] = {}
@@ -73,17 +70,8 @@ def noisy_speech_examples(sample_rate: int = synth.SAMPLE_RATE) -> dict[str, tup
             rng = np.random.default_rng(500 + index)
             noise = (coloured_noise(clean.size, rng, -3.0) if noise_label == "pink noise" else
                      synth.synthesize(noise_label, seed=600 + index, seconds=clean.size / sample_rate, sample_rate=sample_rate))
-            noisy = mix_at_snr(clean, noise[: clean.size], snr)
+            clean_in_mixture, noisy = mix_at_snr_pair(clean, noise[: clean.size], snr)
             save_audio(noisy_path, noisy, sample_rate)
-            save_audio(clean_path, _clean_in_mixture(clean, noise[: clean.size], snr), sample_rate)
+            save_audio(clean_path, clean_in_mixture, sample_rate)
         pairs[f"{kind} in {noise_label}, {snr:g} dB"] = (noisy_path, clean_path)
     return pairs
-
-
-def _clean_in_mixture(clean: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
-    """The clean signal exactly as `mix_at_snr` leaves it inside the mixture (same peak limiting)."""
-    clean_power = float(np.mean(clean.astype(np.float64) ** 2))
-    noise_power = float(np.mean(noise.astype(np.float64) ** 2)) or 1e-12
-    mixture = clean + noise * np.sqrt(clean_power / (noise_power * 10 ** (snr_db / 10)))
-    peak = float(np.max(np.abs(mixture)))
-    return (clean / peak * 0.99 if peak > 0.99 else clean).astype(np.float32)

@@ -159,11 +159,14 @@ class ScoreRestorer(nn.Module):
                             operator: Degradation, level: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(x̂_0, its waveform, the DPS step direction) at z_t for the prior (no conditioning)."""
 
+        estimates: list[torch.Tensor] = []  # the x̂_0 of the one network evaluation the step makes
+
         def estimate(z: torch.Tensor) -> torch.Tensor:
-            return self.to_wave(self.predict_x0(z, t, None), level, measurement.shape[-1])
+            estimates.append(self.predict_x0(z, t, None))
+            return self.to_wave(estimates[-1], level, measurement.shape[-1])
 
         step, wave0 = likelihood_step(estimate, z_t, measurement, operator, level)
-        return self.predict_x0(z_t, t, None).detach(), wave0, step
+        return estimates[-1].detach(), wave0, step
 
     def posterior_iter(self, measurement: torch.Tensor, operator: Degradation, steps: int | None = None,
                        guidance: float | None = None, seed: int = 0, keep_every: int = 1, consistency: bool = True,

@@ -149,8 +149,8 @@ def train_denoiser(
         restored = [restore_for_validation(ema, torch.from_numpy(noisy)[None])[0].numpy() for _, noisy in val_pairs]
         return float(np.mean([si_sdr(clean, r) for (clean, _), r in zip(val_pairs, restored)])) - noisy_si_sdr
 
-    def save(step: int, loss_value: float, seconds: float) -> float:
-        gain = validation_gain()
+    def save(step: int, loss_value: float, seconds: float, gain: float | None = None) -> float:
+        gain = validation_gain() if gain is None else gain
         save_denoiser(out, ema, {
             "preset": preset.name, "method": preset.method,
             "steps": f"{previous_steps + step} of {previous_steps + steps}",
@@ -174,16 +174,18 @@ def train_denoiser(
             if np.isfinite(value):  # a batch without prior examples has no prior loss
                 total, count = running.get(key, (0.0, 0))
                 running[key] = (total + value, count + 1)
+        gain = None  # the validation figure, when this step has computed it
         if step % log_every == 0 or step == steps:
+            gain = validation_gain()
             figures = " ".join(f"{key} {total / max(count, 1):.4f}" for key, (total, count) in running.items())
-            log(f"step {step}/{steps} {figures} val SI-SDR gain {validation_gain():+.2f} dB "
+            log(f"step {step}/{steps} {figures} val SI-SDR gain {gain:+.2f} dB "
                 f"(noisy {noisy_si_sdr:.2f} dB) {progress_text(step, steps, started, lr_schedule)}")
             running = {}
         if step % save_every == 0 and step < steps:
-            save(step, loss_value, time.perf_counter() - started)
+            save(step, loss_value, time.perf_counter() - started, gain)
 
     seconds = time.perf_counter() - started
-    gain = save(steps, loss_value, seconds)
+    gain = save(steps, loss_value, seconds, gain)
     extra = [f"## Synthetic speech: {synthetic} utterances", "",
              "Rendered by espeak-ng (GPL-3.0 program; its output is not covered by its licence) from random "
              "sentences built from the words of the Harvard sentences (IEEE Recommended Practice for Speech "

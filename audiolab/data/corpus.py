@@ -17,13 +17,16 @@ from audiolab.audio import load_audio, normalize_loudness
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 
 
-def audio_files(folder: str | Path, exclude: tuple[str, ...] = ()) -> list[Path]:
-    """Audio files under `folder` (recursively, sorted), minus names matching any `exclude` glob."""
+def audio_files(folder: str | Path, exclude: tuple[str, ...] = (), include: tuple[str, ...] = ()) -> list[Path]:
+    """Audio files under `folder` (recursively, sorted), minus names matching any `exclude` glob and, with
+    `include`, only names matching one of its globs."""
     root = Path(folder)
     if not root.is_dir():
         raise ValueError(f"Data folder {root} does not exist; pass a folder of audio files.")
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
     files = [p for p in files if not any(fnmatch.fnmatch(p.name, pattern) for pattern in exclude)]
+    if include:
+        files = [p for p in files if any(fnmatch.fnmatch(p.name, pattern) for pattern in include)]
     if not files:
         raise ValueError(f"No audio files ({', '.join(AUDIO_SUFFIXES)}) in {root} after exclusions.")
     return files
@@ -43,9 +46,9 @@ class AudioSource:
 
     @classmethod
     def from_folder(cls, folder: str | Path, sample_rate: int, exclude: tuple[str, ...] = (),
-                    min_seconds: float = 0.5) -> "AudioSource":
+                    min_seconds: float = 0.5, include: tuple[str, ...] = ()) -> "AudioSource":
         clips: list[np.ndarray] = []
-        for path in audio_files(folder, exclude):
+        for path in audio_files(folder, exclude, include):
             try:
                 audio = load_audio(path, sample_rate, what=path.name)
             except ValueError:  # silent or broken files teach nothing; skip them

@@ -24,6 +24,17 @@ from audiolab.data.corpus import AudioSource
 PROCEDURAL_NOISES: tuple[str, ...] = ("coloured", "hum", "babble", "rain", "wind")
 
 
+def mix_at_snr_pair(clean: np.ndarray, noise: np.ndarray, snr_db: float) -> tuple[np.ndarray, np.ndarray]:
+    """(clean, clean + noise) with the noise scaled so that 10·log10(P_clean / P_noise) = snr_db; if the mixture
+    peaks above 0.99 both are scaled down alike, so the clean part stays exactly the speech inside the mixture."""
+    clean_power = float(np.mean(clean.astype(np.float64) ** 2)) or 1e-12
+    noise_power = float(np.mean(noise.astype(np.float64) ** 2)) or 1e-12
+    mixture = clean + noise * np.sqrt(clean_power / (noise_power * 10 ** (snr_db / 10)))
+    peak = float(np.max(np.abs(mixture)))
+    scale = 0.99 / peak if peak > 0.99 else 1.0
+    return (clean * scale).astype(np.float32), (mixture * scale).astype(np.float32)
+
+
 def esc50_noise(folder: str | Path, classes: Sequence[str], sample_rate: int, exclude: Sequence[str] = (),
                 held_out: bool = False) -> AudioSource:
     """The clips of the given ESC-50 categories (read from the `meta.csv` beside or above `folder`).
@@ -122,14 +133,7 @@ class NoisySpeechStream:
     def pair(self, samples: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         clean = self.speech[int(rng.integers(len(self.speech)))].crop(samples, rng, self.level_dbfs)
         noise = self.noise_crop(samples, rng)
-        clean_power = float(np.mean(clean.astype(np.float64) ** 2)) or 1e-12
-        noise_power = float(np.mean(noise.astype(np.float64) ** 2)) or 1e-12
-        snr = float(rng.uniform(*self.snr_db))
-        noisy = clean + noise * np.sqrt(clean_power / (noise_power * 10 ** (snr / 10)))
-        peak = float(np.max(np.abs(noisy)))
-        if peak > 0.99:  # scale both alike, so the target stays exactly the speech inside the mixture
-            clean, noisy = clean * (0.99 / peak), noisy * (0.99 / peak)
-        return clean.astype(np.float32), noisy.astype(np.float32)
+        return mix_at_snr_pair(clean, noise, float(rng.uniform(*self.snr_db)))
 
     def batch(self, size: int, samples: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         pairs = [self.pair(samples, rng) for _ in range(size)]
@@ -138,14 +142,10 @@ class NoisySpeechStream:
 
 def held_out_source(folder: str | Path, sample_rate: int, exclude: Sequence[str]) -> AudioSource | None:
     """The files of `folder` that `exclude` keeps out of training (None if there are none)."""
-    files = [p for p in Path(folder).rglob("*") if p.is_file() and any(fnmatch.fnmatch(p.name, pattern) for pattern in exclude)]
-    clips = []
-    for path in sorted(files):
-        try:
-            clips.append(load_audio(path, sample_rate, what=path.name))
-        except ValueError:
-            continue
-    return AudioSource(Path(folder).name, clips) if clips else None
+    try:
+        return AudioSource.from_folder(folder, sample_rate, include=tuple(exclude), min_seconds=0.0)
+    except ValueError:
+        return None
 
 
 def speech_sources(folders: Sequence[str | Path], sample_rate: int, exclude: Sequence[str], synthetic: list[np.ndarray]) -> list[AudioSource]:

@@ -9,19 +9,12 @@ and the output is cropped back.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
 from torch import nn
 
-
-def sinusoidal_embedding(values: torch.Tensor, dim: int) -> torch.Tensor:
-    """Transformer-style sinusoidal features of a (batch,) tensor of scalars (Vaswani et al. 2017)."""
-    half = dim // 2
-    frequencies = torch.exp(-math.log(10_000.0) * torch.arange(half, dtype=torch.float32, device=values.device) / half)
-    angles = values.float()[:, None] * frequencies[None, :]
-    return torch.cat([angles.sin(), angles.cos()], dim=-1)
+from audiolab.models.vocoder_net import timestep_embedding
 
 
 class ResidualBlock(nn.Module):
@@ -84,7 +77,7 @@ class UNet1d(nn.Module):
         if self.embed is not None:
             if scalar is None:
                 raise ValueError("This network is conditioned on a scalar (a diffusion time); pass it.")
-            embedding = self.embed(sinusoidal_embedding(scalar.reshape(-1).expand(x.shape[0]), self.embedding_dim))
+            embedding = self.embed(timestep_embedding(scalar.reshape(-1).expand(x.shape[0]), self.embedding_dim))
         h = self.stem(x)
         skips: list[torch.Tensor] = []
         for level, block in enumerate(self.down_blocks):
