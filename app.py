@@ -26,6 +26,8 @@ FORWARD_T_CHOICES = [0, 10, 50, 100, 200, 350, 500, 750, 900, 999]
 SAMPLER_CHOICES = [(SAMPLER_TITLES[name], name) for name in SAMPLERS]
 VOCODER_CHOICES = [("Diffusion vocoder", "diffusion"), ("Griffin-Lim", "griffinlim")]
 LAST_GENERATED = "Last generated sound"
+REFERENCE_MODE_CHOICES = [("Variation (SDEdit): keep its structure", "variation"),
+                          ("Style: a new sound like it", "style")]
 # Every event that runs a model or draws a figure shares one queue: one CPU job at a time keeps clicks
 # fast and deterministic (torch's RNG and pyplot are process-wide).
 MODEL_QUEUE = "model"
@@ -103,6 +105,8 @@ def make_generation_handler(require_reference: bool) -> Callable[..., Iterator[t
         seed: float,
         vocoder: str = "diffusion",
         vocoder_steps: float = 6,
+        reference_mode: str = "variation",
+        style_weight: float = 0.5,
         progress: gr.Progress = gr.Progress(track_tqdm=True),
     ) -> Iterator[tuple[Any, ...]]:
         """Stream a preview of x̂_0 while sampling; then the audio, the trajectory grid and the step picker."""
@@ -113,6 +117,7 @@ def make_generation_handler(require_reference: bool) -> Callable[..., Iterator[t
             text=text, label=label or None, reference=reference, strength=strength, seconds=seconds,
             steps=int(steps), sampler=sampler, guidance=guidance, seed=seed, progress=True,
             vocoder=vocoder, vocoder_steps=int(vocoder_steps) if vocoder == "diffusion" else None,
+            reference_mode=reference_mode, style_weight=float(style_weight),
         ):
             if isinstance(item, Step):
                 preview = plots.spectrogram_image(item.x0_hat)
@@ -172,12 +177,13 @@ def generation_outputs() -> dict[str, gr.components.Component]:
 def wire_generation(
     button: gr.Button, preset: gr.Dropdown, text: Any, label: Any, reference: Any, strength: Any,
     controls: dict[str, Any], outputs: dict[str, Any], api_name: str, last_generated: gr.State,
+    reference_controls: tuple[Any, Any] = (),
 ) -> None:
     handler = run_reference_generation if reference is not None else run_generation
     none = gr.State(None)
     inputs = [preset, text or none, label or none, reference or none, strength or gr.State(0.6),
               controls["seconds"], controls["steps"], controls["sampler"], controls["guidance"], controls["seed"],
-              controls["vocoder"], controls["vocoder_steps"]]
+              controls["vocoder"], controls["vocoder_steps"], *reference_controls]
     targets = [outputs[k] for k in ("audio", "preview", "figure", "state", "picker", "summary")] + [last_generated]
     button.click(handler, inputs, targets, api_name=api_name, concurrency_id=MODEL_QUEUE)
     for trigger in (outputs["picker"].change, outputs["which"].change):
@@ -367,6 +373,7 @@ def build_app(default_preset: str = DEFAULT_PRESET) -> gr.Blocks:
             wire_generation(button, preset, prompt, None, None, None, controls, outputs, "generate_text", last_generated)
 
         with gr.Tab("Class label"):
+            class_count = gr.Markdown(_class_count(default_preset, list(defaults.labels)))
             label = gr.Dropdown(list(defaults.labels), value=defaults.labels[0], label="Class")
             controls = generation_controls(defaults)
             button = gr.Button("Generate", variant="primary")
@@ -375,24 +382,35 @@ def build_app(default_preset: str = DEFAULT_PRESET) -> gr.Blocks:
             wire_generation(button, preset, None, label, None, None, controls, outputs, "generate_label", last_generated)
 
         with gr.Tab("Reference audio"):
-            gr.Markdown("SDEdit variation: the reference's mel is noised to *strength* and the reverse process runs "
-                        "from there under the chosen prompt or class (strength 0 keeps it, 1 ignores it).")
+            gr.Markdown(
+                "Two ways to start from a recording. **Variation** (SDEdit): the reference's mel is noised to "
+                "*strength* and the reverse process runs from there under the prompt or class, so its structure "
+                "survives (strength 0 keeps it, 1 ignores it). **Style**: a trained audio encoder places the "
+                "reference in the same space as text prompts, and a fresh sound is generated from that point: "
+                "like the reference, not a copy of it. With a prompt, *style weight* blends the two "
+                "(0 = only the prompt, 1 = only the reference)."
+            )
             with gr.Row():
                 reference = gr.Audio(label="Reference recording", type="filepath")
                 with gr.Column():
-                    strength = gr.Slider(0, 1, value=0.6, step=0.05, label="Strength")
+                    ref_mode = gr.Radio(REFERENCE_MODE_CHOICES, value="variation",
+                                        label="Use the reference for")
+                    strength = gr.Slider(0, 1, value=0.6, step=0.05, label="Strength (variation)")
+                    style_weight = gr.Slider(0, 1, value=0.5, step=0.05, label="Style weight against the prompt (style)")
                     ref_prompt = gr.Textbox(label="Prompt (optional)")
                     ref_label = gr.Dropdown([""] + list(defaults.labels), value="", label="Class (optional)")
             controls = generation_controls(defaults)
-            button = gr.Button("Generate variation", variant="primary")
+            button = gr.Button("Generate from the reference", variant="primary")
             outputs = generation_outputs()
             gr.Examples(
-                [[str(recordings["church_bell"]), "", "whistle"], [str(recordings["siren"]), "an ambulance passing by", ""],
-                 [str(recordings["bird_chirp"]), "", "water_drip"]],
-                [reference, ref_prompt, ref_label], label="Example recordings (reference, prompt, class)",
+                [[str(recordings["church_bell"]), "style", "", ""],
+                 [str(recordings["siren"]), "variation", "an ambulance passing by", ""],
+                 [str(recordings["bird_chirp"]), "style", "rain falling on leaves", ""]],
+                [reference, ref_mode, ref_prompt, ref_label],
+                label="Example recordings (reference, mode, prompt, class)",
             )
             wire_generation(button, preset, ref_prompt, ref_label, reference, strength, controls, outputs,
-                            "generate_reference", last_generated)
+                            "generate_reference", last_generated, (ref_mode, style_weight))
 
         with gr.Tab("Vocoder"):
             gr.Markdown("Turns a mel-spectrogram back into a waveform two ways, side by side: the diffusion vocoder "
@@ -502,7 +520,20 @@ def build_app(default_preset: str = DEFAULT_PRESET) -> gr.Blocks:
                              concurrency_id=MODEL_QUEUE)
             exp_picker.change(listen_to_forward, [preset, exp_state, exp_picker], exp_audio, api_name=False,
                               concurrency_id=MODEL_QUEUE)
+        preset.change(labels_for_preset, preset, [label, ref_label, class_count], api_name=False)
     return demo
+
+
+@shows_errors
+def labels_for_preset(preset: str) -> tuple[Any, Any, str]:
+    """When the preset changes, the class pickers list its labels."""
+    labels = list(load_preset(preset).labels)
+    return (gr.update(choices=labels, value=labels[0]), gr.update(choices=[""] + labels, value=""),
+            _class_count(preset, labels))
+
+
+def _class_count(preset: str, labels: list[str]) -> str:
+    return f"Preset **{preset}** knows {len(labels)} classes (`python -m audiolab labels --preset {preset}`)."
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from safetensors.torch import load_file, save_file
 
 from audiolab.conditioning import ConditionEncoder
 from audiolab.models.mel_unet import MelDenoiser
-from audiolab.presets import DenoiserPreset, Preset, VocoderPreset
+from audiolab.presets import AudioEncoderPreset, DenoiserPreset, Preset, VocoderPreset
 
 if TYPE_CHECKING:
     from audiolab.vocoder import DiffusionVocoder
@@ -159,3 +159,29 @@ def load_denoiser(preset: DenoiserPreset, checkpoint: Path | None = None) -> tor
     model.eval()
     model.metadata = metadata
     return model
+
+
+def save_audio_encoder(path: Path, encoder: torch.nn.Module, metadata: dict[str, str]) -> Path:
+    """The audio encoder's weights and batch-norm statistics in float16; it runs in float32."""
+    tensors = {k: v.detach().half().contiguous() if v.is_floating_point() else v.contiguous()
+               for k, v in encoder.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(path), metadata=metadata)
+    return path
+
+
+def load_audio_encoder(preset: AudioEncoderPreset, checkpoint: Path | None = None) -> torch.nn.Module:
+    """The preset's trained audio encoder; a clear ValueError if the checkpoint is missing or mismatched."""
+    from audiolab.models.audio_encoder import AudioEncoder
+
+    checkpoint = checkpoint or preset.checkpoint
+    tensors, metadata = _read_checkpoint(
+        checkpoint, "Audio encoder", preset.training.command or f"python -m audiolab train encoder --preset {preset.name}")
+    encoder = AudioEncoder(preset.model)
+    try:
+        encoder.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()})
+    except RuntimeError as error:
+        raise ValueError(f"Audio encoder checkpoint {checkpoint.name} does not match {preset.path.name}: {error}") from error
+    encoder.eval()
+    encoder.metadata = metadata
+    return encoder

@@ -162,15 +162,25 @@ def _train(args: argparse.Namespace) -> int:
                        exclude=args.exclude or (), val_speech=args.val or (), steps=args.steps,
                        components=args.components, synthetic=args.synthetic_speech, out=out, log=log, resume=args.resume)
         return 0
+    if args.model == "encoder":
+        from audiolab.presets import load_audio_encoder_preset
+        from audiolab.train_audio_encoder import train_audio_encoder
+
+        if args.data and len(args.data) > 1:
+            raise ValueError("The audio encoder trains on one ESC-50 folder: pass a single --data DIR.")
+        train_audio_encoder(load_audio_encoder_preset(args.preset), data=Path(args.data[0]) if args.data else None,
+                            steps=args.steps, out=out, log=log)
+        return 0
     if args.model == "vocoder":
         vocoder_preset = _vocoder_preset(args.preset)
         data = args.data if args.data is not None else list(vocoder_preset.training.data)
         train_vocoder(vocoder_preset, data, exclude=args.exclude or (), validation=args.val or (), steps=args.steps,
                       out=out, log=log, resume=args.resume)
         return 0
-    if args.data:
-        raise ValueError("The generator trains on its preset's own data; --data is for `train vocoder`.")
-    train_generator(load_preset(args.preset), steps=args.steps, out=out, log=log, resume=args.resume)
+    if args.data and len(args.data) > 1:
+        raise ValueError("The generator trains on one ESC-50 folder: pass a single --data DIR.")
+    train_generator(load_preset(args.preset), steps=args.steps, out=out, log=log, resume=args.resume,
+                    data=Path(args.data[0]) if args.data else None)
     return 0
 
 
@@ -254,6 +264,25 @@ def torch_threads() -> int:
     return torch.get_num_threads()
 
 
+def _eval_generation(args: argparse.Namespace) -> int:
+    from audiolab.eval_generation import evaluate_generation, format_report
+
+    if not args.data:
+        raise ValueError("eval generation needs --data DIR: an ESC-50 folder (meta.csv beside audio/).")
+    pipeline = _pipeline(args.preset)
+    report = evaluate_generation(
+        pipeline, Path(args.data), per_class=args.per_class or 4, holdout_fold=args.holdout_fold,
+        condition=args.condition, steps=args.steps, guidance=args.guidance,
+        classifier_steps=args.classifier_steps, seed=args.seed, log=lambda line: print(line, flush=True),
+    )
+    text = format_report(report)
+    print("\n" + text)
+    if args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+        print(f"\nwrote {args.out}")
+    return 0
+
+
 def _eval(args: argparse.Namespace) -> int:
     from audiolab.metrics import evaluate_classes
 
@@ -261,7 +290,10 @@ def _eval(args: argparse.Namespace) -> int:
         return _eval_vocoder(args)
     if args.what == "denoise":
         return _eval_denoise(args)
+    if args.what == "generation":
+        return _eval_generation(args)
     pipeline = _pipeline(args.preset)
+    args.per_class = args.per_class or 10
     report = evaluate_classes(pipeline, per_class=args.per_class, seconds=args.seconds, steps=args.steps,
                               sampler=args.sampler or "dpm", guidance=args.guidance)
     print(f"independent classifier on real procedural clips (ceiling): {report.real_accuracy:.1%}")
@@ -340,8 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
     denoise.set_defaults(handler=_denoise)
 
     train = with_preset(commands.add_parser("train", help="train a built-in model"))
-    train.add_argument("model", choices=["generator", "vocoder", "denoiser"], help="which model to train")
-    train.add_argument("--data", nargs="+", default=None, help="vocoder: folders of recordings to train on")
+    train.add_argument("model", choices=["generator", "vocoder", "denoiser", "encoder"],
+                       help="which model to train (encoder: the audio half of the text–audio space)")
+    train.add_argument("--data", nargs="+", default=None, help="vocoder: folders of recordings to train on; generator (esc50 presets): the ESC-50 folder")
     train.add_argument("--exclude", nargs="+", default=None, help="vocoder: file-name globs to hold out")
     train.add_argument("--val", nargs="+", default=None,
                        help="vocoder, denoiser: folders of held-out clips (denoiser: held-out speech) for the validation figure")
@@ -362,9 +395,10 @@ def build_parser() -> argparse.ArgumentParser:
     credits.set_defaults(handler=_credits)
 
     evaluate = with_preset(commands.add_parser("eval", help="measure quality"))
-    evaluate.add_argument("what", choices=["generator", "vocoder", "denoise"],
+    evaluate.add_argument("what", choices=["generator", "vocoder", "denoise", "generation"],
                           help="generator: are the classes told apart? vocoder: how close is mel -> wave to the original? "
-                               "denoise: how close is the restored recording to the clean one?")
+                               "denoise: how close is the restored recording to the clean one? generation: recognisable, close to "
+                               "real, on-prompt (ESC-50 presets)?")
     evaluate.add_argument("--clean", default=None, help="denoise: folder of clean references")
     evaluate.add_argument("--noisy", default=None, help="denoise: folder of noisy recordings named like the clean ones")
     evaluate.add_argument("--noise", default=None, help="denoise: folder of held-out noise to mix in (or an ESC-50 folder)")
@@ -375,7 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=int, default=0, help="denoise: mixing and sampling seed")
     evaluate.add_argument("--diffgmm-checkpoints", nargs="+", default=None,
                           help="denoise: evaluate these DiffGMM checkpoints (e.g. K = 1, 3, 5) one table each")
-    evaluate.add_argument("--data", default=None, help="vocoder: a folder of recordings to resynthesise")
+    evaluate.add_argument("--data", default=None,
+                          help="vocoder: a folder of recordings to resynthesise; generation: an ESC-50 folder")
     evaluate.add_argument("--speech", action="store_true", help="vocoder: the clips are speech; add PESQ and STOI")
     evaluate.add_argument("--methods", nargs="+", default=None,
                           help="vocoder: e.g. diffusion-6 diffusion-12 griffinlim-100; denoise: noisy wiener noisereduce "
@@ -383,7 +418,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=int, default=None, help="vocoder, denoise: use only the first N clips")
     evaluate.add_argument("--max-seconds", type=float, default=10.0, help="vocoder, denoise: cut longer clips")
     evaluate.add_argument("--exclude", nargs="+", default=None, help="vocoder: file-name globs to skip")
-    evaluate.add_argument("--per-class", type=int, default=10, help="generated clips per class")
+    evaluate.add_argument("--per-class", type=int, default=None,
+                          help="generated clips per class (generator: default 10; generation: default 4)")
+    evaluate.add_argument("--condition", choices=["text", "label"], default="text",
+                          help="generation: generate from each class's paraphrased captions or from its label")
+    evaluate.add_argument("--holdout-fold", type=int, default=None,
+                          help="generation: the real fold held out from the classifier (default: the highest in --data)")
+    evaluate.add_argument("--classifier-steps", type=int, default=1500, help="generation: the judge's training steps")
+    evaluate.add_argument("--out", default=None, help="generation: also write the Markdown report here")
     evaluate.add_argument("--seconds", type=float, default=2.0)
     evaluate.add_argument("--steps", type=int, default=25)
     evaluate.add_argument("--sampler", choices=SAMPLERS, default=None,

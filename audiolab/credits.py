@@ -36,14 +36,15 @@ def _meta_csv(folder: Path) -> Path | None:
 
 
 def credits_markdown(title: str, folders: Sequence[str | Path], exclude: Sequence[str] = (),
-                     categories: Sequence[str] | None = None, extra: Sequence[str] = ()) -> str:
+                     categories: Sequence[str] | None = None, extra: Sequence[str] = (),
+                     note: str = "This checkpoint was trained on the recordings below, and on the project's own "
+                                 "procedural sounds.") -> str:
     """A Markdown credits page for a model trained on `folders` (minus `exclude` globs).
 
     `categories` limits ESC-50 folders to those classes (for models that used only some);
     `extra` lines describe further sources (synthetic speech, for instance).
     """
-    lines = [f"# Credits: {title}", "", "This checkpoint was trained on the recordings below, and on the project's "
-             "own procedural sounds.", ""]
+    lines = [f"# Credits: {title}", "", note, ""]
     for folder in map(Path, folders):
         used = audio_files(folder, tuple(exclude))
         meta = _meta_csv(folder)
@@ -72,6 +73,8 @@ def credits_markdown(title: str, folders: Sequence[str | Path], exclude: Sequenc
 
 
 def write_credits(path: Path, title: str, folders: Sequence[str | Path], exclude: Sequence[str] = (),
-                  categories: Sequence[str] | None = None, extra: Sequence[str] = ()) -> Path:
-    path.write_text(credits_markdown(title, folders, exclude, categories, extra), encoding="utf-8")
+                  categories: Sequence[str] | None = None, extra: Sequence[str] = (), note: str | None = None) -> Path:
+    text = credits_markdown(title, folders, exclude, categories, extra) if note is None else \
+        credits_markdown(title, folders, exclude, categories, extra, note)
+    path.write_text(text, encoding="utf-8")
     return path

@@ -10,15 +10,15 @@ import numpy as np
 from audiolab.audio import save_audio
 from audiolab.data import synth
 
-EXAMPLE_PROMPTS: tuple[str, ...] = (
-    "an ambulance passing by",
+EXAMPLE_PROMPTS: tuple[str, ...] = (  # none of them is a caption the built-in models were trained on
+    "a puppy yapping at the mailman",
+    "heavy rain drumming on a tin roof",
+    "waves breaking on a sandy beach",
     "church bells ringing on a Sunday morning",
-    "heavy rain pouring down",
-    "a small bird chirping in the garden",
-    "a drummer playing a steady kick",
+    "an ambulance passing by",
+    "a campfire crackling at night",
+    "a rooster calling at sunrise",
     "a ticking clock in a quiet room",
-    "a low rumble of thunder in the distance",
-    "a car engine idling",
 )
 
 EXAMPLE_RECORDINGS: tuple[str, ...] = ("church_bell", "siren", "bird_chirp", "footsteps", "whistle")

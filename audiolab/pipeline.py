@@ -37,9 +37,13 @@ from audiolab.vocoder import DiffusionVocoder, check_log_mel
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from audiolab.audio_text import TextAudioSpace
+
 AudioInput = str | Path | np.ndarray | tuple[int, np.ndarray]
 Domain = Literal["mel", "waveform"]
 VocoderMethod = Literal["diffusion", "griffinlim"]
+ReferenceMode = Literal["variation", "style"]
+REFERENCE_MODES: tuple[str, ...] = ("variation", "style")
 MIN_SECONDS = 0.5
 MAX_PROCESS_SECONDS = 120.0  # vocoder and denoiser work on the whole recording: two minutes keeps a click interactive
 REFERENCE_DBFS = -20.0  # references are levelled before their mel is taken, like the training clips' loudness
@@ -146,8 +150,23 @@ class AudioLabPipeline:
             cond = self.models.condition.unconditional(x_t.shape[0])
         return self.models.denoiser(x_t, t, cond)
 
-    def _condition(self, text: str | None, label: str | None) -> tuple[torch.Tensor | None, torch.Tensor, list[str]]:
-        """Conditioning vector (text and label blended when both are given), the null, and a description."""
+    def text_audio_space(self) -> "TextAudioSpace":
+        """The preset's audio encoder (loaded on first use) with MiniLM: the shared text–audio space."""
+        if not self.preset.audio_encoder:
+            raise ValueError(f"Preset {self.preset.name} has no audio encoder for style conditioning; use the "
+                             "variation mode.")
+        from audiolab.audio_text import shared_text_audio_space
+
+        return shared_text_audio_space(self.preset.audio_encoder)
+
+    def _condition(self, text: str | None, label: str | None, style: torch.Tensor | None = None,
+                   style_weight: float = 0.5) -> tuple[torch.Tensor | None, torch.Tensor, list[str]]:
+        """Conditioning vector, the null, and a description.
+
+        Text and a reference's style embedding share MiniLM's space: they are blended there,
+        normalize((1 − w)·text + w·style), before the generator's text projection. A label's
+        embedding is averaged with the result when both are given.
+        """
         parts: list[torch.Tensor] = []
         described: list[str] = []
         condition = self.models.condition
@@ -156,10 +175,21 @@ class AudioLabPipeline:
                 index = self.preset.label_index(label)
                 parts.append(condition.from_labels(torch.tensor([index])))
                 described.append(f"label '{self.labels[index]}'")
+            embedding = None
             if text is not None:
                 prompt = check_prompt(text)
-                parts.append(condition.from_text(shared_text_encoder().encode([prompt])))
+                embedding = shared_text_encoder().encode([prompt])
                 described.append(f"text '{prompt}'")
+            if style is not None:
+                if embedding is None:
+                    embedding = style.reshape(1, -1)
+                    described.append("the reference's style")
+                else:
+                    mixed = (1 - style_weight) * embedding + style_weight * style.reshape(1, -1)
+                    embedding = torch.nn.functional.normalize(mixed, dim=-1)
+                    described.append(f"the reference's style at weight {style_weight:.2f}")
+            if embedding is not None:
+                parts.append(condition.from_text(embedding))
             null = condition.unconditional(1)
         cond = torch.stack(parts).mean(0) if parts else None
         return cond, null, described
@@ -232,8 +262,16 @@ class AudioLabPipeline:
         progress: bool = False,
         vocoder: str | None = None,
         vocoder_steps: int | None = None,
+        reference_mode: str = "variation",
+        style_weight: float = 0.5,
     ) -> Iterator[Step | Result]:
-        """Yield kept reverse-trajectory Steps as they are sampled, then the Result."""
+        """Yield kept reverse-trajectory Steps as they are sampled, then the Result.
+
+        A reference is used one of two ways. "variation" is SDEdit (Meng et al. 2022): its mel is
+        noised to `strength` and denoised under the condition, so its structure survives.
+        "style" embeds it in the text–audio space and conditions a fresh sample on that, alone or
+        blended with the prompt at `style_weight`: a new sound like it, not a copy of it.
+        """
         preset = self.preset
         timings: dict[str, float] = {}
         notes: list[str] = []
@@ -259,22 +297,22 @@ class AudioLabPipeline:
             text = None
         if text is None and (label is None or not str(label).strip()) and reference is None:
             raise ValueError("Give a text prompt, a class label or a reference recording to generate from.")
+        if reference_mode not in REFERENCE_MODES:
+            raise ValueError(f"Unknown reference mode {reference_mode!r}; choose one of {', '.join(REFERENCE_MODES)}.")
+        if not (isinstance(style_weight, (int, float)) and 0.0 <= float(style_weight) <= 1.0):
+            raise ValueError(f"The style weight must be between 0 and 1; got {style_weight!r}.")
+        if reference is not None and reference_mode == "variation" and not 0.0 <= float(strength) <= 1.0:
+            raise ValueError(f"The strength must be between 0 and 1; got {strength}.")
 
-        # 1. encode the condition
-        cond, null, described = self._condition(text, label)
-        timings["encode"] = time.perf_counter() - started
-
-        # 2. prepare the starting noise (and the reference's mel, for SDEdit)
+        # 1. the reference, levelled and cut or looped to the output's length; then the condition
         num_samples, frames = self.frames_for(seconds)
-        generator = torch.Generator().manual_seed(seed)
-        shape = (1, 1, preset.mel.n_mels, frames)
-        noise = torch.randn(shape, generator=generator)
-        init = None
         reference_audio = None
+        style = None
         if reference is not None:
-            if not 0.0 <= float(strength) <= 1.0:
-                raise ValueError(f"The strength must be between 0 and 1; got {strength}.")
             reference_audio = normalize_loudness(self.load(reference, "reference recording"), REFERENCE_DBFS)
+            if reference_mode == "style":  # the whole reference (up to the longest output) informs the style
+                space = self.text_audio_space()
+                style = space.embed_audio(reference_audio[: int(self.preset.max_seconds * self.sample_rate)])[0]
             if reference_audio.size > num_samples:
                 notes.append(f"Used the first {seconds:g} s of the {reference_audio.size / self.sample_rate:.1f} s reference.")
                 reference_audio = reference_audio[:num_samples]
@@ -282,6 +320,15 @@ class AudioLabPipeline:
                 repeats = int(math.ceil(num_samples / reference_audio.size))
                 notes.append(f"The {reference_audio.size / self.sample_rate:.1f} s reference was looped to {seconds:g} s.")
                 reference_audio = np.tile(reference_audio, repeats)[:num_samples]
+        cond, null, described = self._condition(text, label, style, float(style_weight))
+        timings["encode"] = time.perf_counter() - started
+
+        # 2. prepare the starting noise (and the reference's mel, for SDEdit)
+        generator = torch.Generator().manual_seed(seed)
+        shape = (1, 1, preset.mel.n_mels, frames)
+        noise = torch.randn(shape, generator=generator)
+        init = None
+        if reference_audio is not None and reference_mode == "variation":
             init = self.audio_to_mel(reference_audio, frames)
             described.append(f"reference at strength {float(strength):.2f}")
 
@@ -327,17 +374,61 @@ class AudioLabPipeline:
         progress: bool = False,
         vocoder: str | None = None,
         vocoder_steps: int | None = None,
+        reference_mode: str = "variation",
+        style_weight: float = 0.5,
     ) -> Result:
         """Generate a sound; the same arguments as `generate_iter`, run to the end."""
         result: Step | Result | None = None
         for result in self.generate_iter(
             text=text, label=label, reference=reference, strength=strength, seconds=seconds, steps=steps,
             sampler=sampler, guidance=guidance, seed=seed, keep_every=keep_every, progress=progress,
-            vocoder=vocoder, vocoder_steps=vocoder_steps,
+            vocoder=vocoder, vocoder_steps=vocoder_steps, reference_mode=reference_mode, style_weight=style_weight,
         ):
             pass
         assert isinstance(result, Result)
         return result
+
+    def generate_batch(
+        self,
+        requests: Sequence[tuple[str | None, str | None]],
+        seeds: Sequence[int],
+        seconds: float | None = None,
+        steps: int | None = None,
+        guidance: float | None = None,
+        vocoder: str | None = None,
+        progress: bool = False,
+    ) -> list[np.ndarray]:
+        """Many clips in one batched reverse process: `requests` are (text, label) pairs, one seed each.
+
+        Clip i is the same as `generate(text, label, seed=seeds[i])` would give with a deterministic
+        sampler (DPM-Solver++ here); batching only shares the network's calls. The eval uses it.
+        """
+        if len(requests) != len(seeds) or not requests:
+            raise ValueError("Give one seed per request, and at least one request.")
+        preset = self.preset
+        seconds = float(preset.default_seconds if seconds is None else seconds)
+        if not math.isfinite(seconds) or not MIN_SECONDS <= seconds <= preset.max_seconds:
+            raise ValueError(f"Duration must be from {MIN_SECONDS} to {preset.max_seconds:g} s; got {seconds}.")
+        steps = check_steps(preset.sampler.steps if steps is None else steps)
+        guidance = check_guidance(preset.sampler.guidance if guidance is None else guidance)
+        method = self.check_vocoder_method(vocoder)
+        conditions = [self._condition(text, label) for text, label in requests]
+        if any(cond is None for cond, _, _ in conditions):
+            raise ValueError("Every request needs a text or a label.")
+        cond = torch.cat([c for c, _, _ in conditions])
+        null = torch.cat([n for _, n, _ in conditions])
+        num_samples, frames = self.frames_for(seconds)
+        shape = (1, 1, preset.mel.n_mels, frames)
+        noise = torch.cat([torch.randn(shape, generator=torch.Generator().manual_seed(check_seed(s))) for s in seeds])
+        scheduler = make_scheduler("dpm", self.schedule)
+        final = None
+        for final in sample(self._denoise_fn, scheduler, self.schedule, noise, steps, cond=cond, uncond=null,
+                            guidance=guidance, keep_every=10**6, progress=progress,
+                            x0_range=(self.models.normalization.low, self.models.normalization.high)):
+            pass
+        assert final is not None
+        return [self.mel_to_audio(final.x0_hat[i], num_samples, seed=check_seed(seed), method=method)
+                for i, seed in enumerate(seeds)]
 
     def diffuse(
         self,

@@ -18,7 +18,7 @@ from audiolab.models.vocoder_net import VocoderNetConfig
 from audiolab.vocoder import PRIORS, VocoderSettings
 
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
-DEFAULT_PRESET = "synth-tiny"
+DEFAULT_PRESET = "esc50-small"  # real-world sounds; synth-tiny stays for tests and as a choice
 VOCODER_METHODS: tuple[str, ...] = ("diffusion", "griffinlim")
 
 
@@ -35,7 +35,8 @@ class TrainingSettings:
     """How the checkpoint was (and will again be) trained: `python -m audiolab train generator`."""
 
     command: str = ""
-    data: str = "procedural"
+    data: str = "procedural"  # "procedural" (audiolab/data/synth.py) or "esc50" (a folder passed as --data)
+    holdout_fold: int = 0  # esc50: the fold kept out of training for validation
     clips_per_class: int = 96
     clip_seconds: float = 4.0
     steps: int = 4000
@@ -69,6 +70,7 @@ class Preset:
     training: TrainingSettings
     vocoder_preset: str = ""  # the diffusion vocoder that turns this preset's mels into audio ("" for none)
     vocoder_method: str = "griffinlim"  # what a generation uses by default: "diffusion" or "griffinlim"
+    audio_encoder: str = ""  # the audio-encoder preset that maps a reference into the text space ("" for none)
 
     def label_index(self, label: str) -> int:
         """Index of a class label; a ValueError lists the valid ones."""
@@ -277,6 +279,14 @@ def load_preset(name_or_path: str | Path = DEFAULT_PRESET) -> Preset:
     if unknown:
         raise ValueError(f"{path.name}: unknown key(s) {', '.join(unknown)} in [vocoder].")
 
+    reference = _table(data, "reference", path)
+    unknown = sorted(set(reference) - {"audio_encoder"})
+    if unknown:
+        raise ValueError(f"{path.name}: unknown key(s) {', '.join(unknown)} in [reference].")
+    audio_encoder = reference.get("audio_encoder", "")
+    if not isinstance(audio_encoder, str):
+        raise ValueError(f"{path.name}: reference.audio_encoder must name an audio-encoder preset.")
+
     default_seconds = float(data.get("default_seconds", 4.0))
     max_seconds = float(data.get("max_seconds", 10.0))
     if not 0 < default_seconds <= max_seconds <= 60:
@@ -301,6 +311,7 @@ def load_preset(name_or_path: str | Path = DEFAULT_PRESET) -> Preset:
         training=_build(TrainingSettings, _table(data, "training", path), "training", path),
         vocoder_preset=vocoder_preset,
         vocoder_method=vocoder_method,
+        audio_encoder=audio_encoder,
     )
 
 
@@ -376,4 +387,65 @@ def load_denoiser_preset(name_or_path: str | Path) -> DenoiserPreset:
         settings=settings,
         checkpoint=path.parent / checkpoint_name,
         training=_build(DenoiserTraining, _table(data, "training", path), "training", path),
+    )
+
+
+# ---- audio-encoder presets (the shared text–audio space) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class AudioEncoderTraining:
+    """How the audio encoder was (and will again be) trained: `python -m audiolab train encoder`."""
+
+    command: str = ""
+    esc50: str = ""  # the ESC-50 folder the shipped checkpoint was trained on
+    holdout_fold: int = 4  # kept out of training; the validation retrieval accuracy is measured on it
+    procedural_clips_per_class: int = 32  # the project's procedural sounds join the training set
+    crop_frames: int = 128
+    steps: int = 2000
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    warmup_steps: int = 100
+    temperature: float = 0.07  # InfoNCE temperature (CLIP's initial value)
+    alignment_weight: float = 1.0  # weight of 1 − cos(audio, caption): pulls audio onto the text embeddings
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class AudioEncoderPreset:
+    name: str
+    title: str
+    description: str
+    path: Path
+    mel: MelSettings
+    model: Any  # AudioEncoderConfig
+    checkpoint: Path
+    training: AudioEncoderTraining
+
+    @property
+    def sample_rate(self) -> int:
+        return self.mel.sample_rate
+
+
+def load_audio_encoder_preset(name_or_path: str | Path) -> AudioEncoderPreset:
+    """Read and validate an audio-encoder preset (`kind = "audio-encoder"`)."""
+    from audiolab.models.audio_encoder import AudioEncoderConfig
+
+    path, data = _read_toml(name_or_path)
+    if data.get("kind") != "audio-encoder":
+        raise ValueError(f"{path.name} is not an audio-encoder preset (it lacks kind = \"audio-encoder\").")
+    mel = _mel_settings(data, path)
+    values = dict(_table(data, "model", path))
+    checkpoint_name = values.pop("checkpoint", None)
+    if not isinstance(checkpoint_name, str) or not checkpoint_name.endswith(".safetensors"):
+        raise ValueError(f"{path.name}: [model] checkpoint must name a .safetensors file beside the preset.")
+    return AudioEncoderPreset(
+        name=str(data.get("name", path.stem)),
+        title=str(data.get("title", path.stem)),
+        description=str(data.get("description", "")),
+        path=path,
+        mel=mel,
+        model=_build(AudioEncoderConfig, values, "model", path),
+        checkpoint=path.parent / checkpoint_name,
+        training=_build(AudioEncoderTraining, _table(data, "training", path), "training", path),
     )

@@ -22,7 +22,8 @@ import torch.nn.functional as F
 from audiolab.audio import MelTransform
 from audiolab.checkpoints import GeneratorModels, MelNormalization, build_generator, load_generator, save_generator
 from audiolab.conditioning import shared_text_encoder
-from audiolab.data import synth
+from audiolab.credits import write_credits
+from audiolab.data import esc50, synth
 from audiolab.diffusion import Schedule
 from audiolab.presets import Preset
 from audiolab.training_loop import optimizer_step, progress_text, update_ema, warmup_cosine
@@ -55,20 +56,72 @@ def procedural_mels(preset: Preset, clips_per_class: int, seed: int) -> tuple[to
     return mels, labels, [clip.caption for clip in clips]
 
 
+def esc50_mels(preset: Preset, clips: list[esc50.Clip], log: Logger = print) -> tuple[torch.Tensor, torch.Tensor]:
+    """Log-mels (N, mels, frames) of ESC-50 clips cut or padded to the training length, and their label indices."""
+    unknown = sorted({clip.label for clip in clips} - set(preset.labels))
+    if unknown:
+        raise ValueError(f"The data has classes preset {preset.name} lacks: {', '.join(unknown)}.")
+    mels = esc50.log_mels(clips, preset.mel, preset.training.clip_seconds, log)
+    return mels, torch.tensor([preset.labels.index(clip.label) for clip in clips])
+
+
+def active_starts(mels: torch.Tensor, frames: int, share: float = 0.5) -> list[torch.Tensor]:
+    """For each clip, the crop starts whose mean log-mel energy is in the top `share` of the clip's range.
+
+    ESC-50 clips are padded with silence when the event is short; crops of the padding would teach
+    the model that "a dog barking" may be silence.
+    """
+    energy = mels.mean(dim=1)  # (N, frames)
+    windows = energy.unfold(-1, frames, 1).mean(-1)  # (N, starts)
+    low, high = windows.min(-1, keepdim=True).values, windows.max(-1, keepdim=True).values
+    keep = windows >= high - share * (high - low)
+    return [torch.nonzero(row).flatten() for row in keep]
+
+
 def _caption_table(preset: Preset) -> tuple[torch.Tensor, torch.Tensor]:
     """Every caption of every class embedded once: (C, 384) and the class index of each row."""
     texts: list[str] = []
     owners: list[int] = []
+    table = esc50.CAPTIONS if preset.training.data == "esc50" else synth.CAPTIONS
     for index, label in enumerate(preset.labels):
-        for caption in synth.CAPTIONS[label]:
+        for caption in table[label]:
             texts.append(caption)
             owners.append(index)
     return shared_text_encoder().encode(texts), torch.tensor(owners)
 
 
-def _random_crops(mels: torch.Tensor, indices: torch.Tensor, frames: int, generator: torch.Generator) -> torch.Tensor:
-    starts = torch.randint(0, mels.shape[-1] - frames + 1, (len(indices),), generator=generator)
-    return torch.stack([mels[i, :, s : s + frames] for i, s in zip(indices.tolist(), starts.tolist())]).unsqueeze(1)
+def _random_crops(mels: torch.Tensor, indices: torch.Tensor, frames: int, generator: torch.Generator,
+                  starts_by_clip: list[torch.Tensor] | None = None) -> torch.Tensor:
+    if starts_by_clip is None:
+        starts = torch.randint(0, mels.shape[-1] - frames + 1, (len(indices),), generator=generator).tolist()
+    else:
+        starts = [int(starts_by_clip[i][torch.randint(len(starts_by_clip[i]), (1,), generator=generator)])
+                  for i in indices.tolist()]
+    return torch.stack([mels[i, :, s : s + frames] for i, s in zip(indices.tolist(), starts)]).unsqueeze(1)
+
+
+def training_data(preset: Preset, data: Path | None, log: Logger) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
+                                                                          torch.Tensor, list[torch.Tensor] | None]:
+    """(mels, labels, validation mels, validation labels, crop starts) for the preset's kind of data."""
+    settings = preset.training
+    if settings.data == "procedural":
+        if data is not None:
+            raise ValueError(f"Preset {preset.name} trains on procedural sounds; drop --data.")
+        mels, labels, _ = procedural_mels(preset, settings.clips_per_class, settings.seed)
+        val_mels, val_labels, _ = procedural_mels(preset, 4, settings.seed + 10_000)
+        return mels, labels, val_mels, val_labels, None
+    if settings.data != "esc50":
+        raise ValueError(f"Preset {preset.name} trains on {settings.data!r}; the built-in kinds are procedural and esc50.")
+    if data is None:
+        raise ValueError(f"Preset {preset.name} trains on ESC-50: pass --data DIR (a folder with meta.csv and audio/).")
+    train_clips, held_out = esc50.split_by_fold(esc50.read_meta(data), settings.holdout_fold)
+    log(f"ESC-50: {len(train_clips)} training clips, {len(held_out)} held out (fold {settings.holdout_fold})")
+    mels, labels = esc50_mels(preset, train_clips, log)
+    val_mels, val_labels = esc50_mels(preset, held_out[::4], log)  # a quarter of the fold: a cheap, fixed check
+    # validation looks at each held-out clip's most active crop, as training does
+    val_starts = [int(s[len(s) // 2]) for s in active_starts(val_mels, settings.crop_frames)]
+    val_mels = torch.stack([m[:, s : s + settings.crop_frames] for m, s in zip(val_mels, val_starts)])
+    return mels, labels, val_mels, val_labels, active_starts(mels, settings.crop_frames)
 
 
 def train_generator(
@@ -80,6 +133,7 @@ def train_generator(
     save_every: int = 500,
     device: str = "cpu",
     resume: bool = False,
+    data: Path | None = None,
 ) -> TrainReport:
     """Train the preset's mel denoiser and condition encoder on its procedural data; save EMA weights.
 
@@ -90,8 +144,6 @@ def train_generator(
     steps = steps or settings.steps
     if steps < 1:
         raise ValueError(f"--steps must be at least 1; got {steps}.")
-    if settings.data != "procedural":
-        raise ValueError(f"Preset {preset.name} trains on {settings.data!r}; only 'procedural' data is built in here.")
     if settings.crop_frames % preset.model.frame_multiple:
         raise ValueError(f"training.crop_frames must divide by {preset.model.frame_multiple}.")
     out = out or preset.checkpoint
@@ -100,8 +152,7 @@ def train_generator(
 
     # 1. data: training clips, and a held-out validation set drawn from other seeds
     started = time.perf_counter()
-    mels, labels, _ = procedural_mels(preset, settings.clips_per_class, settings.seed)
-    val_mels, val_labels, _ = procedural_mels(preset, 4, settings.seed + 10_000)
+    mels, labels, val_mels, val_labels, starts_by_clip = training_data(preset, data, log)
     mean, std = float(mels.mean()), float(mels.std())
     # x̂_0 clip range: the log floor is a hard lower bound; the top gets half a standard deviation of room
     low = (math.log(preset.mel.log_floor) - mean) / std
@@ -181,7 +232,7 @@ def train_generator(
     loss_value = float("nan")
     for step in range(1, steps + 1):
         indices = torch.randint(0, len(mels), (settings.batch_size,), generator=generator)
-        x0 = _random_crops(mels, indices, settings.crop_frames, generator)
+        x0 = _random_crops(mels, indices, settings.crop_frames, generator, starts_by_clip)
         loss = diffusion_loss(denoiser, condition, x0, labels[indices], generator)
         optimizer_step(loss, optimizer, parameters, lr_schedule)
         update_ema(((ema_denoiser, denoiser), (ema_condition, condition)), step, settings.ema_decay)
@@ -199,4 +250,10 @@ def train_generator(
     seconds = time.perf_counter() - started
     val = save(steps, loss_value, seconds)
     log(f"saved {out} ({out.stat().st_size / 1e6:.1f} MB) after {seconds / 60:.1f} min; validation loss {val:.4f}")
+    if data is not None:  # every clip read (training folds and the validation fold) is credited
+        audio_dir = data / "audio" if (data / "audio").is_dir() else data
+        credits = write_credits(out.with_suffix(".credits.md"), f"{preset.title} ({out.name})", [audio_dir],
+                                note="This checkpoint was trained on the ESC-50 clips below (the held-out fold only "
+                                     "for its validation loss).")
+        log(f"wrote {credits}")
     return TrainReport(out, steps, seconds, loss_value, val)

@@ -52,9 +52,14 @@ def test_label_endpoint(client: Client) -> None:
 def test_reference_endpoint(client: Client, bell_wav) -> None:
     audio, *_rest, summary = client.predict(
         TEST_PRESET, "", "siren", handle_file(str(bell_wav)), 0.5, 1.0, 4, "ddim", 3.0, 0, "diffusion", 2,
-        api_name="/generate_reference",
+        "variation", 0.5, api_name="/generate_reference",
     )
     assert _frames(audio) == 16_000 and "reference at strength 0.50" in summary
+    audio, *_rest, summary = client.predict(
+        TEST_PRESET, "a police siren", "", handle_file(str(bell_wav)), 0.5, 1.0, 4, "dpm", 3.0, 0, "griffinlim", 2,
+        "style", 0.3, api_name="/generate_reference",
+    )
+    assert _frames(audio) == 16_000 and "style at weight 0.30" in summary and "strength" not in summary
 
 
 def test_explorer_vocoder_and_denoise_endpoints(client: Client, bell_wav) -> None:
@@ -88,7 +93,7 @@ def test_bad_input_reaches_the_user_as_a_message(client: Client, args: tuple, me
 
 def test_reference_tab_asks_for_a_recording(client: Client) -> None:
     with pytest.raises(Exception, match="reference recording"):
-        client.predict(TEST_PRESET, "", "siren", None, 0.5, 1.0, 4, "ddim", 3.0, 0, "diffusion", 6,
+        client.predict(TEST_PRESET, "", "siren", None, 0.5, 1.0, 4, "ddim", 3.0, 0, "diffusion", 6, "style", 0.5,
                        api_name="/generate_reference")
 
 
@@ -115,3 +120,18 @@ def test_vocoder_tab_vocodes_the_last_generated_sound(client: Client) -> None:
     )
     assert _frames(audio) == _frames(griffin_lim) == _frames(generated) == 16_000
     assert "4 DDIM steps" in summary and "MR-STFT" not in summary  # no recording, so only the mel is compared
+
+
+def test_default_app_offers_all_50_esc50_classes_and_switches_with_the_preset() -> None:
+    import gradio as gr
+
+    import app
+
+    demo = app.build_app()  # the default preset: esc50-small
+    dropdowns = {block.label: block for block in demo.blocks.values() if isinstance(block, gr.Dropdown)}
+    assert dropdowns["Preset (built-in models)"].value == "esc50-small"
+    classes = [value for _, value in dropdowns["Class"].choices]
+    assert len(classes) == 50 and "dog" in classes and "sea_waves" in classes
+    class_update, reference_update, text = app.labels_for_preset("synth-tiny")
+    assert len(class_update["choices"]) == 12 and class_update["value"] == "siren"
+    assert reference_update["choices"][0] == "" and "12 classes" in text

@@ -150,3 +150,31 @@ def test_denoise_tab_restores_an_example_and_shows_scores_and_the_mixture(page: 
     sync_api.expect(panel.get_by_text("DiffGMM, K = 5")).to_be_visible()
     sync_api.expect(panel.get_by_role("cell", name="restored", exact=True)).to_be_visible()  # the score table
     page.screenshot(path=tmp_path / "denoise.png", full_page=True)
+
+
+def test_reference_tab_generates_from_a_reference_style(page: sync_api.Page, tmp_path: Path) -> None:
+    page.get_by_role("tab", name="Reference audio").click()
+    panel = page.get_by_role("tabpanel").filter(visible=True)
+    panel.get_by_test_id("dataset-cell-0-0").click()  # the first example: a bell recording, style mode
+    sync_api.expect(panel.get_by_test_id("waveform-Reference recording")).to_be_visible(timeout=TIMEOUT_MS)
+    sync_api.expect(panel.get_by_label("Style: a new sound like it")).to_be_checked()
+    for name, value in (("Steps", "5"), ("Seconds", "2")):
+        box = panel.get_by_label(f"number input for {name}", exact=True)
+        box.fill(value)
+        box.press("Enter")
+        sync_api.expect(box).to_have_value(value)
+    plot_block = panel.locator(".block").filter(has=page.get_by_test_id("block-label").filter(has_text="Reverse trajectory"))
+    plot_image = plot_block.get_by_test_id("matplotlib").locator("img")
+    error_toast = page.get_by_test_id("toast-body")
+    for _ in range(3):  # the example's file can reach the server a moment after its waveform is drawn
+        panel.get_by_role("button", name="Generate from the reference", exact=True).click()
+        plot_image.or_(error_toast).first.wait_for(state="visible", timeout=TIMEOUT_MS)
+        if not (error_toast.count() and "Upload or record" in error_toast.first.inner_text()):
+            break
+        page.get_by_test_id("toast-close").first.click()
+        page.wait_for_timeout(1000)
+    if error_toast.count() and error_toast.first.is_visible():
+        page.screenshot(path=tmp_path / "failure.png", full_page=True)
+        pytest.fail(f"the page showed an error instead of a result: {error_toast.first.inner_text()!r}")
+    sync_api.expect(panel.get_by_text("conditioned on the reference's style")).to_be_visible()
+    page.screenshot(path=tmp_path / "reference.png", full_page=True)
