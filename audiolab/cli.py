@@ -47,6 +47,7 @@ def _generate(args: argparse.Namespace) -> int:
     result = pipeline.generate(
         text=args.prompt, label=args.label, reference=args.reference, strength=args.strength, seconds=args.seconds,
         steps=args.steps, sampler=args.sampler, guidance=args.guidance, seed=args.seed, progress=True,
+        reference_mode=args.reference_mode, style_weight=args.style_weight,
     )
     save_audio(args.out, result.audio, result.sample_rate)
     print(f"wrote {args.out} ({result.seconds:.2f} s): {result.method}")
@@ -320,8 +321,12 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("prompt", nargs="?", default=None, help="text prompt (optional with --label or --reference)")
     generate.add_argument("--out", required=True, help="output audio file (.wav, .flac or .ogg)")
     generate.add_argument("--label", default=None, help="class label (see `labels`)")
-    generate.add_argument("--reference", default=None, help="reference recording for an SDEdit variation")
-    generate.add_argument("--strength", type=float, default=0.6, help="how far to noise the reference (0–1)")
+    generate.add_argument("--reference", default=None, help="reference recording: an SDEdit variation, or a style")
+    generate.add_argument("--reference-mode", choices=["variation", "style"], default="variation",
+                          help="variation: noise the reference's mel and denoise it; style: a new sound like it")
+    generate.add_argument("--strength", type=float, default=0.6, help="variation: how far to noise the reference (0–1)")
+    generate.add_argument("--style-weight", type=float, default=0.5,
+                          help="style: the reference's share against the prompt (0 = prompt only, 1 = reference only)")
     generate.add_argument("--seconds", type=float, default=None)
     generate.add_argument("--steps", type=int, default=None)
     generate.add_argument("--sampler", choices=SAMPLERS, default=None)

@@ -172,3 +172,15 @@ def test_generation_eval_refuses_a_folder_without_metadata(tmp_path: Path) -> No
     pipeline = AudioLabPipeline.from_preset("esc50-small")
     with pytest.raises(ValueError, match="meta.csv"):
         evaluate_generation(pipeline, tmp_path, per_class=1)
+
+
+def test_cli_generates_from_a_reference_style_and_lists_50_labels(tmp_path: Path, bell_wav: Path, capsys) -> None:
+    from audiolab.cli import main
+
+    assert main(["labels"]) == 0
+    listed = capsys.readouterr().out.split()
+    assert len(listed) == 50 and listed[0] == "dog"
+    out = tmp_path / "styled.wav"
+    assert main(["generate", "--reference", str(bell_wav), "--reference-mode", "style", "--seconds", "1",
+                 "--steps", "4", "--out", str(out), "--preset", "synth-tiny"]) == 0
+    assert sf.info(out).frames == 16_000 and "style" in capsys.readouterr().out
