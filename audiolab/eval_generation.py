@@ -138,10 +138,18 @@ def evaluate_generation(pipeline: AudioLabPipeline, data: Path, per_class: int =
                          "eval generation needs an ESC-50 preset.")
     clips = [c for c in esc50.read_meta(data) if c.label in pipeline.labels]
     classes = [c for c in pipeline.labels if any(clip.label == c for clip in clips)]
-    holdout_fold = max(c.fold for c in clips) if holdout_fold is None else holdout_fold
-    train_clips, held_out = esc50.split_by_fold(clips, holdout_fold)
+    folds = sorted({c.fold for c in clips})
+    if len(folds) > 1 or holdout_fold is not None:
+        holdout_fold = folds[-1] if holdout_fold is None else holdout_fold
+        train_clips, held_out = esc50.split_by_fold(clips, holdout_fold)
+        where = f"fold {holdout_fold}"
+    else:  # one fold only: hold out every other source recording (clips of one recording stay together)
+        train_clips, held_out = esc50.split_by_recording(clips)
+        where = "every other source recording"
+    if not train_clips or not held_out:
+        raise ValueError(f"{data} needs real clips both to train the classifier and to hold out; it has {len(clips)}.")
     mel = pipeline.preset.mel
-    log(f"real clips: {len(train_clips)} to train the classifier, {len(held_out)} held out (fold {holdout_fold})")
+    log(f"real clips: {len(train_clips)} to train the classifier, {len(held_out)} held out ({where})")
     train_mels = esc50.log_mels(train_clips, mel, 5.0, log)
     held_mels = esc50.log_mels(held_out, mel, 5.0, log)
     train_labels = torch.tensor([classes.index(c.label) for c in train_clips])

@@ -184,3 +184,11 @@ def test_cli_generates_from_a_reference_style_and_lists_50_labels(tmp_path: Path
     assert main(["generate", "--reference", str(bell_wav), "--reference-mode", "style", "--seconds", "1",
                  "--steps", "4", "--out", str(out), "--preset", "synth-tiny"]) == 0
     assert sf.info(out).frames == 16_000 and "style" in capsys.readouterr().out
+
+
+def test_single_fold_data_is_split_by_source_recording(tmp_path: Path) -> None:
+    clips = [esc50.Clip(tmp_path / f"5-{recording}-{take}.ogg", 5, label, "CC0", "", "")
+             for label in ("dog", "rain") for recording in (100, 200, 300) for take in "AB"]
+    train, held = esc50.split_by_recording(clips)
+    assert len(train) == 8 and len(held) == 4
+    assert {c.path.stem.split("-")[1] for c in held}.isdisjoint({c.path.stem.split("-")[1] for c in train})

@@ -178,6 +178,23 @@ def split_by_fold(clips: Sequence[Clip], holdout_fold: int) -> tuple[list[Clip],
     return [c for c in clips if c.fold != holdout_fold], [c for c in clips if c.fold == holdout_fold]
 
 
+def _recording(clip: Clip) -> str:
+    """The Freesound recording a clip was cut from: ESC-50 names files `<fold>-<freesound id>-<take>`."""
+    parts = clip.path.stem.split("-")
+    return parts[1] if len(parts) >= 3 else clip.path.stem
+
+
+def split_by_recording(clips: Sequence[Clip]) -> tuple[list[Clip], list[Clip]]:
+    """(training, held-out) for data of a single fold: every other source recording of each class is held out,
+    so takes of one recording stay on one side."""
+    recordings: dict[str, list[str]] = {}
+    for clip in clips:
+        recordings.setdefault(clip.label, []).append(_recording(clip))
+    held = {(label, r) for label, ids in recordings.items() for r in sorted(set(ids))[1::2]}
+    return ([c for c in clips if (c.label, _recording(c)) not in held],
+            [c for c in clips if (c.label, _recording(c)) in held])
+
+
 def load_clip(path: Path, sample_rate: int, seconds: float) -> np.ndarray:
     """A mono float32 clip at `sample_rate`, zero-padded or cut to `seconds`."""
     from audiolab.audio import load_audio
