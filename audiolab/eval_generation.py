@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import scipy.linalg
 import torch
 import torch.nn.functional as F
 
@@ -116,8 +115,12 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     """‖μ_a − μ_b‖² + Tr(Σ_a + Σ_b − 2 (Σ_a Σ_b)^½) between Gaussians fitted to two sets of embeddings."""
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    root, _ = scipy.linalg.sqrtm(cov_a @ cov_b, disp=False)
-    return float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a + cov_b - 2 * np.real(root)))
+    # Tr (Σ_a Σ_b)^½ = Σ √λ of Σ_a^½ Σ_b Σ_a^½, which is symmetric positive semi-definite: eigh is exact
+    # and stays stable when few clips make the covariances singular (a general sqrtm does not)
+    values, vectors = np.linalg.eigh(cov_a)
+    root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    trace_root = np.sqrt(np.clip(np.linalg.eigvalsh(root_a @ cov_b @ root_a), 0, None)).sum()
+    return float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root)
 
 
 def evaluate_generation(pipeline: AudioLabPipeline, data: Path, per_class: int = 4, holdout_fold: int | None = None,
@@ -202,11 +205,11 @@ def evaluate_generation(pipeline: AudioLabPipeline, data: Path, per_class: int =
     real_nearest = (space.embed_log_mels_list(list(held_mels)) @ prompts.T).argmax(-1).numpy()
 
     # 5. the default click: one clip at the preset's defaults, vocoder included
-    clicks = []
+    click_times = []
     for repeat in range(clicks):
         tick = time.perf_counter()
         pipeline.generate(text=esc50.CAPTIONS[classes[repeat % len(classes)]][0], seed=repeat)
-        clicks.append(time.perf_counter() - tick)
+        click_times.append(time.perf_counter() - tick)
     return GenerationReport(
         classes=classes,
         real_accuracy=per_class_accuracy(real_predicted, held_labels),
@@ -218,7 +221,7 @@ def evaluate_generation(pipeline: AudioLabPipeline, data: Path, per_class: int =
         retrieval_generated=per_class_accuracy(gen_nearest, generated_labels_array),
         retrieval_real=float(np.mean(real_nearest == held_labels)),
         clip_seconds=seconds,
-        click_seconds=clicks[1:],  # the first warms the caches
+        click_seconds=click_times[1:],  # the first warms the caches
         condition=condition,
         per_class=per_class,
         held_out=len(held_out),
