@@ -7,7 +7,8 @@
    embeddings of generated clips and of one half of the held-out real clips, next to the distance
    between the two real halves: the second number is what "as close as real" looks like at this size.
 3. Text-to-audio retrieval in the project's text–audio space: how often a generated clip's nearest
-   class prompt (of all the classes) is its own, with the same figure for real held-out clips.
+   prompt, of the prompts its batch was made from (one per class), is its own; for real held-out
+   clips, the same against each class's first caption.
 """
 
 from __future__ import annotations
@@ -169,12 +170,14 @@ def evaluate_generation(pipeline: AudioLabPipeline, data: Path, per_class: int =
     seconds = pipeline.preset.default_seconds
     generated: list[np.ndarray] = []
     generated_labels: list[int] = []
+    round_prompts: list[list[str]] = []  # the prompt each clip was made from (the class prompt for labels)
     started = time.perf_counter()
     for round_index in range(per_class):
         if condition == "label":
             requests = [(None, c) for c in classes]
         else:  # each round takes the next paraphrase, so most prompts do not name the class
             requests = [(esc50.CAPTIONS[c][(round_index + 1) % len(esc50.CAPTIONS[c])], None) for c in classes]
+        round_prompts.append([text or esc50.CAPTIONS[label][0] for text, label in requests])
         seeds = [seed + 1000 * round_index + i for i in range(len(classes))]
         generated += pipeline.generate_batch(requests, seeds, seconds=seconds, steps=steps, guidance=guidance,
                                              vocoder=vocoder)
@@ -198,11 +201,14 @@ def evaluate_generation(pipeline: AudioLabPipeline, data: Path, per_class: int =
     frechet_generated = frechet_distance(gen_features[pick], real_features[half_b])
     frechet_halves = frechet_distance(real_features[half_a[:size]], real_features[half_b])
 
-    # 4. text-to-audio retrieval among the class prompts
+    # 4. text-to-audio retrieval: is a clip's nearest prompt, of the one prompt per class it was made among, its own?
     space = pipeline.text_audio_space()
-    prompts = space.embed_text([esc50.CAPTIONS[c][0] for c in classes])
-    gen_nearest = (space.embed_log_mels_list(generated_mels) @ prompts.T).argmax(-1).numpy()
-    real_nearest = (space.embed_log_mels_list(list(held_mels)) @ prompts.T).argmax(-1).numpy()
+    generated_embeddings = space.embed_log_mels_list(generated_mels).reshape(per_class, len(classes), -1)
+    gen_nearest = np.concatenate([
+        (embedded @ space.embed_text(prompts).T).argmax(-1).numpy()
+        for embedded, prompts in zip(generated_embeddings, round_prompts)])
+    class_prompts = space.embed_text([esc50.CAPTIONS[c][0] for c in classes])
+    real_nearest = (space.embed_log_mels_list(list(held_mels)) @ class_prompts.T).argmax(-1).numpy()
 
     # 5. the default click: one clip at the preset's defaults, vocoder included
     click_times = []
