@@ -48,7 +48,7 @@ class GenerationReport:
     retrieval_real: float
     clip_seconds: float
     click_seconds: list[float] = field(default_factory=list)
-    condition: str = "text"
+    condition: str = "label"
     per_class: int = 0
     held_out: int = 0
 
@@ -125,7 +125,7 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def evaluate_generation(pipeline: AudioLabPipeline, data: Path, per_class: int = 4, holdout_fold: int | None = None,
-                        condition: str = "text", steps: int | None = None, guidance: float | None = None,
+                        condition: str = "label", steps: int | None = None, guidance: float | None = None,
                         classifier_steps: int = 1500, seed: int = 0, clicks: int = 4, vocoder: str | None = None,
                         log: Logger = print) -> GenerationReport:
     """Train the judge, generate `per_class` clips of every class DIR holds, and measure (see the module's docstring).
