@@ -14,6 +14,7 @@ from pathlib import Path
 
 from audiolab.data.corpus import audio_files
 
+DEFAULT_NOTE = "This checkpoint was trained on the recordings below, and on the project's own procedural sounds."
 ESC50_CITATION = (
     'K. J. Piczak, "ESC: Dataset for Environmental Sound Classification", Proceedings of the 23rd ACM '
     "International Conference on Multimedia (ACM MM), 2015. https://github.com/karolpiczak/ESC-50"
@@ -37,8 +38,7 @@ def _meta_csv(folder: Path) -> Path | None:
 
 def credits_markdown(title: str, folders: Sequence[str | Path], exclude: Sequence[str] = (),
                      categories: Sequence[str] | None = None, extra: Sequence[str] = (),
-                     note: str = "This checkpoint was trained on the recordings below, and on the project's own "
-                                 "procedural sounds.") -> str:
+                     note: str = DEFAULT_NOTE) -> str:
     """A Markdown credits page for a model trained on `folders` (minus `exclude` globs).
 
     `categories` limits ESC-50 folders to those classes (for models that used only some);
@@ -73,8 +73,6 @@ def credits_markdown(title: str, folders: Sequence[str | Path], exclude: Sequenc
 
 
 def write_credits(path: Path, title: str, folders: Sequence[str | Path], exclude: Sequence[str] = (),
-                  categories: Sequence[str] | None = None, extra: Sequence[str] = (), note: str | None = None) -> Path:
-    text = credits_markdown(title, folders, exclude, categories, extra) if note is None else \
-        credits_markdown(title, folders, exclude, categories, extra, note)
-    path.write_text(text, encoding="utf-8")
+                  categories: Sequence[str] | None = None, extra: Sequence[str] = (), note: str = DEFAULT_NOTE) -> Path:
+    path.write_text(credits_markdown(title, folders, exclude, categories, extra, note), encoding="utf-8")
     return path

@@ -27,7 +27,7 @@ from audiolab.data import esc50
 from audiolab.metrics import RidgeClassifier, spectral_features
 from audiolab.models.audio_encoder import AudioEncoder, AudioEncoderConfig
 from audiolab.pipeline import AudioLabPipeline
-from audiolab.train import active_starts
+from audiolab.train import active_starts, augmented_crop
 from audiolab.training_loop import optimizer_step, warmup_cosine
 
 Logger = Callable[[str], None]
@@ -85,14 +85,7 @@ def train_classifier(mels: torch.Tensor, labels: torch.Tensor, classes: int, ste
     started = time.perf_counter()
     for step in range(1, steps + 1):
         indices = torch.randint(0, len(pooled), (batch_size,), generator=generator)
-        crops = []
-        for i in indices.tolist():
-            options = starts_by_clip[i]
-            start = int(options[torch.randint(len(options), (1,), generator=generator)])
-            x = pooled[i, :, start : start + crop].clone()
-            f0 = int(torch.randint(0, x.shape[0] - 8, (1,), generator=generator))
-            x[f0 : f0 + int(torch.randint(0, 8, (1,), generator=generator))] = x.min()
-            crops.append(x)
+        crops = [augmented_crop(pooled[i], starts_by_clip[i], crop, generator, band=8) for i in indices.tolist()]
         loss = F.cross_entropy(model(torch.stack(crops)), labels[indices], label_smoothing=0.1)
         optimizer_step(loss, optimizer, list(model.parameters()), schedule)
         if step % 250 == 0 or step == steps:

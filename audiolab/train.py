@@ -78,6 +78,21 @@ def active_starts(mels: torch.Tensor, frames: int, share: float = 0.5) -> list[t
     return [torch.nonzero(row).flatten() for row in keep]
 
 
+def augmented_crop(mel: torch.Tensor, starts: torch.Tensor, frames: int, generator: torch.Generator,
+                   band: int = 8, span: int = 0) -> torch.Tensor:
+    """A crop of `frames` at one of `starts`, with SpecAugment (Park et al. 2019): one band of up to `band`
+    mel bins and, when `span` > 0, one run of up to `span` frames set to the crop's floor."""
+    start = int(starts[torch.randint(len(starts), (1,), generator=generator)])
+    crop = mel[:, start : start + frames].clone()
+    f0 = int(torch.randint(0, crop.shape[0] - band, (1,), generator=generator))
+    t0 = int(torch.randint(0, crop.shape[1] - span, (1,), generator=generator)) if span else 0
+    floor = crop.min()
+    crop[f0 : f0 + int(torch.randint(0, band, (1,), generator=generator))] = floor
+    if span:
+        crop[:, t0 : t0 + int(torch.randint(0, span, (1,), generator=generator))] = floor
+    return crop
+
+
 def _caption_table(preset: Preset) -> tuple[torch.Tensor, torch.Tensor]:
     """Every caption of every class embedded once: (C, 384) and the class index of each row."""
     texts: list[str] = []

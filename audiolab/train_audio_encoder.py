@@ -26,7 +26,7 @@ from audiolab.credits import write_credits
 from audiolab.data import esc50, synth
 from audiolab.models.audio_encoder import AudioEncoder
 from audiolab.presets import AudioEncoderPreset
-from audiolab.train import active_starts
+from audiolab.train import active_starts, augmented_crop
 from audiolab.training_loop import optimizer_step, progress_text, warmup_cosine
 
 Logger = Callable[[str], None]
@@ -98,18 +98,8 @@ def train_audio_encoder(preset: AudioEncoderPreset, data: Path | None = None, st
 
     def batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         indices = torch.randint(0, len(mels), (settings.batch_size,), generator=generator)
-        crops = []
-        for i in indices.tolist():
-            options = starts_by_clip[i]
-            start = int(options[torch.randint(len(options), (1,), generator=generator)])
-            crop = mels[i, :, start : start + settings.crop_frames].clone()
-            # SpecAugment (Park et al. 2019): one frequency band and one time span masked to the clip's floor
-            f0 = int(torch.randint(0, crop.shape[0] - 8, (1,), generator=generator))
-            t0 = int(torch.randint(0, crop.shape[1] - 16, (1,), generator=generator))
-            floor = crop.min()
-            crop[f0 : f0 + int(torch.randint(0, 8, (1,), generator=generator)), :] = floor
-            crop[:, t0 : t0 + int(torch.randint(0, 16, (1,), generator=generator))] = floor
-            crops.append(crop)
+        crops = [augmented_crop(mels[i], starts_by_clip[i], settings.crop_frames, generator, band=8, span=16)
+                 for i in indices.tolist()]
         batch_labels = labels[indices]
         caption_rows = torch.stack([caption_table[l][torch.randint(len(caption_table[l]), (1,), generator=generator)][0]
                                     for l in batch_labels.tolist()])

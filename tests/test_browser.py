@@ -124,6 +124,22 @@ def test_text_to_audio_generates_audio_and_trajectory(page: sync_api.Page, tmp_p
     assert screenshot.stat().st_size > 0
 
 
+def _click_until_shown(page: sync_api.Page, panel: sync_api.Locator, button: str, result: sync_api.Locator,
+                       tmp_path: Path) -> None:
+    """Click `button` until `result` shows; fail with the page's message if an error shows instead."""
+    error_toast = page.get_by_test_id("toast-body")
+    for _ in range(3):  # an example's files can reach the server a moment after their waveforms are drawn
+        panel.get_by_role("button", name=button, exact=True).click()
+        result.or_(error_toast).first.wait_for(state="visible", timeout=TIMEOUT_MS)
+        if not (error_toast.count() and "Upload or record" in error_toast.first.inner_text()):
+            break
+        page.get_by_test_id("toast-close").first.click()
+        page.wait_for_timeout(1000)
+    if error_toast.count() and error_toast.first.is_visible():
+        page.screenshot(path=tmp_path / "failure.png", full_page=True)
+        pytest.fail(f"the page showed an error instead of a result: {error_toast.first.inner_text()!r}")
+
+
 def test_denoise_tab_restores_an_example_and_shows_scores_and_the_mixture(page: sync_api.Page, tmp_path: Path) -> None:
     page.get_by_role("tab", name="Denoise & restore").click()
     panel = page.get_by_role("tabpanel").filter(visible=True)
@@ -133,17 +149,7 @@ def test_denoise_tab_restores_an_example_and_shows_scores_and_the_mixture(page: 
     mixture_block = panel.locator(".block").filter(
         has=page.get_by_test_id("block-label").filter(has_text="DiffGMM: fitted noise mixture"))
     mixture_image = mixture_block.get_by_test_id("matplotlib").locator("img")
-    error_toast = page.get_by_test_id("toast-body")
-    for _ in range(3):  # the example's files can reach the server a moment after their waveforms are drawn
-        panel.get_by_role("button", name="Restore", exact=True).click()
-        mixture_image.or_(error_toast).first.wait_for(state="visible", timeout=TIMEOUT_MS)
-        if not (error_toast.count() and "Upload or record" in error_toast.first.inner_text()):
-            break
-        page.get_by_test_id("toast-close").first.click()
-        page.wait_for_timeout(1000)
-    if error_toast.count() and error_toast.first.is_visible():
-        page.screenshot(path=tmp_path / "failure.png", full_page=True)
-        pytest.fail(f"the page showed an error instead of a result: {error_toast.first.inner_text()!r}")
+    _click_until_shown(page, panel, "Restore", mixture_image, tmp_path)
     trajectory_block = panel.locator(".block").filter(
         has=page.get_by_test_id("block-label").filter(has_text="Restoration trajectory"))
     sync_api.expect(trajectory_block.get_by_test_id("matplotlib").locator("img")).to_be_visible()
@@ -165,16 +171,6 @@ def test_reference_tab_generates_from_a_reference_style(page: sync_api.Page, tmp
         sync_api.expect(box).to_have_value(value)
     plot_block = panel.locator(".block").filter(has=page.get_by_test_id("block-label").filter(has_text="Reverse trajectory"))
     plot_image = plot_block.get_by_test_id("matplotlib").locator("img")
-    error_toast = page.get_by_test_id("toast-body")
-    for _ in range(3):  # the example's file can reach the server a moment after its waveform is drawn
-        panel.get_by_role("button", name="Generate from the reference", exact=True).click()
-        plot_image.or_(error_toast).first.wait_for(state="visible", timeout=TIMEOUT_MS)
-        if not (error_toast.count() and "Upload or record" in error_toast.first.inner_text()):
-            break
-        page.get_by_test_id("toast-close").first.click()
-        page.wait_for_timeout(1000)
-    if error_toast.count() and error_toast.first.is_visible():
-        page.screenshot(path=tmp_path / "failure.png", full_page=True)
-        pytest.fail(f"the page showed an error instead of a result: {error_toast.first.inner_text()!r}")
+    _click_until_shown(page, panel, "Generate from the reference", plot_image, tmp_path)
     sync_api.expect(panel.get_by_text("conditioned on the reference's style")).to_be_visible()
     page.screenshot(path=tmp_path / "reference.png", full_page=True)
