@@ -1,7 +1,7 @@
 """audiolab in the browser: a thin Gradio UI over `audiolab.AudioLabPipeline`.
 
 Run `python app.py` and open the printed address. Every handler builds its request, calls the
-pipeline, draws the result with `audiolab.plots`, and returns; errors reach the page as messages.
+pipeline, draws the result with `audiolab.core.plots`, and returns; errors reach the page as messages.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline-first: no 
 
 import gradio as gr
 
-from audiolab import plots, quality
-from audiolab.diffusion import BETA_SCHEDULES, SAMPLER_TITLES, SAMPLERS
+from audiolab.core import plots, quality
+from audiolab.core.diffusion import BETA_SCHEDULES, SAMPLER_TITLES, SAMPLERS
 from audiolab.examples import EXAMPLE_PROMPTS, example_folder, example_recordings, noisy_speech_examples
 from audiolab.pipeline import DEFAULT_FORWARD_T, AudioLabPipeline, Result, Step
-from audiolab.presets import DEFAULT_PRESET, list_presets, load_preset
+from audiolab.core.presets import DEFAULT_PRESET, list_presets
+from audiolab.generation.preset import load_preset
 
 _PIPELINES: dict[str, AudioLabPipeline] = {}  # the one cache: a pipeline per preset, built on first use
 FORWARD_T_CHOICES = [0, 10, 50, 100, 200, 350, 500, 750, 900, 999]

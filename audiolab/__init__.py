@@ -10,9 +10,10 @@ import os
 # Everything the built-in presets need is on disk; never reach for the hub unless asked (HF_HUB_OFFLINE=0).
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from audiolab.diffusion import SAMPLERS, Schedule, Step, make_scheduler, sample
+from audiolab.core.diffusion import SAMPLERS, Schedule, Step, make_scheduler, sample
 from audiolab.pipeline import AudioLabPipeline, Result
-from audiolab.presets import Preset, list_presets, load_preset
+from audiolab.generation.preset import Preset, load_preset
+from audiolab.core.presets import list_presets
 
 __all__ = [
     "SAMPLERS",

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from audiolab.diffusion import SAMPLER_TITLES, make_scheduler
+from audiolab.core.diffusion import SAMPLER_TITLES, make_scheduler
 from audiolab.pipeline import AudioLabPipeline
 
 BENCH_PROMPT = "an ambulance passing by"
@@ -42,7 +42,7 @@ def plain_loop(pipeline: AudioLabPipeline, steps: int, seconds: float, guidance:
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn((1, 1, pipeline.preset.mel.n_mels, frames), generator=generator)
     with torch.no_grad():
-        from audiolab.conditioning import shared_text_encoder
+        from audiolab.generation.conditioning import shared_text_encoder
 
         cond = models.condition.from_text(shared_text_encoder().encode([BENCH_PROMPT]))
         both = torch.cat([cond, models.condition.unconditional(1)])
@@ -66,7 +66,7 @@ def _cpu_name() -> str:
 def _cold_load_seconds(preset: str) -> float:
     code = (
         "import time; t=time.perf_counter(); from audiolab.pipeline import AudioLabPipeline; "
-        f"p=AudioLabPipeline.from_preset({preset!r}); from audiolab.conditioning import shared_text_encoder; "
+        f"p=AudioLabPipeline.from_preset({preset!r}); from audiolab.generation.conditioning import shared_text_encoder; "
         "shared_text_encoder(); print(time.perf_counter()-t)"
     )
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -102,7 +102,7 @@ def app_click_and_memory(preset: str, repeats: int) -> dict[str, float]:
 
 def vocoder_bench(pipeline: AudioLabPipeline, seconds: float, repeats: int, print_line: Callable[[str], None]) -> None:
     """Mel -> waveform for `seconds` of a procedural sound, per method: wall time and real-time factor."""
-    from audiolab.data import synth
+    from audiolab.generation import synth
 
     log_mel = pipeline.mel.log_mel(synth.synthesize("engine_hum", seed=0, seconds=seconds))
     samples = int(seconds * pipeline.sample_rate)
@@ -125,9 +125,9 @@ def vocoder_bench(pipeline: AudioLabPipeline, seconds: float, repeats: int, prin
 def restoration_bench(pipeline: AudioLabPipeline, seconds: float, repeats: int,
                       print_line: Callable[[str], None]) -> None:
     """Restore `seconds` of a noisy (or low-passed) procedural recording, per method and task: wall time and RTF."""
-    from audiolab.data import synth
-    from audiolab.data.noisy_speech import coloured_noise
-    from audiolab.degradations import degrade
+    from audiolab.generation import synth
+    from audiolab.restoration.noisy_speech import coloured_noise
+    from audiolab.restoration.degradations import degrade
     from audiolab.examples import mix_at_snr
 
     clean = synth.synthesize("whistle", seed=0, seconds=seconds)

@@ -20,8 +20,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from audiolab.diffusion import BETA_SCHEDULES, SAMPLERS
-from audiolab.presets import DEFAULT_PRESET
+from audiolab.core.diffusion import BETA_SCHEDULES, SAMPLERS
+from audiolab.core.presets import DEFAULT_PRESET
 
 
 def _pipeline(preset: str):  # noqa: ANN202 - imported lazily so `--help` stays instant
@@ -31,7 +31,7 @@ def _pipeline(preset: str):  # noqa: ANN202 - imported lazily so `--help` stays 
 
 
 def _save_figure(figure: object, path: str) -> None:
-    from audiolab import plots
+    from audiolab.core import plots
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)  # type: ignore[attr-defined]
@@ -40,8 +40,8 @@ def _save_figure(figure: object, path: str) -> None:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from audiolab import plots
-    from audiolab.audio import save_audio
+    from audiolab.core import plots
+    from audiolab.core.audio import save_audio
 
     pipeline = _pipeline(args.preset)
     result = pipeline.generate(
@@ -60,15 +60,15 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _labels(args: argparse.Namespace) -> int:
-    from audiolab.presets import load_preset
+    from audiolab.generation.preset import load_preset
 
     print("\n".join(load_preset(args.preset).labels))
     return 0
 
 
 def _diffuse(args: argparse.Namespace) -> int:
-    from audiolab import plots
-    from audiolab.audio import save_audio
+    from audiolab.core import plots
+    from audiolab.core.audio import save_audio
     from audiolab.pipeline import DEFAULT_FORWARD_T
 
     pipeline = _pipeline(args.preset)
@@ -87,7 +87,7 @@ def _diffuse(args: argparse.Namespace) -> int:
 
 
 def _vocode(args: argparse.Namespace) -> int:
-    from audiolab.audio import save_audio
+    from audiolab.core.audio import save_audio
 
     pipeline = _pipeline(args.preset)
     result = pipeline.vocode(args.input, method=args.method, steps=args.steps, iterations=args.iterations,
@@ -95,7 +95,7 @@ def _vocode(args: argparse.Namespace) -> int:
     save_audio(args.out, result.audio, result.sample_rate)
     print(f"wrote {args.out}: {result.method}")
     if args.plot:
-        from audiolab import plots
+        from audiolab.core import plots
 
         if result.reverse:
             figure = plots.waveform_trajectory_figure(
@@ -111,8 +111,8 @@ def _vocode(args: argparse.Namespace) -> int:
 
 
 def _denoise(args: argparse.Namespace) -> int:
-    from audiolab import plots
-    from audiolab.audio import save_audio
+    from audiolab.core import plots
+    from audiolab.core.audio import save_audio
 
     pipeline = _pipeline(args.preset)
     result = pipeline.denoise(args.input, method=args.method, task=args.task, steps=args.steps, strength=args.strength,
@@ -130,7 +130,9 @@ def _denoise(args: argparse.Namespace) -> int:
 
 
 def _vocoder_preset(name: str):  # noqa: ANN202 - a generator preset stands for the vocoder it names
-    from audiolab.presets import list_presets, load_preset, load_vocoder_preset
+    from audiolab.core.presets import list_presets
+    from audiolab.generation.preset import load_preset
+    from audiolab.vocoder.preset import load_vocoder_preset
 
     if name in list_presets("generator"):
         generator = load_preset(name)
@@ -141,9 +143,9 @@ def _vocoder_preset(name: str):  # noqa: ANN202 - a generator preset stands for 
 
 
 def _train(args: argparse.Namespace) -> int:
-    from audiolab.presets import load_preset
-    from audiolab.train import train_generator
-    from audiolab.train_vocoder import train_vocoder
+    from audiolab.generation.preset import load_preset
+    from audiolab.generation.train import train_generator
+    from audiolab.vocoder.train import train_vocoder
 
     log_file = open(args.log, "a", encoding="utf-8") if args.log else None
 
@@ -155,8 +157,8 @@ def _train(args: argparse.Namespace) -> int:
 
     out = Path(args.out) if args.out else None
     if args.model == "denoiser":
-        from audiolab.presets import load_denoiser_preset
-        from audiolab.train_denoiser import train_denoiser
+        from audiolab.restoration.preset import load_denoiser_preset
+        from audiolab.restoration.train import train_denoiser
 
         preset = load_denoiser_preset(args.preset)
         train_denoiser(preset, speech=args.speech or (), noise=args.noise or (), esc50=args.esc50,
@@ -164,8 +166,8 @@ def _train(args: argparse.Namespace) -> int:
                        components=args.components, synthetic=args.synthetic_speech, out=out, log=log, resume=args.resume)
         return 0
     if args.model == "encoder":
-        from audiolab.presets import load_audio_encoder_preset
-        from audiolab.train_audio_encoder import train_audio_encoder
+        from audiolab.generation.preset import load_audio_encoder_preset
+        from audiolab.generation.train_audio_encoder import train_audio_encoder
 
         if args.data and len(args.data) > 1:
             raise ValueError("The audio encoder trains on one ESC-50 folder: pass a single --data DIR.")
@@ -186,7 +188,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _credits(args: argparse.Namespace) -> int:
-    from audiolab.credits import write_credits
+    from audiolab.core.credits import write_credits
 
     preset = _vocoder_preset(args.preset)
     data = args.data if args.data is not None else list(preset.training.data)
@@ -207,9 +209,9 @@ def _bench(args: argparse.Namespace) -> int:
 def _eval_vocoder(args: argparse.Namespace) -> int:
     import torch
 
-    from audiolab.audio import MelTransform
-    from audiolab.checkpoints import load_vocoder
-    from audiolab.eval_vocoder import DEFAULT_METHODS, evaluate_vocoders, format_table
+    from audiolab.core.audio import MelTransform
+    from audiolab.vocoder.preset import load_vocoder
+    from audiolab.vocoder.evaluate import DEFAULT_METHODS, evaluate_vocoders, format_table
 
     if not args.data:
         raise ValueError("eval vocoder needs --data DIR: a folder of recordings to resynthesise.")
@@ -227,9 +229,9 @@ def _eval_vocoder(args: argparse.Namespace) -> int:
 
 
 def _eval_denoise(args: argparse.Namespace) -> int:
-    from audiolab import eval_denoise as ev
-    from audiolab.eval_vocoder import format_table
-    from audiolab.restore import Restorer
+    from audiolab.restoration import evaluate as ev
+    from audiolab.vocoder.evaluate import format_table
+    from audiolab.restoration.restorer import Restorer
 
     if not args.clean:
         raise ValueError("eval denoise needs --clean DIR, and --noisy DIR (pairs by file name) or --noise DIR (mixed at --snrs).")
@@ -266,7 +268,7 @@ def torch_threads() -> int:
 
 
 def _eval_generation(args: argparse.Namespace) -> int:
-    from audiolab.eval_generation import evaluate_generation, format_report
+    from audiolab.generation.evaluate import evaluate_generation, format_report
 
     if not args.data:
         raise ValueError("eval generation needs --data DIR: an ESC-50 folder (meta.csv beside audio/).")
@@ -285,7 +287,7 @@ def _eval_generation(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from audiolab.metrics import evaluate_classes
+    from audiolab.generation.procedural_eval import evaluate_classes
 
     if args.what == "vocoder":
         return _eval_vocoder(args)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from audiolab.audio import save_audio
-from audiolab.data import synth
+from audiolab.core.audio import save_audio
+from audiolab.generation import synth
 
 EXAMPLE_PROMPTS: tuple[str, ...] = (  # none of them is a caption the built-in models were trained on
     "a puppy yapping at the mailman",
@@ -43,7 +43,7 @@ def example_recordings(sample_rate: int = synth.SAMPLE_RATE, seconds: float = 4.
 
 def mix_at_snr(clean: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
     """clean + noise scaled so that 10·log10(P_clean / P_noise) = snr_db, peak-limited to 0.99."""
-    from audiolab.data.noisy_speech import mix_at_snr_pair
+    from audiolab.restoration.noisy_speech import mix_at_snr_pair
 
     return mix_at_snr_pair(clean, np.resize(noise, clean.shape), snr_db)[1]
 
@@ -51,8 +51,8 @@ def mix_at_snr(clean: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarra
 def noisy_speech_examples(sample_rate: int = synth.SAMPLE_RATE) -> dict[str, tuple[Path, Path]]:
     """(noisy, clean) WAV pairs for the Denoise tab: synthetic speech (espeak-ng, when installed; procedural
     tones otherwise) under procedural rain, wind and pink noise at 0 and 5 dB SNR."""
-    from audiolab.data.noisy_speech import coloured_noise, mix_at_snr_pair
-    from audiolab.data.tts import espeak_available, speak
+    from audiolab.restoration.noisy_speech import coloured_noise, mix_at_snr_pair
+    from audiolab.restoration.tts import espeak_available, speak
 
     pairs: dict[str, tuple[Path, Path]] = {}
     speech = espeak_available()

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import torch
 
-from audiolab.audio import MelTransform, load_audio, normalize_loudness
-from audiolab.checkpoints import GeneratorModels, load_generator, load_vocoder
-from audiolab.conditioning import check_prompt, shared_text_encoder
-from audiolab.diffusion import (
+from audiolab.core.audio import MelTransform, load_audio, normalize_loudness
+from audiolab.generation.preset import GeneratorModels, load_generator
+from audiolab.vocoder.preset import load_vocoder
+from audiolab.generation.conditioning import check_prompt, shared_text_encoder
+from audiolab.core.diffusion import (
     SAMPLER_TITLES,
     SAMPLERS,
     Schedule,
@@ -30,14 +31,16 @@ from audiolab.diffusion import (
     make_scheduler,
     sample,
 )
-from audiolab.presets import DEFAULT_PRESET, VOCODER_METHODS, Preset, load_preset, load_vocoder_preset
-from audiolab.restore import Restorer, RestoreMethod
-from audiolab.vocoder import DiffusionVocoder, check_log_mel
+from audiolab.core.presets import DEFAULT_PRESET
+from audiolab.vocoder.preset import VOCODER_METHODS, load_vocoder_preset
+from audiolab.generation.preset import Preset, load_preset
+from audiolab.restoration.restorer import Restorer, RestoreMethod
+from audiolab.vocoder.diffusion_vocoder import DiffusionVocoder, check_log_mel
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from audiolab.audio_text import TextAudioSpace
+    from audiolab.generation.audio_text import TextAudioSpace
 
 AudioInput = str | Path | np.ndarray | tuple[int, np.ndarray]
 Domain = Literal["mel", "waveform"]
@@ -155,7 +158,7 @@ class AudioLabPipeline:
         if not self.preset.audio_encoder:
             raise ValueError(f"Preset {self.preset.name} has no audio encoder for style conditioning; use the "
                              "variation mode.")
-        from audiolab.audio_text import shared_text_audio_space
+        from audiolab.generation.audio_text import shared_text_audio_space
 
         return shared_text_audio_space(self.preset.audio_encoder)
 
@@ -572,9 +575,9 @@ class AudioLabPipeline:
 
     def mixture_figure(self, result: Result, clean: np.ndarray | None = None) -> "Figure":
         """DiffGMM's first-iteration noise mixture over a histogram of the true residual (or of the removed noise)."""
-        from audiolab import plots
-        from audiolab.diffgmm import NoiseMixture, residual_coefficients
-        from audiolab.restore import CHUNK_SECONDS
+        from audiolab.core import plots
+        from audiolab.restoration.diffgmm import NoiseMixture, residual_coefficients
+        from audiolab.restoration.restorer import CHUNK_SECONDS
 
         mixture = result.extras.get("mixture")
         if not isinstance(mixture, NoiseMixture) or result.input_audio is None:
@@ -588,9 +591,9 @@ class AudioLabPipeline:
 
     def make_test_input(self, clean: AudioInput, task: str, seed: int = 0) -> Path:
         """A degraded copy of a clean recording for `task` (noise at 5 dB for denoise), written to a temp file."""
-        from audiolab.audio import save_audio
-        from audiolab.data.noisy_speech import coloured_noise
-        from audiolab.degradations import degrade
+        from audiolab.core.audio import save_audio
+        from audiolab.restoration.noisy_speech import coloured_noise
+        from audiolab.restoration.degradations import degrade
         from audiolab.examples import example_folder, mix_at_snr
 
         rate = self.restorer.sample_rate

@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `import app` from the repository root
 
-from audiolab.data import synth  # noqa: E402
+from audiolab.generation import synth  # noqa: E402
 from audiolab.pipeline import AudioLabPipeline  # noqa: E402
 
 TEST_PRESET = os.environ.get("AUDIOLAB_TEST_PRESET", "synth-tiny")

@@ -62,7 +62,7 @@ def test_vocode_with_either_method_and_a_trajectory_plot(tmp_path: Path, bell_wa
 
 
 def test_eval_vocoder_prints_a_table_per_method(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from audiolab.data import synth
+    from audiolab.generation import synth
 
     for label in ("whistle", "engine_hum"):
         sf.write(tmp_path / f"{label}.wav", synth.synthesize(label, seed=1, seconds=1.0), 16_000)
@@ -74,9 +74,9 @@ def test_eval_vocoder_prints_a_table_per_method(tmp_path: Path, capsys: pytest.C
 
 
 def test_train_vocoder_runs_and_saves_a_loadable_checkpoint(tmp_path: Path) -> None:
-    from audiolab.checkpoints import load_vocoder
-    from audiolab.data import synth
-    from audiolab.presets import load_vocoder_preset
+    from audiolab.vocoder.preset import load_vocoder
+    from audiolab.generation import synth
+    from audiolab.vocoder.preset import load_vocoder_preset
 
     data = tmp_path / "data"
     data.mkdir()

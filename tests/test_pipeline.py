@@ -9,9 +9,9 @@ import pytest
 import soundfile as sf
 import torch
 
-from audiolab.data import synth
+from audiolab.generation import synth
 from audiolab.examples import mix_at_snr
-from audiolab.audio import normalize_loudness
+from audiolab.core.audio import normalize_loudness
 from audiolab.pipeline import REFERENCE_DBFS, AudioLabPipeline, Result
 
 FAST = {"seconds": 1.0, "steps": 6}

@@ -1,0 +1,3 @@
+"""What every task uses: audio I/O, STFT/mel and Griffin-Lim (`audio`), the MDCT, the schedule, forward process
+and sampler loop with its `Step` (`diffusion`), the `Result` a task returns, plots, quality metrics, presets and
+checkpoints, data folders, credits, and the training loops' shared steps."""

@@ -1,0 +1,303 @@
+"""Noise schedules, the closed-form forward process, and one sampler loop over diffusers' schedulers.
+
+Forward process (Ho et al., 2020, eq. 4): x_t = sqrt(ᾱ_t)·x_0 + sqrt(1 − ᾱ_t)·ε.
+The sampler loop follows guided-diffusion's `p_sample_loop_progressive`: it is a generator that
+yields a `Step` while it runs, and `run_to_end` just drains it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+
+import numpy as np
+import torch
+from diffusers import (
+    DDIMScheduler,
+    DDPMScheduler,
+    DPMSolverMultistepScheduler,
+    EulerDiscreteScheduler,
+    HeunDiscreteScheduler,
+    UniPCMultistepScheduler,
+)
+from diffusers.schedulers.scheduling_utils import SchedulerMixin
+from tqdm.auto import tqdm
+
+BetaScheduleName = Literal["linear", "cosine"]
+SamplerName = Literal["ddpm", "ddim", "dpm", "euler", "heun", "unipc"]
+BETA_SCHEDULES: tuple[str, ...] = get_args(BetaScheduleName)
+SAMPLERS: tuple[str, ...] = get_args(SamplerName)
+SAMPLER_TITLES: dict[str, str] = {
+    "ddpm": "DDPM (Ho et al. 2020)",
+    "ddim": "DDIM (Song et al. 2021)",
+    "dpm": "DPM-Solver++ 2M (Lu et al. 2022)",
+    "euler": "Euler (Karras et al. 2022)",
+    "heun": "Heun (Karras et al. 2022)",
+    "unipc": "UniPC (Zhao et al. 2023)",
+}
+MAX_STEPS = 1000  # the training schedule's length: more steps than timesteps has no meaning
+
+# diffusers' names for the two schedules: "squaredcos_cap_v2" is Nichol & Dhariwal's (2021) cosine schedule.
+_DIFFUSERS_BETA_NAMES: dict[str, str] = {"linear": "linear", "cosine": "squaredcos_cap_v2"}
+
+# ε-prediction denoiser: (x_t in variance-preserving scale, t of shape (batch,), conditioning or None) -> ε̂
+Denoiser = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A discrete β schedule over T timesteps; the arrays are diffusers' own (DDPMScheduler)."""
+
+    kind: BetaScheduleName = "cosine"
+    num_train_timesteps: int = 1000
+    beta_start: float = 1e-4  # Ho et al. (2020): linear from 1e-4 to 0.02 over T = 1000
+    beta_end: float = 0.02
+    alphas_cumprod: torch.Tensor = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in BETA_SCHEDULES:
+            raise ValueError(f"Unknown beta schedule {self.kind!r}; choose one of {', '.join(BETA_SCHEDULES)}.")
+        if not 2 <= self.num_train_timesteps <= 100_000:
+            raise ValueError(f"num_train_timesteps must be between 2 and 100000; got {self.num_train_timesteps}.")
+        reference = DDPMScheduler(**self.scheduler_config())
+        object.__setattr__(self, "alphas_cumprod", reference.alphas_cumprod.to(torch.float64))
+
+    def scheduler_config(self) -> dict[str, object]:
+        """Keyword arguments that give any diffusers scheduler this schedule."""
+        return {
+            "num_train_timesteps": self.num_train_timesteps,
+            "beta_schedule": _DIFFUSERS_BETA_NAMES[self.kind],
+            "beta_start": self.beta_start,
+            "beta_end": self.beta_end,
+            "prediction_type": "epsilon",
+        }
+
+    def alpha_bar(self, t: torch.Tensor | float) -> torch.Tensor:
+        """ᾱ_t; fractional t (Heun's midpoints) interpolates log σ as diffusers' Karras-style schedulers do."""
+        t = torch.as_tensor(t, dtype=torch.float64).clamp(0, self.num_train_timesteps - 1)
+        log_sigma = 0.5 * torch.log((1 - self.alphas_cumprod) / self.alphas_cumprod)
+        low = t.floor().long()
+        high = torch.clamp(low + 1, max=self.num_train_timesteps - 1)
+        weight = t - low.to(torch.float64)
+        sigma = torch.exp((1 - weight) * log_sigma[low] + weight * log_sigma[high])
+        return 1.0 / (1.0 + sigma**2)
+
+    def snr(self, t: torch.Tensor | float) -> torch.Tensor:
+        """Signal-to-noise ratio ᾱ_t / (1 − ᾱ_t) of q(x_t | x_0)."""
+        alpha_bar = self.alpha_bar(t)
+        return alpha_bar / (1 - alpha_bar)
+
+    def snr_db(self, t: torch.Tensor | float) -> torch.Tensor:
+        return 10 * torch.log10(self.snr(t))
+
+    def add_noise(self, x0: torch.Tensor, t: torch.Tensor | int, noise: torch.Tensor) -> torch.Tensor:
+        """Sample q(x_t | x_0) in closed form: sqrt(ᾱ_t)·x_0 + sqrt(1 − ᾱ_t)·ε, t broadcast over the batch."""
+        alpha_bar = self.alpha_bar(t).to(x0.dtype)
+        while alpha_bar.dim() < x0.dim():
+            alpha_bar = alpha_bar.unsqueeze(-1)
+        return alpha_bar.sqrt() * x0 + (1 - alpha_bar).sqrt() * noise
+
+    def eps_from_x0(self, x_t: torch.Tensor, t: torch.Tensor | float, x0: torch.Tensor) -> torch.Tensor:
+        """The ε that makes `x0` the one-step estimate at (x_t, t): (x_t − sqrt(ᾱ_t)·x_0) / sqrt(1 − ᾱ_t)."""
+        alpha_bar = self.alpha_bar(t).to(x_t.dtype)
+        while alpha_bar.dim() < x_t.dim():
+            alpha_bar = alpha_bar.unsqueeze(-1)
+        return (x_t - alpha_bar.sqrt() * x0) / (1 - alpha_bar).sqrt()
+
+    def predict_x0(self, x_t: torch.Tensor, t: torch.Tensor | float, eps: torch.Tensor) -> torch.Tensor:
+        """One-step estimate x̂_0 = (x_t − sqrt(1 − ᾱ_t)·ε̂) / sqrt(ᾱ_t) (Ho et al., 2020, eq. 15)."""
+        alpha_bar = self.alpha_bar(t).to(x_t.dtype)
+        while alpha_bar.dim() < x_t.dim():
+            alpha_bar = alpha_bar.unsqueeze(-1)
+        return (x_t - (1 - alpha_bar).sqrt() * eps) / alpha_bar.sqrt()
+
+
+def make_scheduler(name: SamplerName, schedule: Schedule) -> SchedulerMixin:
+    """A fresh diffusers scheduler for `schedule`.
+
+    "trailing" timestep spacing starts every sampler at t = T − 1, the noisiest step, as
+    Lin et al. (2024, "Common diffusion noise schedules and sample steps are flawed") recommend.
+    """
+    config = schedule.scheduler_config()
+    if name == "ddpm":
+        return DDPMScheduler(**config, clip_sample=False, timestep_spacing="trailing")
+    if name == "ddim":
+        return DDIMScheduler(**config, clip_sample=False, set_alpha_to_one=False, timestep_spacing="trailing")
+    if name == "dpm":
+        return DPMSolverMultistepScheduler(
+            **config, algorithm_type="dpmsolver++", solver_order=2, timestep_spacing="trailing"
+        )
+    if name == "euler":
+        return EulerDiscreteScheduler(**config, timestep_spacing="trailing")
+    if name == "heun":
+        return HeunDiscreteScheduler(**config, timestep_spacing="trailing")
+    if name == "unipc":
+        return UniPCMultistepScheduler(**config, timestep_spacing="trailing")
+    raise ValueError(f"Unknown sampler {name!r}; choose one of {', '.join(SAMPLERS)}.")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One point on a trajectory: the noisy state x_t and the current clean estimate x̂_0."""
+
+    index: int  # position on the trajectory: model evaluations done (reverse) or point number (forward)
+    total: int  # how many positions the whole trajectory has
+    t: float  # diffusion time in [0, T); 0 is clean
+    snr_db: float  # 10·log10(ᾱ_t / (1 − ᾱ_t)); +inf at the clean end
+    x_t: torch.Tensor
+    x0_hat: torch.Tensor
+    caption: str = ""  # replaces the t/SNR label for processes that are not indexed by t (DiffGMM iterations)
+
+    @property
+    def label(self) -> str:
+        if self.caption:
+            return self.caption
+        snr = "clean" if math.isinf(self.snr_db) else f"SNR {self.snr_db:+.1f} dB"
+        return f"step {self.index}/{self.total} · t={self.t:.0f} · {snr}"
+
+
+def check_steps(steps: int) -> int:
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
+        raise ValueError(f"The step count must be a whole number; got {steps!r}.")
+    if not 1 <= int(steps) <= MAX_STEPS:
+        raise ValueError(f"The step count must be between 1 and {MAX_STEPS}; got {steps}.")
+    return int(steps)
+
+
+def check_guidance(guidance: float) -> float:
+    if not math.isfinite(float(guidance)) or not 0.0 <= float(guidance) <= 30.0:
+        raise ValueError(f"The guidance scale must be between 0 and 30; got {guidance}.")
+    return float(guidance)
+
+
+def forward_trajectory(
+    schedule: Schedule, x0: torch.Tensor, timesteps: Sequence[int], generator: torch.Generator | None = None
+) -> list[Step]:
+    """Noise `x0` to each t in `timesteps` with one shared ε, so the steps read as one path."""
+    noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype)
+    steps: list[Step] = []
+    for index, t in enumerate(sorted(int(t) for t in timesteps)):
+        if not 0 <= t < schedule.num_train_timesteps:
+            raise ValueError(f"Timesteps must lie in [0, {schedule.num_train_timesteps - 1}]; got {t}.")
+        x_t = schedule.add_noise(x0, t, noise)
+        steps.append(Step(index, len(timesteps), float(t), float(schedule.snr_db(t)), x_t, x0))
+    return steps
+
+
+def _guided_eps(
+    denoiser: Denoiser,
+    x_t: torch.Tensor,
+    t: torch.Tensor,
+    cond: torch.Tensor | None,
+    uncond: torch.Tensor | None,
+    guidance: float,
+) -> torch.Tensor:
+    """Classifier-free guidance (Ho & Salimans, 2022): ε̂ = ε̂_∅ + w·(ε̂_c − ε̂_∅)."""
+    batch = x_t.shape[0]
+    timestep = t.expand(batch)
+    if cond is None or uncond is None or guidance == 1.0:
+        return denoiser(x_t, timestep, cond if cond is not None else uncond)
+    if guidance == 0.0:
+        return denoiser(x_t, timestep, uncond)
+    eps = denoiser(torch.cat([x_t, x_t]), torch.cat([timestep, timestep]), torch.cat([cond, uncond]))
+    eps_cond, eps_uncond = eps.chunk(2)
+    return eps_uncond + guidance * (eps_cond - eps_uncond)
+
+
+def sample(
+    denoiser: Denoiser,
+    scheduler: SchedulerMixin,
+    schedule: Schedule,
+    noise: torch.Tensor,
+    steps: int,
+    cond: torch.Tensor | None = None,
+    uncond: torch.Tensor | None = None,
+    guidance: float = 1.0,
+    keep_every: int = 1,
+    init: torch.Tensor | None = None,
+    strength: float = 1.0,
+    generator: torch.Generator | None = None,
+    progress: bool = False,
+    x0_range: tuple[float, float] | None = None,
+    x0_correction: Callable[[torch.Tensor, float], torch.Tensor] | None = None,
+) -> Iterator[Step]:
+    """Run the reverse process with any diffusers scheduler, yielding every `keep_every`-th Step.
+
+    `noise` is a standard-normal draw of the output's shape. With `init` and `strength` < 1 the
+    loop starts part-way (SDEdit, Meng et al. 2022): `init` is noised to the timestep that
+    `strength` reaches and only the remaining steps run; strength 0 returns `init` itself.
+    The first and the last Step are always yielded; the last has t = 0 and x_t = x̂_0 = the sample.
+
+    `x0_range` clips x̂_0 to the data's range and re-derives ε from the clipped estimate, so every
+    scheduler sees the same correction: near t = T, where ᾱ_t → 0, an ε-model's x̂_0 = (x_t − …)/sqrt(ᾱ_t)
+    amplifies small errors without bound (the "clip_sample" of Ho et al. 2020, for any sampler).
+    `x0_correction(x̂_0, t)` is a more general projection applied the same way (after the clip), for
+    instance onto the signals consistent with a known magnitude spectrogram.
+    """
+    steps = check_steps(steps)
+    guidance = check_guidance(guidance)
+    if keep_every < 1:
+        raise ValueError(f"keep_every must be at least 1; got {keep_every}.")
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"The strength must be between 0 and 1; got {strength}.")
+
+    # 1. timesteps: all of them, or the tail that a partial (SDEdit) start runs
+    scheduler.set_timesteps(steps)
+    timesteps = scheduler.timesteps
+    order = int(getattr(scheduler, "order", 1))
+    if init is not None and strength < 1.0:
+        run_steps = int(round(steps * strength))
+        if run_steps == 0:
+            yield Step(0, 0, 0.0, math.inf, init, init)
+            return
+        begin = (steps - run_steps) * order
+        timesteps = timesteps[begin:]
+        if hasattr(scheduler, "set_begin_index"):
+            scheduler.set_begin_index(begin)
+        x = scheduler.add_noise(init, noise, timesteps[:1])
+    else:
+        x = noise * scheduler.init_noise_sigma
+
+    # 2. the loop: one model evaluation per scheduler timestep (Heun's second evaluations included)
+    total = len(timesteps)
+    for index, t in enumerate(tqdm(timesteps, desc="sampling", disable=not progress, leave=False)):
+        x_vp = scheduler.scale_model_input(x, t)  # Euler/Heun keep x in σ-scale; the model sees VP scale
+        t_model = torch.as_tensor(t, dtype=torch.float32).reshape(1)
+        with torch.no_grad():
+            eps = _guided_eps(denoiser, x_vp, t_model, cond, uncond, guidance)
+        x0_hat = schedule.predict_x0(x_vp, float(t), eps)
+        if x0_range is not None:
+            x0_hat = x0_hat.clamp(*x0_range)
+        if x0_correction is not None:
+            x0_hat = x0_correction(x0_hat, float(t))
+        if x0_range is not None or x0_correction is not None:
+            eps = schedule.eps_from_x0(x_vp, float(t), x0_hat)
+        if index % keep_every == 0:
+            yield Step(index, total, float(t), float(schedule.snr_db(float(t))), x_vp, x0_hat)
+        x = scheduler.step(eps, t, x, generator=generator).prev_sample if _takes_generator(scheduler) else (
+            scheduler.step(eps, t, x).prev_sample
+        )
+    if x0_range is not None:  # the last update can land a hair outside the data range (DDIM stops at ᾱ_0 < 1)
+        x = x.clamp(*x0_range)
+    yield Step(total, total, 0.0, math.inf, x, x)
+
+
+def _takes_generator(scheduler: SchedulerMixin) -> bool:
+    """DDPM, DDIM (η > 0), Euler and the SDE variants draw noise inside step(); pass them our generator."""
+    return isinstance(scheduler, (DDPMScheduler, DDIMScheduler, EulerDiscreteScheduler))
+
+
+def run_to_end(trajectory: Iterator[Step]) -> tuple[Step, list[Step]]:
+    """Drain a sampler generator: the final Step and every Step it yielded."""
+    kept = list(trajectory)
+    return kept[-1], kept
+
+
+def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sinusoidal embedding of the diffusion step (Vaswani et al., 2017; DiffWave eq. in §3.1)."""
+    half = dim // 2
+    frequencies = torch.exp(-math.log(10_000.0) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
+    angles = t.float()[:, None] * frequencies[None, :]
+    return torch.cat([angles.sin(), angles.cos()], dim=-1)

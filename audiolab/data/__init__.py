@@ -1,1 +1,0 @@
-"""Training data: procedural labelled sounds."""

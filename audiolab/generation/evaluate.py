@@ -1,0 +1,255 @@
+"""`python -m audiolab eval generation --data DIR`: is what the generator makes recognisable, varied and on-prompt?
+
+1. Recognisability. A classifier is trained here, from scratch, on the real clips of DIR's training
+   folds only (it never sees a generated clip or the generator's weights). Its accuracy on generated
+   clips is set beside its accuracy on DIR's held-out real fold, class by class.
+2. Fréchet distance (Heusel et al. 2017, as FAD, Kilgour et al. 2019) between the classifier's
+   embeddings of generated clips and of one half of the held-out real clips, next to the distance
+   between the two real halves: the second number is what "as close as real" looks like at this size.
+3. Text-to-audio retrieval in the project's text–audio space: how often a generated clip's nearest
+   prompt, of the prompts its batch was made from (one per class), is its own; for real held-out
+   clips, the same against each class's first caption.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from audiolab.generation import esc50
+from audiolab.generation.procedural_eval import RidgeClassifier, spectral_features
+from audiolab.generation.audio_encoder import AudioEncoder, AudioEncoderConfig
+from audiolab.pipeline import AudioLabPipeline
+from audiolab.generation.train import active_starts, augmented_crop
+from audiolab.core.training import optimizer_step, warmup_cosine
+
+Logger = Callable[[str], None]
+CLASSIFIER = AudioEncoderConfig(channels=(16, 32, 64, 128), hidden=256)  # 0.34 M parameters: trains in minutes
+CLASSIFIER_POOL = 2  # the classifier sees mels at 32 ms frames: half the cost, the same classes
+
+
+@dataclass
+class GenerationReport:
+    classes: list[str]
+    real_accuracy: dict[str, float]  # the CNN on held-out real clips, per class
+    generated_accuracy: dict[str, float]
+    ridge_real_accuracy: float  # a second, feature-based classifier: overall accuracies
+    ridge_generated_accuracy: float
+    frechet_generated: float
+    frechet_real_halves: float
+    retrieval_generated: dict[str, float]
+    retrieval_real: float
+    clip_seconds: float
+    click_seconds: list[float] = field(default_factory=list)
+    condition: str = "label"
+    per_class: int = 0
+    held_out: int = 0
+
+    @property
+    def real_mean(self) -> float:
+        return float(np.nanmean(list(self.real_accuracy.values())))
+
+    @property
+    def generated_mean(self) -> float:
+        return float(np.nanmean(list(self.generated_accuracy.values())))
+
+    @property
+    def relative(self) -> float:
+        """Class-averaged accuracy on generated clips over class-averaged accuracy on real ones."""
+        return self.generated_mean / max(self.real_mean, 1e-9)
+
+
+def _pool(log_mel: torch.Tensor) -> torch.Tensor:
+    return F.avg_pool1d(log_mel, CLASSIFIER_POOL) if log_mel.shape[-1] >= CLASSIFIER_POOL else log_mel
+
+
+def train_classifier(mels: torch.Tensor, labels: torch.Tensor, classes: int, steps: int = 1500, batch_size: int = 32,
+                     seed: int = 0, log: Logger = print) -> AudioEncoder:
+    """A CNN classifier on real clips (2 s active crops, SpecAugment, label smoothing), AdamW with a cosine schedule."""
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    model = AudioEncoder(CLASSIFIER, out_dim=classes)
+    pooled = _pool(mels)
+    crop = 64
+    starts_by_clip = active_starts(pooled, crop)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.05)
+    schedule = warmup_cosine(optimizer, 100, steps)
+    model.train()
+    started = time.perf_counter()
+    for step in range(1, steps + 1):
+        indices = torch.randint(0, len(pooled), (batch_size,), generator=generator)
+        crops = [augmented_crop(pooled[i], starts_by_clip[i], crop, generator, band=8) for i in indices.tolist()]
+        loss = F.cross_entropy(model(torch.stack(crops)), labels[indices], label_smoothing=0.1)
+        optimizer_step(loss, optimizer, list(model.parameters()), schedule)
+        if step % 250 == 0 or step == steps:
+            log(f"  classifier step {step}/{steps} loss {loss.item():.3f} ({time.perf_counter() - started:.0f} s)")
+    return model.eval()
+
+
+@torch.no_grad()
+def classify(model: AudioEncoder, log_mels: list[torch.Tensor]) -> tuple[np.ndarray, np.ndarray]:
+    """(predicted class, pooled features) of whole clips."""
+    predictions, features = [], []
+    for log_mel in log_mels:
+        x = _pool(log_mel.unsqueeze(0))
+        feature = model.features(x)
+        predictions.append(int(model.head(feature).argmax(-1)))
+        features.append(feature[0].numpy())
+    return np.array(predictions), np.stack(features)
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """‖μ_a − μ_b‖² + Tr(Σ_a + Σ_b − 2 (Σ_a Σ_b)^½) between Gaussians fitted to two sets of embeddings."""
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    # Tr (Σ_a Σ_b)^½ = Σ √λ of Σ_a^½ Σ_b Σ_a^½, which is symmetric positive semi-definite: eigh is exact
+    # and stays stable when few clips make the covariances singular (a general sqrtm does not)
+    values, vectors = np.linalg.eigh(cov_a)
+    root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    trace_root = np.sqrt(np.clip(np.linalg.eigvalsh(root_a @ cov_b @ root_a), 0, None)).sum()
+    return float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root)
+
+
+def evaluate_generation(pipeline: AudioLabPipeline, data: Path, per_class: int = 4, holdout_fold: int | None = None,
+                        condition: str = "label", steps: int | None = None, guidance: float | None = None,
+                        classifier_steps: int = 1500, seed: int = 0, clicks: int = 4, vocoder: str | None = None,
+                        log: Logger = print) -> GenerationReport:
+    """Train the judge, generate `per_class` clips of every class DIR holds, and measure (see the module's docstring).
+
+    `clicks` default generations are timed (the first only warms up); `vocoder` overrides the preset's.
+    """
+    if condition not in ("text", "label"):
+        raise ValueError(f"--condition must be 'text' or 'label'; got {condition!r}.")
+    if not 1 <= per_class <= 100:
+        raise ValueError(f"--per-class must be from 1 to 100; got {per_class}.")
+    unknown = [c for c in pipeline.labels if c not in esc50.CAPTIONS]
+    if unknown:
+        raise ValueError(f"Preset {pipeline.preset.name} has classes without ESC-50 captions ({', '.join(unknown[:3])}…); "
+                         "eval generation needs an ESC-50 preset.")
+    clips = [c for c in esc50.read_meta(data) if c.label in pipeline.labels]
+    classes = [c for c in pipeline.labels if any(clip.label == c for clip in clips)]
+    folds = sorted({c.fold for c in clips})
+    if len(folds) > 1 or holdout_fold is not None:
+        holdout_fold = folds[-1] if holdout_fold is None else holdout_fold
+        train_clips, held_out = esc50.split_by_fold(clips, holdout_fold)
+        where = f"fold {holdout_fold}"
+    else:  # one fold only: hold out every other source recording (clips of one recording stay together)
+        train_clips, held_out = esc50.split_by_recording(clips)
+        where = "every other source recording"
+    if not train_clips or not held_out:
+        raise ValueError(f"{data} needs real clips both to train the classifier and to hold out; it has {len(clips)}.")
+    mel = pipeline.preset.mel
+    log(f"real clips: {len(train_clips)} to train the classifier, {len(held_out)} held out ({where})")
+    train_mels = esc50.log_mels(train_clips, mel, 5.0, log)
+    held_mels = esc50.log_mels(held_out, mel, 5.0, log)
+    train_labels = torch.tensor([classes.index(c.label) for c in train_clips])
+    held_labels = np.array([classes.index(c.label) for c in held_out])
+
+    # 1. the judges: a CNN and, as a second opinion, ridge regression on hand-made spectral features
+    classifier = train_classifier(train_mels, train_labels, len(classes), steps=classifier_steps, seed=seed, log=log)
+    ridge = RidgeClassifier(np.stack([spectral_features(m.numpy()) for m in train_mels]), train_labels.numpy(),
+                            len(classes), alpha=100.0)
+    real_predicted, real_features = classify(classifier, list(held_mels))
+    ridge_real = float(np.mean(ridge.predict(np.stack([spectral_features(m.numpy()) for m in held_mels])) == held_labels))
+
+    # 2. the generated clips, `per_class` of each class, in batches of one clip per class
+    seconds = pipeline.preset.default_seconds
+    generated: list[np.ndarray] = []
+    generated_labels: list[int] = []
+    round_prompts: list[list[str]] = []  # the prompt each clip was made from (the class prompt for labels)
+    started = time.perf_counter()
+    for round_index in range(per_class):
+        if condition == "label":
+            requests = [(None, c) for c in classes]
+        else:  # each round takes the next paraphrase, so most prompts do not name the class
+            requests = [(esc50.CAPTIONS[c][(round_index + 1) % len(esc50.CAPTIONS[c])], None) for c in classes]
+        round_prompts.append([text or esc50.CAPTIONS[label][0] for text, label in requests])
+        seeds = [seed + 1000 * round_index + i for i in range(len(classes))]
+        generated += pipeline.generate_batch(requests, seeds, seconds=seconds, steps=steps, guidance=guidance,
+                                             vocoder=vocoder)
+        generated_labels += list(range(len(classes)))
+        log(f"  generated {len(generated)}/{per_class * len(classes)} clips ({time.perf_counter() - started:.0f} s)")
+    generated_labels_array = np.array(generated_labels)
+    generated_mels = [pipeline.mel.log_mel(audio) for audio in generated]
+    gen_predicted, gen_features = classify(classifier, generated_mels)
+    ridge_generated = float(np.mean(
+        ridge.predict(np.stack([spectral_features(m.numpy()) for m in generated_mels])) == generated_labels_array))
+
+    def per_class_accuracy(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+        return {c: float(np.mean(predicted[truth == i] == i)) if np.any(truth == i) else float("nan")
+                for i, c in enumerate(classes)}
+
+    # 3. Fréchet distances at matched sizes: generated vs real half B, real half A vs real half B
+    order = np.random.default_rng(seed).permutation(len(held_out))
+    half_a, half_b = order[: len(order) // 2], order[len(order) // 2 :]
+    size = min(len(half_a), len(gen_features))
+    pick = np.random.default_rng(seed + 1).permutation(len(gen_features))[:size]
+    frechet_generated = frechet_distance(gen_features[pick], real_features[half_b])
+    frechet_halves = frechet_distance(real_features[half_a[:size]], real_features[half_b])
+
+    # 4. text-to-audio retrieval: is a clip's nearest prompt, of the one prompt per class it was made among, its own?
+    space = pipeline.text_audio_space()
+    generated_embeddings = space.embed_log_mels_list(generated_mels).reshape(per_class, len(classes), -1)
+    gen_nearest = np.concatenate([
+        (embedded @ space.embed_text(prompts).T).argmax(-1).numpy()
+        for embedded, prompts in zip(generated_embeddings, round_prompts)])
+    class_prompts = space.embed_text([esc50.CAPTIONS[c][0] for c in classes])
+    real_nearest = (space.embed_log_mels_list(list(held_mels)) @ class_prompts.T).argmax(-1).numpy()
+
+    # 5. the default click: one clip at the preset's defaults, vocoder included
+    click_times = []
+    for repeat in range(clicks):
+        tick = time.perf_counter()
+        pipeline.generate(text=esc50.CAPTIONS[classes[repeat % len(classes)]][0], seed=repeat)
+        click_times.append(time.perf_counter() - tick)
+    return GenerationReport(
+        classes=classes,
+        real_accuracy=per_class_accuracy(real_predicted, held_labels),
+        generated_accuracy=per_class_accuracy(gen_predicted, generated_labels_array),
+        ridge_real_accuracy=ridge_real,
+        ridge_generated_accuracy=ridge_generated,
+        frechet_generated=frechet_generated,
+        frechet_real_halves=frechet_halves,
+        retrieval_generated=per_class_accuracy(gen_nearest, generated_labels_array),
+        retrieval_real=float(np.mean(real_nearest == held_labels)),
+        clip_seconds=seconds,
+        click_seconds=click_times[1:],  # the first warms the caches
+        condition=condition,
+        per_class=per_class,
+        held_out=len(held_out),
+    )
+
+
+def format_report(report: GenerationReport) -> str:
+    """The summary table and the per-class table, in Markdown."""
+    click = statistics.median(report.click_seconds) if report.click_seconds else float("nan")
+    lines = [
+        f"Generated: {report.per_class} clips per class × {len(report.classes)} classes, "
+        f"{report.clip_seconds:g} s each, conditioned on {report.condition}; real held-out clips: {report.held_out}.",
+        "",
+        "| measure | generated | real held-out |",
+        "| --- | --- | --- |",
+        f"| CNN classifier accuracy (class-averaged) | {report.generated_mean:.1%} | {report.real_mean:.1%} |",
+        f"| relative recognisability (generated / real) | **{report.relative:.1%}** | |",
+        f"| ridge-on-spectral-features accuracy | {report.ridge_generated_accuracy:.1%} | {report.ridge_real_accuracy:.1%} |",
+        f"| Fréchet distance to real half B (CNN embeddings) | {report.frechet_generated:.2f} | "
+        f"{report.frechet_real_halves:.2f} (half A) |",
+        f"| text-to-audio retrieval, top-1 of {len(report.classes)} prompts | "
+        f"{np.mean(list(report.retrieval_generated.values())):.1%} | {report.retrieval_real:.1%} |",
+        f"| default click ({report.clip_seconds:g} s, vocoded), median of {len(report.click_seconds)} | {click:.2f} s | |",
+        "",
+        "| class | real | generated | relative | retrieval |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for c in report.classes:
+        real, gen = report.real_accuracy[c], report.generated_accuracy[c]
+        relative = f"{gen / real:.0%}" if real > 0 else "—"
+        lines.append(f"| {c} | {real:.0%} | {gen:.0%} | {relative} | {report.retrieval_generated[c]:.0%} |")
+    return "\n".join(lines)

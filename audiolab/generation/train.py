@@ -1,0 +1,274 @@
+"""Training loops for the built-in models: `python -m audiolab train generator --preset NAME`.
+
+The generator is trained with the DDPM objective L_simple = E‖ε − ε_θ(√ᾱ_t x_0 + √(1−ᾱ_t) ε, c, t)‖²
+(Ho et al. 2020, eq. 14), conditions dropped to a learned null for classifier-free guidance, and an
+exponential moving average of the weights as the shipped model.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from audiolab.core.audio import MelTransform
+from audiolab.generation.preset import GeneratorModels, MelNormalization, build_generator, load_generator, save_generator
+from audiolab.generation.conditioning import shared_text_encoder
+from audiolab.core.credits import write_credits
+from audiolab.generation import esc50, synth
+from audiolab.core.diffusion import Schedule
+from audiolab.generation.preset import Preset
+from audiolab.core.training import optimizer_step, progress_text, update_ema, warmup_cosine
+
+Logger = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    checkpoint: Path
+    steps: int
+    seconds: float
+    final_loss: float
+    validation_loss: float
+
+
+def procedural_mels(preset: Preset, clips_per_class: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """Log-mels (N, mels, frames), label indices (N,) and captions of a seeded procedural set."""
+    unknown = [label for label in preset.labels if label not in synth.CLASSES]
+    if unknown:
+        raise ValueError(f"Preset {preset.name} has labels the procedural set lacks: {', '.join(unknown)}.")
+    clips = synth.make_dataset(
+        clips_per_class, seconds=preset.training.clip_seconds, sample_rate=preset.sample_rate, seed=seed,
+        classes=preset.labels,
+    )
+    transform = MelTransform(preset.mel)
+    audio = torch.from_numpy(np.stack([clip.audio for clip in clips]))
+    mels = torch.cat([transform.log_mel(chunk) for chunk in audio.split(64)])
+    labels = torch.tensor([preset.labels.index(clip.label) for clip in clips])
+    return mels, labels, [clip.caption for clip in clips]
+
+
+def esc50_mels(preset: Preset, clips: list[esc50.Clip], log: Logger = print) -> tuple[torch.Tensor, torch.Tensor]:
+    """Log-mels (N, mels, frames) of ESC-50 clips cut or padded to the training length, and their label indices."""
+    unknown = sorted({clip.label for clip in clips} - set(preset.labels))
+    if unknown:
+        raise ValueError(f"The data has classes preset {preset.name} lacks: {', '.join(unknown)}.")
+    mels = esc50.log_mels(clips, preset.mel, preset.training.clip_seconds, log)
+    return mels, torch.tensor([preset.labels.index(clip.label) for clip in clips])
+
+
+def active_starts(mels: torch.Tensor, frames: int, share: float = 0.5) -> list[torch.Tensor]:
+    """For each clip, the crop starts whose mean log-mel energy is in the top `share` of the clip's range.
+
+    ESC-50 clips are padded with silence when the event is short; crops of the padding would teach
+    the model that "a dog barking" may be silence.
+    """
+    energy = mels.mean(dim=1)  # (N, frames)
+    windows = energy.unfold(-1, frames, 1).mean(-1)  # (N, starts)
+    low, high = windows.min(-1, keepdim=True).values, windows.max(-1, keepdim=True).values
+    keep = windows >= high - share * (high - low)
+    return [torch.nonzero(row).flatten() for row in keep]
+
+
+def augmented_crop(mel: torch.Tensor, starts: torch.Tensor, frames: int, generator: torch.Generator,
+                   band: int = 8, span: int = 0) -> torch.Tensor:
+    """A crop of `frames` at one of `starts`, with SpecAugment (Park et al. 2019): one band of up to `band`
+    mel bins and, when `span` > 0, one run of up to `span` frames set to the crop's floor."""
+    start = int(starts[torch.randint(len(starts), (1,), generator=generator)])
+    crop = mel[:, start : start + frames].clone()
+    f0 = int(torch.randint(0, crop.shape[0] - band, (1,), generator=generator))
+    t0 = int(torch.randint(0, crop.shape[1] - span, (1,), generator=generator)) if span else 0
+    floor = crop.min()
+    crop[f0 : f0 + int(torch.randint(0, band, (1,), generator=generator))] = floor
+    if span:
+        crop[:, t0 : t0 + int(torch.randint(0, span, (1,), generator=generator))] = floor
+    return crop
+
+
+def _caption_table(preset: Preset) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every caption of every class embedded once: (C, 384) and the class index of each row."""
+    texts: list[str] = []
+    owners: list[int] = []
+    table = esc50.CAPTIONS if preset.training.data == "esc50" else synth.CAPTIONS
+    for index, label in enumerate(preset.labels):
+        for caption in table[label]:
+            texts.append(caption)
+            owners.append(index)
+    return shared_text_encoder().encode(texts), torch.tensor(owners)
+
+
+def _random_crops(mels: torch.Tensor, indices: torch.Tensor, frames: int, generator: torch.Generator,
+                  starts_by_clip: list[torch.Tensor] | None = None) -> torch.Tensor:
+    if starts_by_clip is None:
+        starts = torch.randint(0, mels.shape[-1] - frames + 1, (len(indices),), generator=generator).tolist()
+    else:
+        starts = [int(starts_by_clip[i][torch.randint(len(starts_by_clip[i]), (1,), generator=generator)])
+                  for i in indices.tolist()]
+    return torch.stack([mels[i, :, s : s + frames] for i, s in zip(indices.tolist(), starts)]).unsqueeze(1)
+
+
+def training_data(preset: Preset, data: Path | None, log: Logger) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
+                                                                          torch.Tensor, list[torch.Tensor] | None]:
+    """(mels, labels, validation mels, validation labels, crop starts) for the preset's kind of data."""
+    settings = preset.training
+    if settings.data == "procedural":
+        if data is not None:
+            raise ValueError(f"Preset {preset.name} trains on procedural sounds; drop --data.")
+        mels, labels, _ = procedural_mels(preset, settings.clips_per_class, settings.seed)
+        val_mels, val_labels, _ = procedural_mels(preset, 4, settings.seed + 10_000)
+        return mels, labels, val_mels, val_labels, None
+    if settings.data != "esc50":
+        raise ValueError(f"Preset {preset.name} trains on {settings.data!r}; the built-in kinds are procedural and esc50.")
+    if data is None:
+        raise ValueError(f"Preset {preset.name} trains on ESC-50: pass --data DIR (a folder with meta.csv and audio/).")
+    train_clips, held_out = esc50.split_by_fold(esc50.read_meta(data), settings.holdout_fold)
+    log(f"ESC-50: {len(train_clips)} training clips, {len(held_out)} held out (fold {settings.holdout_fold})")
+    mels, labels = esc50_mels(preset, train_clips, log)
+    val_mels, val_labels = esc50_mels(preset, held_out[::4], log)  # a quarter of the fold: a cheap, fixed check
+    # validation looks at each held-out clip's most active crop, as training does
+    val_starts = [int(s[len(s) // 2]) for s in active_starts(val_mels, settings.crop_frames)]
+    val_mels = torch.stack([m[:, s : s + settings.crop_frames] for m, s in zip(val_mels, val_starts)])
+    return mels, labels, val_mels, val_labels, active_starts(mels, settings.crop_frames)
+
+
+def train_generator(
+    preset: Preset,
+    steps: int | None = None,
+    out: Path | None = None,
+    log: Logger = print,
+    log_every: int = 100,
+    save_every: int = 500,
+    device: str = "cpu",
+    resume: bool = False,
+    data: Path | None = None,
+) -> TrainReport:
+    """Train the preset's mel denoiser and condition encoder on its procedural data; save EMA weights.
+
+    With `resume`, training starts from the weights already at `out` (a warm restart of the
+    learning-rate schedule, as in SGDR, Loshchilov & Hutter 2017) and the step counts add up.
+    """
+    settings = preset.training
+    steps = steps or settings.steps
+    if steps < 1:
+        raise ValueError(f"--steps must be at least 1; got {steps}.")
+    if settings.crop_frames % preset.model.frame_multiple:
+        raise ValueError(f"training.crop_frames must divide by {preset.model.frame_multiple}.")
+    out = out or preset.checkpoint
+    torch.manual_seed(settings.seed)
+    generator = torch.Generator().manual_seed(settings.seed)
+
+    # 1. data: training clips, and a held-out validation set drawn from other seeds
+    started = time.perf_counter()
+    mels, labels, val_mels, val_labels, starts_by_clip = training_data(preset, data, log)
+    mean, std = float(mels.mean()), float(mels.std())
+    # x̂_0 clip range: the log floor is a hard lower bound; the top gets half a standard deviation of room
+    low = (math.log(preset.mel.log_floor) - mean) / std
+    high = (float(mels.max()) - mean) / std + 0.5
+    normalization = MelNormalization(mean, std, low, high)
+    mels, val_mels = normalization.normalize(mels), normalization.normalize(val_mels)
+    captions, caption_owner = _caption_table(preset)
+    captions_by_label = [captions[caption_owner == i] for i in range(len(preset.labels))]
+    log(f"data: {len(mels)} clips, mel {tuple(mels.shape[1:])}, mean {mean:.3f} std {std:.3f}, "
+        f"x̂_0 range [{low:.2f}, {high:.2f}], {len(captions)} captions ({time.perf_counter() - started:.1f} s)")
+
+    # 2. models, optimiser, EMA
+    denoiser, condition = build_generator(preset)
+    previous_steps = 0
+    if resume:
+        if not out.is_file():
+            raise ValueError(f"--resume needs an existing checkpoint at {out}; train without --resume first.")
+        earlier = load_generator(replace(preset, checkpoint=out))
+        denoiser.load_state_dict(earlier.denoiser.state_dict())
+        condition.load_state_dict(earlier.condition.state_dict())
+        previous_steps = int(earlier.metadata.get("steps", "0").split()[0])
+        log(f"resuming from {out} after {previous_steps} steps")
+    denoiser.to(device).train()
+    condition.to(device).train()
+    parameters = list(denoiser.parameters()) + list(condition.parameters())
+    log(f"model: {sum(p.numel() for p in parameters) / 1e6:.2f} M parameters")
+    optimizer = torch.optim.AdamW(parameters, lr=settings.learning_rate, weight_decay=0.01)
+    lr_schedule = warmup_cosine(optimizer, settings.warmup_steps, steps)
+    ema_denoiser, ema_condition = copy.deepcopy(denoiser).eval(), copy.deepcopy(condition).eval()
+    schedule = Schedule(preset.schedule_kind, preset.num_train_timesteps)
+
+    def condition_batch(model_condition: torch.nn.Module, batch_labels: torch.Tensor) -> torch.Tensor:
+        """Each example conditioned on its label, a random caption of its class, or the null."""
+        batch = len(batch_labels)
+        draw = torch.rand(batch, generator=generator)
+        by_label = model_condition.from_labels(batch_labels)
+        caption_rows = torch.stack(
+            [captions_by_label[l][torch.randint(len(captions_by_label[l]), (1,), generator=generator)][0]
+             for l in batch_labels.tolist()]
+        )
+        by_text = model_condition.from_text(caption_rows)
+        null = model_condition.unconditional(batch)
+        use_null = (draw < settings.p_uncond).unsqueeze(1)
+        use_text = (torch.rand(batch, generator=generator) < settings.p_text).unsqueeze(1)
+        return torch.where(use_null, null, torch.where(use_text, by_text, by_label))
+
+    def diffusion_loss(model: torch.nn.Module, model_condition: torch.nn.Module, x0: torch.Tensor,
+                       batch_labels: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+        t = torch.randint(0, schedule.num_train_timesteps, (len(x0),), generator=g)
+        noise = torch.randn(x0.shape, generator=g)
+        x_t = schedule.add_noise(x0, t, noise)
+        eps = model(x_t, t.float(), condition_batch(model_condition, batch_labels))
+        return F.mse_loss(eps, noise)
+
+    def validation_loss() -> float:
+        g = torch.Generator().manual_seed(1234)  # same t and ε every time: comparable across the run
+        with torch.no_grad():
+            x0 = val_mels[:, :, : settings.crop_frames].unsqueeze(1)
+            return float(diffusion_loss(ema_denoiser, ema_condition, x0, val_labels, g))
+
+    def save(step: int, loss_value: float, seconds: float) -> float:
+        val = validation_loss()
+        metadata = {
+            "preset": preset.name,
+            "steps": f"{previous_steps + step} of {previous_steps + steps}",
+            "final_loss": f"{loss_value:.5f}",
+            "validation_loss": f"{val:.5f}",
+            "train_seconds": f"{seconds:.0f}",
+            "training": json.dumps(asdict(settings)),
+        }
+        save_generator(out, GeneratorModels(copy.deepcopy(ema_denoiser).cpu(), copy.deepcopy(ema_condition).cpu(),
+                                            normalization, metadata))
+        return val
+
+    # 3. the loop
+    running, started = 0.0, time.perf_counter()
+    loss_value = float("nan")
+    for step in range(1, steps + 1):
+        indices = torch.randint(0, len(mels), (settings.batch_size,), generator=generator)
+        x0 = _random_crops(mels, indices, settings.crop_frames, generator, starts_by_clip)
+        loss = diffusion_loss(denoiser, condition, x0, labels[indices], generator)
+        optimizer_step(loss, optimizer, parameters, lr_schedule)
+        update_ema(((ema_denoiser, denoiser), (ema_condition, condition)), step, settings.ema_decay)
+        loss_value = loss.item()
+        running += loss_value
+        if step % log_every == 0 or step == steps:
+            count = log_every if step % log_every == 0 else step % log_every
+            log(f"step {step}/{steps} loss {running / count:.4f} val {validation_loss():.4f} "
+                f"{progress_text(step, steps, started, lr_schedule)}")
+            running = 0.0
+        if step % save_every == 0 and step < steps:
+            save(step, loss_value, time.perf_counter() - started)  # a usable checkpoint even if the run is cut short
+
+    # 4. save the averaged weights with the numbers that describe them
+    seconds = time.perf_counter() - started
+    val = save(steps, loss_value, seconds)
+    log(f"saved {out} ({out.stat().st_size / 1e6:.1f} MB) after {seconds / 60:.1f} min; validation loss {val:.4f}")
+    if data is not None:  # every clip read (training folds and the validation fold) is credited
+        audio_dir = data / "audio" if (data / "audio").is_dir() else data
+        credits = write_credits(out.with_suffix(".credits.md"), f"{preset.title} ({out.name})", [audio_dir],
+                                note="This checkpoint was trained on the ESC-50 clips below (the held-out fold only "
+                                     "for its validation loss).")
+        log(f"wrote {credits}")
+    return TrainReport(out, steps, seconds, loss_value, val)

@@ -1,0 +1,155 @@
+"""Noisy-speech training pairs mixed on the fly: clean speech + real or procedural noise at −5…20 dB SNR.
+
+Speech comes from folders of real recordings and from `espeak-ng` (see `audiolab.restoration.tts`);
+noise from folders of real noise, from chosen ESC-50 classes (rain, wind, engine, vacuum cleaner,
+…) and from procedural generators: coloured noise with a random spectral slope, mains hum,
+babble made of several talkers, and the procedural rain and wind. Every pair is drawn fresh, so
+the model never sees the same mixture twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import fnmatch
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from audiolab.core.audio import load_audio
+from audiolab.generation import synth
+from audiolab.core.corpus import AudioSource
+
+PROCEDURAL_NOISES: tuple[str, ...] = ("coloured", "hum", "babble", "rain", "wind")
+
+
+def mix_at_snr_pair(clean: np.ndarray, noise: np.ndarray, snr_db: float) -> tuple[np.ndarray, np.ndarray]:
+    """(clean, clean + noise) with the noise scaled so that 10·log10(P_clean / P_noise) = snr_db; if the mixture
+    peaks above 0.99 both are scaled down alike, so the clean part stays exactly the speech inside the mixture."""
+    clean_power = float(np.mean(clean.astype(np.float64) ** 2)) or 1e-12
+    noise_power = float(np.mean(noise.astype(np.float64) ** 2)) or 1e-12
+    mixture = clean + noise * np.sqrt(clean_power / (noise_power * 10 ** (snr_db / 10)))
+    peak = float(np.max(np.abs(mixture)))
+    scale = 0.99 / peak if peak > 0.99 else 1.0
+    return (clean * scale).astype(np.float32), (mixture * scale).astype(np.float32)
+
+
+def esc50_noise(folder: str | Path, classes: Sequence[str], sample_rate: int, exclude: Sequence[str] = (),
+                held_out: bool = False) -> AudioSource:
+    """The clips of the given ESC-50 categories (read from the `meta.csv` beside or above `folder`).
+
+    With `held_out`, only the clips that `exclude` names (for validation) instead of all the others.
+    """
+    root = Path(folder)
+    meta = next((p for p in (root / "meta.csv", root.parent / "meta.csv") if p.is_file()), None)
+    if meta is None:
+        raise ValueError(f"No ESC-50 meta.csv beside or above {root}; pass --noise-classes only with an ESC-50 folder.")
+    audio_dir = root / "audio" if (root / "audio").is_dir() else root
+    wanted = set(classes)
+    with meta.open(encoding="utf-8", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["category"] in wanted]
+    unknown = wanted - {r["category"] for r in rows}
+    if unknown:
+        raise ValueError(f"Unknown or absent ESC-50 classes: {', '.join(sorted(unknown))}.")
+    clips = []
+    for row in rows:
+        if any(fnmatch.fnmatch(row["filename"], pattern) for pattern in exclude) != held_out:
+            continue
+        try:
+            clips.append(load_audio(audio_dir / row["filename"], sample_rate, what=row["filename"]))
+        except ValueError:  # silent clips carry no noise to learn from
+            continue
+    if not clips:
+        raise ValueError(f"No usable ESC-50 clips of {', '.join(classes)} in {audio_dir} after exclusions.")
+    return AudioSource("esc50-noise", clips)
+
+
+def coloured_noise(samples: int, rng: np.random.Generator, slope_db_per_octave: float) -> np.ndarray:
+    """Gaussian noise whose power falls by `slope_db_per_octave` per octave (0 white, −3 pink, −6 brown)."""
+    spectrum = np.fft.rfft(rng.standard_normal(samples))
+    frequency = np.arange(spectrum.size, dtype=np.float64)
+    frequency[0] = 1.0
+    spectrum *= frequency ** (slope_db_per_octave / (20 * np.log10(2)))
+    return np.fft.irfft(spectrum, samples).astype(np.float32)
+
+
+def mains_hum(samples: int, rng: np.random.Generator, sample_rate: int) -> np.ndarray:
+    base = float(rng.choice([50.0, 60.0])) * float(rng.uniform(0.99, 1.01))
+    time = np.arange(samples) / sample_rate
+    hum = sum(rng.uniform(0.1, 1.0) / k * np.sin(2 * np.pi * base * k * time + rng.uniform(0, 2 * np.pi)) for k in range(1, 12))
+    return (hum + 0.05 * coloured_noise(samples, rng, -3.0)).astype(np.float32)
+
+
+def babble(samples: int, rng: np.random.Generator, speech: Sequence[AudioSource]) -> np.ndarray:
+    """Three to eight overlapping talkers: the cafeteria-like noise that is hardest to tell from the target."""
+    talkers = int(rng.integers(3, 9))
+    return np.sum([speech[int(rng.integers(len(speech)))].crop(samples, rng, (-30.0, -24.0)) for _ in range(talkers)], axis=0)
+
+
+@dataclass
+class NoisySpeechStream:
+    """Draws (clean, noisy) pairs; the clean target is the speech exactly as it sits in the mixture."""
+
+    speech: Sequence[AudioSource]
+    noise: Sequence[AudioSource]
+    sample_rate: int
+    snr_db: tuple[float, float] = (-5.0, 20.0)
+    level_dbfs: tuple[float, float] = (-38.0, -18.0)
+    procedural_share: float = 0.3
+
+    def __post_init__(self) -> None:
+        if not self.speech:
+            raise ValueError("Give at least one folder of clean speech (or synthetic speech).")
+        if not self.noise and self.procedural_share <= 0:
+            raise ValueError("Give at least one folder of noise, or a procedural share above zero.")
+
+    def procedural_noise(self, samples: int, rng: np.random.Generator) -> np.ndarray:
+        kind = str(rng.choice(PROCEDURAL_NOISES))
+        if kind == "coloured":
+            noise = coloured_noise(samples, rng, float(rng.uniform(-7.0, 1.0)))
+        elif kind == "hum":
+            noise = mains_hum(samples, rng, self.sample_rate)
+        elif kind == "babble":
+            noise = babble(samples, rng, self.speech)
+        else:
+            noise = synth.synthesize(kind, seed=int(rng.integers(1 << 30)), seconds=samples / self.sample_rate,
+                                     sample_rate=self.sample_rate)[:samples]
+        if rng.random() < 0.5:  # non-stationary: a slow random envelope (passing traffic, gusts)
+            knots = rng.uniform(0.2, 1.0, size=int(rng.integers(2, 8)))
+            noise = noise * np.interp(np.linspace(0, 1, samples), np.linspace(0, 1, knots.size), knots)
+        return noise.astype(np.float32)
+
+    def noise_crop(self, samples: int, rng: np.random.Generator) -> np.ndarray:
+        if not self.noise or rng.random() < self.procedural_share:
+            return self.procedural_noise(samples, rng)
+        source = self.noise[int(rng.integers(len(self.noise)))]
+        noise = source.crop(samples, rng, (-30.0, -30.0))
+        if rng.random() < 0.3:  # two real noises at once (a fan under rain)
+            other = self.noise[int(rng.integers(len(self.noise)))]
+            noise = noise + other.crop(samples, rng, (-30.0, -30.0)) * float(rng.uniform(0.2, 1.0))
+        return noise
+
+    def pair(self, samples: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        clean = self.speech[int(rng.integers(len(self.speech)))].crop(samples, rng, self.level_dbfs)
+        noise = self.noise_crop(samples, rng)
+        return mix_at_snr_pair(clean, noise, float(rng.uniform(*self.snr_db)))
+
+    def batch(self, size: int, samples: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        pairs = [self.pair(samples, rng) for _ in range(size)]
+        return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+
+
+def held_out_source(folder: str | Path, sample_rate: int, exclude: Sequence[str]) -> AudioSource | None:
+    """The files of `folder` that `exclude` keeps out of training (None if there are none)."""
+    try:
+        return AudioSource.from_folder(folder, sample_rate, include=tuple(exclude), min_seconds=0.0)
+    except ValueError:
+        return None
+
+
+def speech_sources(folders: Sequence[str | Path], sample_rate: int, exclude: Sequence[str], synthetic: list[np.ndarray]) -> list[AudioSource]:
+    sources = [AudioSource.from_folder(folder, sample_rate, tuple(exclude)) for folder in folders]
+    if synthetic:
+        sources.append(AudioSource("espeak-ng", synthetic))
+    return sources

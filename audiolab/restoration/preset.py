@@ -1,0 +1,106 @@
+"""Restoration presets (`kind = "denoiser"`) and checkpoints: DiffGMM or the score model, and how it was trained."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from audiolab.core.checkpoints import load_weights, read_checkpoint, save_half
+from audiolab.core.presets import build_config, pop_checkpoint, read_preset_toml, read_table
+
+DENOISER_METHODS: tuple[str, ...] = ("diffgmm", "score")
+
+
+@dataclass(frozen=True)
+class DenoiserTraining:
+    """How a denoiser checkpoint was (and will again be) trained: `python -m audiolab train denoiser`."""
+
+    command: str = ""
+    speech: tuple[str, ...] = ()  # folders of clean speech
+    noise: tuple[str, ...] = ()  # folders of real noise
+    esc50: str = ""  # an ESC-50 folder whose `noise_classes` join the noise
+    noise_classes: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()  # file-name globs held out of training (for evaluation)
+    synthetic_speech: int = 400  # espeak-ng utterances added to the clean speech (0: none)
+    procedural_share: float = 0.3  # share of noise drawn from the procedural generators
+    snr_low_db: float = -5.0
+    snr_high_db: float = 20.0
+    steps: int = 4000
+    batch_size: int = 16
+    crop_seconds: float = 2.0
+    learning_rate: float = 5e-4
+    warmup_steps: int = 200
+    ema_decay: float = 0.999
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class DenoiserPreset:
+    name: str
+    title: str
+    description: str
+    path: Path
+    method: str  # "diffgmm" or "score"
+    sample_rate: int
+    settings: Any  # DiffGMMSettings or ScoreSettings
+    checkpoint: Path
+    training: DenoiserTraining
+
+
+def load_denoiser_preset(name_or_path: str | Path) -> DenoiserPreset:
+    """Read and validate a denoiser preset (`kind = "denoiser"`); problems raise a ValueError naming the key."""
+    from audiolab.restoration.diffgmm import DiffGMMSettings
+    from audiolab.restoration.score import ScoreSettings
+
+    path, data = read_preset_toml(name_or_path)
+    if data.get("kind") != "denoiser":
+        raise ValueError(f"{path.name} is not a denoiser preset (it lacks kind = \"denoiser\").")
+    method = data.get("method")
+    if method not in DENOISER_METHODS:
+        raise ValueError(f"{path.name}: method must be one of {', '.join(DENOISER_METHODS)}; got {method!r}.")
+    values = dict(read_table(data, "model", path))
+    checkpoint = pop_checkpoint(values, path)
+    for table in ("diffusion", "sampler"):
+        values.update(data.get(table, {}))
+    settings_class = DiffGMMSettings if method == "diffgmm" else ScoreSettings
+    settings = build_config(settings_class, values, "model", path)
+    if min(settings.channels) < 8 or any(c % 8 for c in settings.channels) or settings.hop < 2:
+        raise ValueError(f"{path.name}: [model] channels must be multiples of 8 and hop at least 2.")
+    return DenoiserPreset(
+        name=str(data.get("name", path.stem)),
+        title=str(data.get("title", path.stem)),
+        description=str(data.get("description", "")),
+        path=path,
+        method=method,
+        sample_rate=int(data.get("sample_rate", 16000)),
+        settings=settings,
+        checkpoint=checkpoint,
+        training=build_config(DenoiserTraining, read_table(data, "training", path), "training", path),
+    )
+
+
+def save_denoiser(path: Path, model: torch.nn.Module, metadata: dict[str, str]) -> Path:
+    """A restoration model's weights (and buffers) in float16; it runs in float32."""
+    return save_half(path, model.state_dict(), metadata)
+
+
+def build_denoiser(preset: DenoiserPreset) -> torch.nn.Module:
+    from audiolab.restoration.diffgmm import DiffGMMDenoiser
+    from audiolab.restoration.score import ScoreRestorer
+
+    return DiffGMMDenoiser(preset.settings) if preset.method == "diffgmm" else ScoreRestorer(preset.settings)
+
+
+def load_denoiser(preset: DenoiserPreset, checkpoint: Path | None = None) -> torch.nn.Module:
+    """The preset's trained restoration model; a clear ValueError if the checkpoint is missing or mismatched."""
+    checkpoint = checkpoint or preset.checkpoint
+    tensors, metadata = _read_checkpoint(
+        checkpoint, "Denoiser", preset.training.command or f"python -m audiolab train denoiser --preset {preset.name}")
+    model = build_denoiser(preset)
+    load_weights(model, tensors, checkpoint, preset.path, "Denoiser")
+    model.eval()
+    model.metadata = metadata
+    return model

@@ -1,0 +1,139 @@
+"""`python -m audiolab eval vocoder --data DIR`: resynthesise every clip through its mel and score it.
+
+Each method turns the clip's log-mel back into a waveform; the result is compared with the
+original clip by the measures in `audiolab/quality.py`. The real-time factor is wall-clock
+seconds of vocoding per second of audio on this machine (median over clips).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from audiolab.core.audio import MelTransform, load_audio, normalize_loudness
+from audiolab.core.corpus import audio_files
+from audiolab.core.quality import log_mel_l1, mel_cepstral_distortion, mr_stft_distance, pesq_wb, stoi
+from audiolab.vocoder.diffusion_vocoder import DiffusionVocoder
+
+DEFAULT_METHODS: tuple[str, ...] = ("diffusion-6", "diffusion-12", "diffusion-50", "griffinlim-32", "griffinlim-100")
+EVAL_DBFS = -25.0  # every clip is levelled first, so clips count equally
+MEASURES: tuple[tuple[str, str, bool], ...] = (  # key, column title, higher is better
+    ("mr_stft", "MR-STFT ↓", False),
+    ("log_mel_l1", "log-mel L1 ↓", False),
+    ("mcd", "MCD dB ↓", False),
+    ("pesq", "PESQ-wb ↑", True),
+    ("stoi", "STOI ↑", True),
+    ("rtf", "RTF ↓", False),
+)
+
+
+@dataclass
+class MethodScores:
+    method: str
+    values: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, key: str, value: float) -> None:
+        self.values.setdefault(key, []).append(value)
+
+    def summary(self, key: str) -> float | None:
+        values = self.values.get(key)
+        if not values:
+            return None
+        # RTF: the median, robust to a busy machine; quality: the mean over clips
+        return statistics.median(values) if key == "rtf" else float(np.mean(values))
+
+
+def parse_method(method: str) -> tuple[str, int, int | None]:
+    """'diffusion-6' -> ('diffusion', 6, None); 'diffusion-12-p0' -> ('diffusion', 12, 0) (projections per
+    step, default the preset's); 'griffinlim-100' -> ('griffinlim', 100, None)."""
+    name, _, rest = method.partition("-")
+    count, _, projections = rest.partition("-p")
+    valid = name in ("diffusion", "griffinlim") and count.isdigit() and int(count) >= 1
+    valid = valid and (not projections or (name == "diffusion" and projections.isdigit()))
+    if not valid or (rest.count("-") > 1):
+        raise ValueError(f"Unknown method {method!r}; write diffusion-STEPS[-pPROJECTIONS] or griffinlim-ITERATIONS, "
+                         "e.g. diffusion-6, diffusion-12-p0, griffinlim-100.")
+    return name, int(count), int(projections) if projections else None
+
+
+def make_vocoder_fn(method: str, vocoder: DiffusionVocoder | None, transform: MelTransform,
+                    sampler: str | None = None) -> Callable[[torch.Tensor, int], np.ndarray]:
+    name, count, projections = parse_method(method)
+    if name == "griffinlim":
+        return lambda log_mel, samples: transform.griffin_lim(log_mel, count, num_samples=samples, seed=0)
+    if vocoder is None:
+        raise ValueError("The diffusion methods need a trained vocoder preset.")
+    return lambda log_mel, samples: vocoder.vocode(log_mel, samples, steps=count, sampler=sampler, seed=0,
+                                                   projection_iterations=projections)
+
+
+def evaluate_vocoders(
+    data: str | Path,
+    vocoder: DiffusionVocoder | None,
+    transform: MelTransform,
+    methods: Sequence[str] = DEFAULT_METHODS,
+    speech: bool = False,
+    limit: int | None = None,
+    max_seconds: float = 10.0,
+    sampler: str | None = None,
+    exclude: Sequence[str] = (),
+) -> tuple[list[MethodScores], int]:
+    """Scores per method over the clips in `data` (the first `limit`, each cut to `max_seconds`)."""
+    sample_rate = transform.settings.sample_rate
+    files = audio_files(data, tuple(exclude))[: limit or None]
+    functions = {method: make_vocoder_fn(method, vocoder, transform, sampler) for method in methods}
+    scores = {method: MethodScores(method) for method in methods}
+    used = 0
+    for path in tqdm(files, desc="clips", leave=False):
+        try:
+            clip = load_audio(path, sample_rate, what=path.name)
+        except ValueError:
+            continue  # silent or unreadable clips have nothing to resynthesise
+        clip = normalize_loudness(clip[: int(max_seconds * sample_rate)], EVAL_DBFS)
+        log_mel = transform.log_mel(clip)
+        used += 1
+        for method, function in functions.items():
+            started = time.perf_counter()
+            with torch.no_grad():
+                out = function(log_mel, clip.size)
+            elapsed = time.perf_counter() - started
+            entry = scores[method]
+            entry.add("rtf", elapsed / (clip.size / sample_rate))
+            entry.add("mr_stft", mr_stft_distance(clip, out))
+            entry.add("log_mel_l1", log_mel_l1(clip, out, transform.settings))
+            entry.add("mcd", mel_cepstral_distortion(clip, out))
+            if speech:
+                try:
+                    entry.add("pesq", pesq_wb(clip, out, sample_rate))
+                except ValueError:
+                    pass
+                entry.add("stoi", stoi(clip, out, sample_rate))
+    if used == 0:
+        raise ValueError(f"No usable clips in {data}.")
+    return [scores[m] for m in methods], used
+
+
+def format_table(scores: Sequence[MethodScores], measures: Sequence[tuple[str, str, bool]] = MEASURES) -> str:
+    """A Markdown table, one row per method; the best value of each column in bold."""
+    keys = [(key, title, higher) for key, title, higher in measures if any(s.summary(key) is not None for s in scores)]
+    best: dict[str, float] = {}
+    for key, _, higher in keys:
+        values = [s.summary(key) for s in scores if s.summary(key) is not None]
+        best[key] = max(values) if higher else min(values)  # type: ignore[type-var]
+    lines = ["| method | " + " | ".join(title for _, title, _ in keys) + " |",
+             "|---|" + "---:|" * len(keys)]
+    for entry in scores:
+        cells = []
+        for key, _, _ in keys:
+            value = entry.summary(key)
+            text = "—" if value is None else f"{value:.3f}"
+            cells.append(f"**{text}**" if value is not None and value == best[key] else text)
+        lines.append(f"| {entry.method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,130 @@
+"""Audio I/O and transforms: formats, mono, resampling, loudness, mel and Griffin-Lim, and refusals of bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from audiolab.core.audio import (
+    MelSettings,
+    MelTransform,
+    load_audio,
+    normalize_loudness,
+    resample,
+    save_audio,
+    to_mono,
+)
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".flac", ".ogg"])
+def test_formats_load_as_mono_float_at_the_model_rate(tmp_path: Path, bell: np.ndarray, suffix: str) -> None:
+    path = tmp_path / f"bell{suffix}"
+    sf.write(path, bell, 16_000)
+    audio = load_audio(path, 16_000)
+    assert audio.dtype == np.float32 and audio.ndim == 1
+    assert abs(audio.size - bell.size) <= 1
+    if suffix != ".ogg":  # lossless formats round-trip within 16-bit quantisation
+        assert np.max(np.abs(audio - bell)) < 1e-3
+
+
+def test_mp3_loads_when_libsndfile_supports_it(tmp_path: Path, bell: np.ndarray) -> None:
+    if "MP3" not in sf.available_formats():
+        pytest.skip("this libsndfile has no MP3 support")
+    path = tmp_path / "bell.mp3"
+    sf.write(path, bell, 16_000, format="MP3")
+    assert load_audio(path, 16_000).size > 0.9 * bell.size
+
+
+def test_stereo_48k_is_mixed_down_and_resampled(tmp_path: Path) -> None:
+    t = np.arange(48_000 * 2) / 48_000
+    left, right = np.sin(2 * np.pi * 440 * t), 0.5 * np.sin(2 * np.pi * 440 * t)
+    path = tmp_path / "stereo.wav"
+    sf.write(path, np.stack([left, right], axis=1).astype(np.float32), 48_000)
+    audio = load_audio(path, 16_000)
+    assert audio.shape == (32_000,)
+    assert np.max(np.abs(audio)) == pytest.approx(0.75, abs=0.02)  # the mean of the channels
+    spectrum = np.abs(np.fft.rfft(audio))
+    assert np.argmax(spectrum) * 16_000 / audio.size == pytest.approx(440, abs=1)
+
+
+def test_gradio_style_tuple_and_integer_samples() -> None:
+    pcm = (np.sin(np.linspace(0, 200, 8000)) * 20_000).astype(np.int16)
+    audio = load_audio((8000, pcm), 16_000)
+    assert audio.size == 16_000 and np.max(np.abs(audio)) == pytest.approx(20_000 / 32_767, abs=0.02)
+
+
+def test_to_mono_takes_the_channel_axis_either_way() -> None:
+    stereo = np.stack([np.ones(100), np.zeros(100)])
+    assert to_mono(stereo).shape == (100,) and to_mono(stereo.T).shape == (100,)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (np.zeros(0, dtype=np.float32), "empty"),
+        (np.zeros(16_000, dtype=np.float32), "silent"),
+        (np.array([0.1, np.nan, 0.2] * 1000, dtype=np.float32), "NaN"),
+        (np.array([0.1, np.inf] * 1000, dtype=np.float32), "NaN or infinite"),
+    ],
+)
+def test_bad_audio_is_refused_with_a_reason(data: np.ndarray, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        load_audio((16_000, data), 16_000)
+
+
+def test_bad_files_are_refused_with_a_reason(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="No file"):
+        load_audio(tmp_path / "missing.wav")
+    junk = tmp_path / "junk.wav"
+    junk.write_bytes(b"not audio at all")
+    with pytest.raises(ValueError, match="Cannot read junk.wav"):
+        load_audio(junk)
+    long = tmp_path / "long.wav"
+    sf.write(long, np.full(16_000 * 5, 0.1, dtype=np.float32), 16_000)
+    with pytest.raises(ValueError, match="limit is 3 s"):
+        load_audio(long, max_seconds=3)
+    with pytest.raises(ValueError, match="sample rate 1000"):
+        resample(np.ones(100, dtype=np.float32), 1000, 16_000)
+
+
+def test_loudness_normalisation_hits_the_target_and_respects_the_peak() -> None:
+    noise = np.random.default_rng(0).normal(0, 0.01, 16_000).astype(np.float32)
+    louder = normalize_loudness(noise, -20.0)
+    assert 20 * np.log10(np.sqrt(np.mean(louder**2))) == pytest.approx(-20.0, abs=0.1)
+    click = np.zeros(1000, dtype=np.float32)
+    click[10] = 0.01
+    assert np.max(np.abs(normalize_loudness(click, -3.0))) <= 0.99 + 1e-6
+
+
+def test_save_round_trip(tmp_path: Path, bell: np.ndarray) -> None:
+    path = save_audio(tmp_path / "out" / "bell.wav", bell, 16_000)
+    data, rate = sf.read(path)
+    assert rate == 16_000 and np.max(np.abs(data - bell)) < 1e-3
+
+
+def test_mel_shape_and_griffin_lim_round_trip(bell: np.ndarray) -> None:
+    settings = MelSettings()
+    transform = MelTransform(settings)
+    log_mel = transform.log_mel(bell)
+    assert log_mel.shape == (64, settings.frames_for(bell.size))
+    wave = transform.griffin_lim(log_mel, n_iter=32, num_samples=bell.size, seed=0)
+    assert wave.shape == bell.shape
+    # the resynthesis has the same mel, up to phase-retrieval error: far closer than to a different sound
+    error = float(torch.mean(torch.abs(transform.log_mel(wave) - log_mel)))
+    other = float(torch.mean(torch.abs(transform.log_mel(np.roll(bell, 4000) * 0.5) - log_mel)))
+    assert error < 0.45 and error < other / 3
+    # same seed, same waveform
+    assert np.array_equal(wave, transform.griffin_lim(log_mel, n_iter=32, num_samples=bell.size, seed=0))
+    with pytest.raises(ValueError, match="iterations"):
+        transform.griffin_lim(log_mel, n_iter=0)
+
+
+def test_too_short_clips_and_unwritable_formats_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="at least 100 ms"):
+        load_audio((16_000, np.full(300, 0.1, np.float32)), 16_000)
+    with pytest.raises(ValueError, match="use one of .wav, .flac, .ogg"):
+        save_audio(tmp_path / "out.mp4", np.zeros(100, np.float32), 16_000)

@@ -1,0 +1,195 @@
+"""The shared text–audio space, style conditioning, the ESC-50 preset and the generation eval's measures."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from audiolab.generation.audio_text import shared_text_audio_space
+from audiolab.generation.conditioning import shared_text_encoder
+from audiolab.generation import esc50, synth
+from audiolab.generation.evaluate import evaluate_generation, format_report, frechet_distance
+from audiolab.pipeline import AudioLabPipeline
+from audiolab.core.presets import DEFAULT_PRESET, PRESETS_DIR
+from audiolab.generation.preset import load_audio_encoder_preset, load_preset
+
+FAST = {"seconds": 1.0, "steps": 6}
+
+
+@pytest.fixture(scope="module")
+def space():
+    return shared_text_audio_space("audio-text-16k")
+
+
+@pytest.mark.parametrize(
+    ("paraphrase", "label"),
+    [("a puppy yapping", "dog"), ("heavy rain on a roof", "rain"), ("waves crashing on the shore", "sea_waves"),
+     ("a crackling campfire", "crackling_fire"), ("church bells chiming for a wedding", "church_bells")],
+)
+def test_unseen_paraphrases_land_nearest_their_class_prompt(paraphrase: str, label: str) -> None:
+    """None of these is a training caption; in MiniLM's space each is nearest its own class's prompt of all 50."""
+    assert all(paraphrase not in captions for captions in esc50.CAPTIONS.values())
+    prompts = shared_text_encoder().encode([esc50.CAPTIONS[c][0] for c in esc50.CLASSES])
+    query = shared_text_encoder().encode([paraphrase])
+    assert esc50.CLASSES[int((query @ prompts.T).argmax())] == label
+
+
+def test_audio_encoder_puts_same_class_clips_closer(space) -> None:
+    """Unseen seeds of the procedural classes: each clip's nearest other clip is of its own class."""
+    classes = ("siren", "rain", "church_bell", "kick_drum", "clock_tick", "whistle", "engine_hum", "bird_chirp")
+    clips = [synth.synthesize(c, seed=seed, seconds=3.0) for c in classes for seed in (9101, 9102)]
+    embedded = space.embed_audio(clips)
+    assert embedded.shape == (len(clips), 384)
+    assert torch.allclose(embedded.norm(dim=1), torch.ones(len(clips)), atol=1e-4)
+    similarity = embedded @ embedded.T - 2 * torch.eye(len(clips))
+    nearest = similarity.argmax(1)
+    owner = torch.arange(len(clips)) // 2
+    assert float((owner[nearest] == owner).float().mean()) >= 0.85
+    same = similarity[torch.arange(0, len(clips), 2), torch.arange(1, len(clips), 2)].mean()
+    different = similarity[owner.unsqueeze(0) != owner.unsqueeze(1)].mean()
+    assert float(same) > float(different) + 0.2
+
+
+def test_audio_encoder_is_level_independent(space) -> None:
+    clip = synth.synthesize("siren", seed=5, seconds=2.0)
+    loud, quiet = space.embed_audio([clip * 0.9, clip * 0.05])
+    assert float(loud @ quiet) > 0.99
+
+
+def test_audio_lands_near_its_description(space) -> None:
+    """Contrastive training with the alignment term puts audio among the text embeddings, not in a cone of its own."""
+    clip = synth.synthesize("siren", seed=77, seconds=3.0)
+    audio = space.embed_audio(clip)[0]
+    texts = space.embed_text(["a police siren wailing", "a clock ticking", "birds chirping in the morning"])
+    scores = texts @ audio
+    assert int(scores.argmax()) == 0 and float(scores[0]) > 0.3
+
+
+def test_style_reference_changes_the_output_and_blends_with_text(pipeline: AudioLabPipeline, bell: np.ndarray) -> None:
+    plain = pipeline.generate(text="a police siren", seed=2, **FAST)
+    styled = pipeline.generate(text="a police siren", reference=bell, reference_mode="style", style_weight=0.7,
+                               seed=2, **FAST)
+    only_text = pipeline.generate(text="a police siren", reference=bell, reference_mode="style", style_weight=0.0,
+                                  seed=2, **FAST)
+    style_only = pipeline.generate(reference=bell, reference_mode="style", seed=2, **FAST)
+    assert not np.allclose(plain.audio, styled.audio)
+    assert np.allclose(plain.audio, only_text.audio, atol=1e-5)  # weight 0: the prompt alone
+    assert "style at weight 0.70" in styled.method and "the reference's style" in style_only.method
+    assert style_only.reverse[0].index == 0  # style starts from noise: not an SDEdit of the reference
+
+
+def test_style_conditioning_is_not_a_copy_of_the_reference(pipeline: AudioLabPipeline, bell: np.ndarray) -> None:
+    styled = pipeline.generate(reference=bell, reference_mode="style", seconds=2.0, steps=10, seed=0)
+    reference_mel = pipeline.audio_to_mel(bell, pipeline.frames_for(2.0)[1])
+    assert float((styled.reverse[-1].x0_hat - reference_mel).abs().mean()) > 0.2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"reference_mode": "copy"}, "Unknown reference mode"), ({"style_weight": 1.5}, "style weight"),
+     ({"style_weight": float("nan")}, "style weight")],
+)
+def test_bad_reference_settings_are_refused(pipeline: AudioLabPipeline, bell: np.ndarray, kwargs: dict,
+                                            message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        pipeline.generate(reference=bell, label="siren", **FAST, **kwargs)
+
+
+def test_batched_generation_matches_single_generation(pipeline: AudioLabPipeline) -> None:
+    single = pipeline.generate(text="rain on a window", seed=11, sampler="dpm", vocoder="griffinlim", **FAST)
+    batch = pipeline.generate_batch([("rain on a window", None), (None, "siren")], [11, 12], seconds=1.0, steps=6,
+                                    vocoder="griffinlim")
+    assert len(batch) == 2 and batch[0].shape == single.audio.shape
+    assert np.allclose(batch[0], single.audio, atol=1e-4)
+
+
+def test_frechet_distance_closed_form() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(4000, 3))
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    shifted = a + np.array([3.0, 0.0, 4.0])  # same covariance, means 5 apart: FD = 25
+    assert frechet_distance(a, shifted) == pytest.approx(25.0, rel=1e-6)
+    scaled = a * 2.0  # Σ_b = 4Σ_a ≈ 4I: FD ≈ tr(I + 4I − 2·2I) = 3
+    assert frechet_distance(a, scaled) == pytest.approx(3.0, rel=0.1)
+
+
+def test_esc50_preset_is_the_default_and_lists_all_50_classes() -> None:
+    preset = load_preset("esc50-small")
+    assert DEFAULT_PRESET == "esc50-small"
+    assert preset.labels == esc50.CLASSES and len(preset.labels) == 50
+    assert preset.mel == load_preset("synth-tiny").mel  # the diffusion vocoder's mel settings
+    for path in (preset.checkpoint, load_audio_encoder_preset("audio-text-16k").checkpoint):
+        assert path.stat().st_size < 20e6
+    assert all(len(esc50.CAPTIONS[c]) >= 5 for c in preset.labels)
+
+
+def test_esc50_credits_list_every_cc_by_clip_with_the_citation() -> None:
+    for name in ("esc50-small", "audio-text-16k"):
+        text = (PRESETS_DIR / f"{name}.credits.md").read_text(encoding="utf-8")
+        assert "Piczak" in text and "ACM MM" in text or "ACM International Conference on Multimedia" in text
+        rows = [line for line in text.splitlines() if line.startswith("| ") and "CC-BY" in line]
+        assert len(rows) > 600  # the 733 CC-BY clips of folds 1–4 that the shared data holds
+        assert all("freesound.org" in row for row in rows)
+
+
+def _fake_esc50(folder: Path, classes: dict[str, str], per_fold: int = 2) -> Path:
+    """An ESC-50-shaped folder whose clips are procedural sounds standing in for real classes."""
+    (folder / "audio").mkdir(parents=True)
+    rows = []
+    for fold in (1, 2):
+        for index, (category, procedural) in enumerate(classes.items()):
+            for take in range(per_fold):
+                name = f"{fold}-{index}{take}-A.ogg"
+                audio = synth.synthesize(procedural, seed=100 * fold + take, seconds=5.0)
+                sf.write(folder / "audio" / name, audio, 16_000, format="OGG")
+                rows.append({"filename": name, "fold": fold, "target": index, "category": category,
+                             "source_file": "x.wav", "source_url": f"http://freesound.org/{index}", "author": "someone",
+                             "license": "CC-BY"})
+    with (folder / "meta.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return folder
+
+
+def test_generation_eval_runs_end_to_end_on_a_small_folder(tmp_path: Path) -> None:
+    data = _fake_esc50(tmp_path / "esc", {"siren": "siren", "rain": "rain", "church_bells": "church_bell"})
+    pipeline = AudioLabPipeline.from_preset("esc50-small")
+    report = evaluate_generation(pipeline, data, per_class=1, steps=2, classifier_steps=20, clicks=0,
+                                 vocoder="griffinlim", log=lambda line: None)
+    assert report.held_out == 6 and set(report.real_accuracy) == {"siren", "rain", "church_bells"}
+    assert len(report.generated_accuracy) == 3 and 0.0 <= report.relative
+    assert np.isfinite(report.frechet_generated) and np.isfinite(report.frechet_real_halves)
+    table = format_report(report)
+    assert "| siren |" in table and "relative recognisability" in table
+
+
+def test_generation_eval_refuses_a_folder_without_metadata(tmp_path: Path) -> None:
+    pipeline = AudioLabPipeline.from_preset("esc50-small")
+    with pytest.raises(ValueError, match="meta.csv"):
+        evaluate_generation(pipeline, tmp_path, per_class=1)
+
+
+def test_cli_generates_from_a_reference_style_and_lists_50_labels(tmp_path: Path, bell_wav: Path, capsys) -> None:
+    from audiolab.cli import main
+
+    assert main(["labels"]) == 0
+    listed = capsys.readouterr().out.split()
+    assert len(listed) == 50 and listed[0] == "dog"
+    out = tmp_path / "styled.wav"
+    assert main(["generate", "--reference", str(bell_wav), "--reference-mode", "style", "--seconds", "1",
+                 "--steps", "4", "--out", str(out), "--preset", "synth-tiny"]) == 0
+    assert sf.info(out).frames == 16_000 and "style" in capsys.readouterr().out
+
+
+def test_single_fold_data_is_split_by_source_recording(tmp_path: Path) -> None:
+    clips = [esc50.Clip(tmp_path / f"5-{recording}-{take}.ogg", 5, label, "CC0", "", "")
+             for label in ("dog", "rain") for recording in (100, 200, 300) for take in "AB"]
+    train, held = esc50.split_by_recording(clips)
+    assert len(train) == 8 and len(held) == 4
+    assert {c.path.stem.split("-")[1] for c in held}.isdisjoint({c.path.stem.split("-")[1] for c in train})
