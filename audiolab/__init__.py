@@ -11,9 +11,9 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from audiolab.core.diffusion import SAMPLERS, Schedule, Step, make_scheduler, sample
-from audiolab.pipeline import AudioLabPipeline, Result
-from audiolab.generation.preset import Preset, load_preset
 from audiolab.core.presets import list_presets
+from audiolab.generation.preset import Preset, load_preset
+from audiolab.pipeline import AudioLabPipeline, Result
 
 __all__ = [
     "SAMPLERS",

@@ -125,10 +125,10 @@ def vocoder_bench(pipeline: AudioLabPipeline, seconds: float, repeats: int, prin
 def restoration_bench(pipeline: AudioLabPipeline, seconds: float, repeats: int,
                       print_line: Callable[[str], None]) -> None:
     """Restore `seconds` of a noisy (or low-passed) procedural recording, per method and task: wall time and RTF."""
-    from audiolab.generation import synth
-    from audiolab.restoration.noisy_speech import coloured_noise
-    from audiolab.restoration.degradations import degrade
     from audiolab.examples import mix_at_snr
+    from audiolab.generation import synth
+    from audiolab.restoration.degradations import degrade
+    from audiolab.restoration.noisy_speech import coloured_noise
 
     clean = synth.synthesize("whistle", seed=0, seconds=seconds)
     noisy = mix_at_snr(clean, coloured_noise(clean.size, np.random.default_rng(0), -3.0), 5.0)

@@ -210,8 +210,8 @@ def _eval_vocoder(args: argparse.Namespace) -> int:
     import torch
 
     from audiolab.core.audio import MelTransform
-    from audiolab.vocoder.preset import load_vocoder
     from audiolab.vocoder.evaluate import DEFAULT_METHODS, evaluate_vocoders, format_table
+    from audiolab.vocoder.preset import load_vocoder
 
     if not args.data:
         raise ValueError("eval vocoder needs --data DIR: a folder of recordings to resynthesise.")
@@ -230,8 +230,8 @@ def _eval_vocoder(args: argparse.Namespace) -> int:
 
 def _eval_denoise(args: argparse.Namespace) -> int:
     from audiolab.restoration import evaluate as ev
-    from audiolab.vocoder.evaluate import format_table
     from audiolab.restoration.restorer import Restorer
+    from audiolab.vocoder.evaluate import format_table
 
     if not args.clean:
         raise ValueError("eval denoise needs --clean DIR, and --noisy DIR (pairs by file name) or --noise DIR (mixed at --snrs).")

@@ -74,9 +74,8 @@ def test_eval_vocoder_prints_a_table_per_method(tmp_path: Path, capsys: pytest.C
 
 
 def test_train_vocoder_runs_and_saves_a_loadable_checkpoint(tmp_path: Path) -> None:
-    from audiolab.vocoder.preset import load_vocoder
     from audiolab.generation import synth
-    from audiolab.vocoder.preset import load_vocoder_preset
+    from audiolab.vocoder.preset import load_vocoder, load_vocoder_preset
 
     data = tmp_path / "data"
     data.mkdir()

@@ -9,10 +9,11 @@ import pytest
 import soundfile as sf
 import torch
 
-from audiolab.generation import synth
-from audiolab.examples import mix_at_snr
 from audiolab.core.audio import normalize_loudness
-from audiolab.pipeline import REFERENCE_DBFS, AudioLabPipeline, Result
+from audiolab.examples import mix_at_snr
+from audiolab.generation import synth
+from audiolab.generation.pipeline import REFERENCE_DBFS
+from audiolab.pipeline import AudioLabPipeline, Result
 
 FAST = {"seconds": 1.0, "steps": 6}
 

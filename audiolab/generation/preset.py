@@ -13,7 +13,14 @@ import torch
 from audiolab.core.audio import MelSettings
 from audiolab.core.checkpoints import load_weights, read_checkpoint, save_half
 from audiolab.core.diffusion import BETA_SCHEDULES, MAX_STEPS, SAMPLERS, check_guidance, check_steps
-from audiolab.core.presets import DEFAULT_PRESET, build_config, pop_checkpoint, read_mel_settings, read_preset_toml, read_table
+from audiolab.core.presets import (
+    DEFAULT_PRESET,
+    build_config,
+    pop_checkpoint,
+    read_mel_settings,
+    read_preset_toml,
+    read_table,
+)
 from audiolab.generation.conditioning import ConditionEncoder
 from audiolab.generation.mel_unet import MelDenoiser, MelUNetConfig
 from audiolab.vocoder.preset import VOCODER_METHODS
@@ -295,7 +302,7 @@ def load_audio_encoder(preset: AudioEncoderPreset, checkpoint: Path | None = Non
     from audiolab.generation.audio_encoder import AudioEncoder
 
     checkpoint = checkpoint or preset.checkpoint
-    tensors, metadata = _read_checkpoint(
+    tensors, metadata = read_checkpoint(
         checkpoint, "Audio encoder", preset.training.command or f"python -m audiolab train encoder --preset {preset.name}")
     encoder = AudioEncoder(preset.model)
     load_weights(encoder, tensors, checkpoint, preset.path, "Audio encoder")

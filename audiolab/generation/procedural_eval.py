@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from audiolab.generation import synth
-from audiolab.pipeline import AudioLabPipeline
+
+if TYPE_CHECKING:  # the facade that hands this package its work
+    from audiolab.pipeline import AudioLabPipeline
 
 # Prompts that avoid the class names: the text path must carry meaning, not keywords.
 PARAPHRASES: dict[str, str] = {

@@ -20,13 +20,19 @@ import torch
 import torch.nn.functional as F
 
 from audiolab.core.audio import MelTransform
-from audiolab.generation.preset import GeneratorModels, MelNormalization, build_generator, load_generator, save_generator
-from audiolab.generation.conditioning import shared_text_encoder
 from audiolab.core.credits import write_credits
-from audiolab.generation import esc50, synth
 from audiolab.core.diffusion import Schedule
-from audiolab.generation.preset import Preset
 from audiolab.core.training import optimizer_step, progress_text, update_ema, warmup_cosine
+from audiolab.generation import esc50, synth
+from audiolab.generation.conditioning import shared_text_encoder
+from audiolab.generation.preset import (
+    GeneratorModels,
+    MelNormalization,
+    Preset,
+    build_generator,
+    load_generator,
+    save_generator,
+)
 
 Logger = Callable[[str], None]
 

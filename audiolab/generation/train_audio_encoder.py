@@ -20,14 +20,13 @@ import torch
 import torch.nn.functional as F
 
 from audiolab.core.audio import MelTransform
-from audiolab.generation.preset import save_audio_encoder
-from audiolab.generation.conditioning import shared_text_encoder
 from audiolab.core.credits import write_credits
+from audiolab.core.training import optimizer_step, progress_text, warmup_cosine
 from audiolab.generation import esc50, synth
 from audiolab.generation.audio_encoder import AudioEncoder
-from audiolab.generation.preset import AudioEncoderPreset
+from audiolab.generation.conditioning import shared_text_encoder
+from audiolab.generation.preset import AudioEncoderPreset, save_audio_encoder
 from audiolab.generation.train import active_starts, augmented_crop
-from audiolab.core.training import optimizer_step, progress_text, warmup_cosine
 
 Logger = Callable[[str], None]
 PROCEDURAL_PREFIX = "procedural:"

@@ -20,11 +20,11 @@ from tqdm.auto import tqdm
 
 from audiolab.core.audio import load_audio
 from audiolab.core.corpus import AudioSource, audio_files
-from audiolab.restoration.noisy_speech import esc50_noise, held_out_source, mix_at_snr_pair
-from audiolab.restoration.degradations import TASKS, degrade
-from audiolab.vocoder.evaluate import MethodScores
 from audiolab.core.quality import log_spectral_distance, pesq_wb, si_sdr, stoi
+from audiolab.restoration.degradations import TASKS, degrade
+from audiolab.restoration.noisy_speech import esc50_noise, held_out_source, mix_at_snr_pair
 from audiolab.restoration.restorer import Restorer, spectral_gating, wiener_denoise
+from audiolab.vocoder.evaluate import MethodScores
 
 SAMPLE_RATE = 16000
 DENOISE_METHODS: tuple[str, ...] = ("noisy", "wiener", "noisereduce", "diffgmm", "score")
@@ -134,8 +134,7 @@ def restorer_with_checkpoint(checkpoint: str | Path) -> tuple[Restorer, str]:
 
     from safetensors import safe_open
 
-    from audiolab.restoration.preset import load_denoiser
-    from audiolab.restoration.preset import load_denoiser_preset
+    from audiolab.restoration.preset import load_denoiser, load_denoiser_preset
 
     with safe_open(str(checkpoint), framework="pt") as handle:
         metadata = dict(handle.metadata() or {})

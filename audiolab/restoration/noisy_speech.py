@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from audiolab.core.audio import load_audio
-from audiolab.generation import synth
 from audiolab.core.corpus import AudioSource
+from audiolab.generation import synth
 
 PROCEDURAL_NOISES: tuple[str, ...] = ("coloured", "hum", "babble", "rain", "wind")
 

@@ -97,7 +97,7 @@ def build_denoiser(preset: DenoiserPreset) -> torch.nn.Module:
 def load_denoiser(preset: DenoiserPreset, checkpoint: Path | None = None) -> torch.nn.Module:
     """The preset's trained restoration model; a clear ValueError if the checkpoint is missing or mismatched."""
     checkpoint = checkpoint or preset.checkpoint
-    tensors, metadata = _read_checkpoint(
+    tensors, metadata = read_checkpoint(
         checkpoint, "Denoiser", preset.training.command or f"python -m audiolab train denoiser --preset {preset.name}")
     model = build_denoiser(preset)
     load_weights(model, tensors, checkpoint, preset.path, "Denoiser")

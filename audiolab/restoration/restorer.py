@@ -150,8 +150,7 @@ class Restorer:
 
     def model(self, method: str) -> torch.nn.Module:
         if method not in self._models:
-            from audiolab.restoration.preset import load_denoiser
-            from audiolab.restoration.preset import load_denoiser_preset
+            from audiolab.restoration.preset import load_denoiser, load_denoiser_preset
 
             preset = load_denoiser_preset(self.preset_names[method])
             self._models[method] = load_denoiser(preset)

@@ -28,9 +28,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from audiolab.restoration.degradations import Degradation
 from audiolab.core.diffusion import Schedule, Step, make_scheduler, sample
 from audiolab.core.mdct import MDCT
+from audiolab.restoration.degradations import Degradation
 from audiolab.restoration.unet1d import UNet1d
 
 SCALE_FLOOR = 1e-4

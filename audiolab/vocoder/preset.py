@@ -81,7 +81,7 @@ def save_vocoder(path: Path, vocoder: DiffusionVocoder, metadata: dict[str, str]
 def load_vocoder(preset: VocoderPreset, checkpoint: Path | None = None) -> DiffusionVocoder:
     """The preset's trained diffusion vocoder; a clear ValueError if the checkpoint is missing or mismatched."""
     checkpoint = checkpoint or preset.checkpoint
-    tensors, metadata = _read_checkpoint(
+    tensors, metadata = read_checkpoint(
         checkpoint, "Vocoder", preset.training.command or f"python -m audiolab train vocoder --preset {preset.name}")
     vocoder = DiffusionVocoder(preset.settings, prior_scale=float(metadata.get("prior_scale", "1.0")))
     load_weights(vocoder.net, tensors, checkpoint, preset.path, "Vocoder")

@@ -21,14 +21,13 @@ import numpy as np
 import torch
 
 from audiolab.core.audio import MelTransform, normalize_loudness
-from audiolab.vocoder.preset import load_vocoder, save_vocoder
-from audiolab.core.credits import write_credits
-from audiolab.generation import synth
 from audiolab.core.corpus import AudioSource
-from audiolab.vocoder.preset import VocoderPreset
+from audiolab.core.credits import write_credits
 from audiolab.core.quality import log_mel_l1
 from audiolab.core.training import optimizer_step, progress_text, update_ema, warmup_cosine
+from audiolab.generation import synth
 from audiolab.vocoder.diffusion_vocoder import DiffusionVocoder
+from audiolab.vocoder.preset import VocoderPreset, load_vocoder, save_vocoder
 
 Logger = Callable[[str], None]
 VALIDATION_SECONDS = 3.0

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from audiolab.generation import synth
 from audiolab.core.presets import PRESETS_DIR, list_presets
+from audiolab.generation import synth
 from audiolab.generation.preset import load_preset
 
 GOOD = (PRESETS_DIR / "synth-tiny.toml").read_text(encoding="utf-8")

@@ -9,16 +9,24 @@ import numpy as np
 import pytest
 import torch
 
-from audiolab.generation import synth
-from audiolab.restoration.noisy_speech import NoisySpeechStream, coloured_noise
 from audiolab.core.corpus import AudioSource
-from audiolab.restoration.tts import espeak_available, speak
-from audiolab.restoration.degradations import Clipping, Gap, LowPass, clipping_threshold, degrade, gap_mask, operator_for
-from audiolab.restoration.diffgmm import DiffGMMDenoiser, DiffGMMSettings, NoiseMixture
-from audiolab.examples import mix_at_snr
 from audiolab.core.quality import log_spectral_distance, si_sdr
+from audiolab.examples import mix_at_snr
+from audiolab.generation import synth
+from audiolab.restoration.degradations import (
+    Clipping,
+    Gap,
+    LowPass,
+    clipping_threshold,
+    degrade,
+    gap_mask,
+    operator_for,
+)
+from audiolab.restoration.diffgmm import DiffGMMDenoiser, DiffGMMSettings, NoiseMixture
+from audiolab.restoration.noisy_speech import NoisySpeechStream, coloured_noise
 from audiolab.restoration.restorer import Restorer, run_chunked
 from audiolab.restoration.score import ScoreRestorer, ScoreSettings, likelihood_step, measurement_error
+from audiolab.restoration.tts import espeak_available, speak
 
 RATE = 16_000
 SMALL = dict(channels=(16, 16), bottleneck_dilations=(1,))

@@ -9,13 +9,13 @@ import pytest
 import torch
 
 from audiolab.core.audio import MelSettings, MelTransform
-from audiolab.generation import synth
 from audiolab.core.mdct import MDCT
-from audiolab.pipeline import AudioLabPipeline
 from audiolab.core.presets import list_presets
-from audiolab.vocoder.preset import load_vocoder_preset
 from audiolab.core.quality import log_mel_l1
+from audiolab.generation import synth
+from audiolab.pipeline import AudioLabPipeline
 from audiolab.vocoder.diffusion_vocoder import Conditioning, DiffusionVocoder, VocoderSettings, check_log_mel
+from audiolab.vocoder.preset import load_vocoder_preset
 
 
 @pytest.mark.parametrize("samples", [1, 255, 256, 16_001])

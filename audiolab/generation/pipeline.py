@@ -1,0 +1,358 @@
+"""The generation task: text, a class label or a reference recording -> a sound, streamed as `Step`s.
+
+A *backend* is anything with `generate_iter(request)` that yields `Step`s and then a `Result`
+(`GenerationBackend`). `BuiltinGenerator` is the backend for the project's own presets:
+Tab → `AudioLabPipeline.generate_iter` → `BuiltinGenerator.generate_iter` → `sample` (the sampler loop
+in `core/diffusion.py`) → `MelDenoiser` (`mel_unet.py`) → `VocoderPipeline` for the waveform.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Literal, Protocol
+
+import numpy as np
+import torch
+
+from audiolab.core.audio import MelTransform, normalize_loudness
+from audiolab.core.diffusion import (
+    SAMPLER_TITLES,
+    SAMPLERS,
+    Schedule,
+    Step,
+    check_guidance,
+    check_steps,
+    forward_trajectory,
+    make_scheduler,
+    sample,
+)
+from audiolab.core.result import AudioInput, Domain, Result, check_seed, load_input
+from audiolab.generation.conditioning import check_prompt, shared_text_encoder
+from audiolab.generation.preset import GeneratorModels, Preset
+from audiolab.vocoder.pipeline import VocoderPipeline
+
+if TYPE_CHECKING:
+    from audiolab.generation.audio_text import TextAudioSpace
+
+ReferenceMode = Literal["variation", "style"]
+REFERENCE_MODES: tuple[str, ...] = ("variation", "style")
+MIN_SECONDS = 0.5
+REFERENCE_DBFS = -20.0  # references are levelled before their mel is taken, like the training clips' loudness
+DEFAULT_FORWARD_T = (0, 50, 100, 200, 350, 500, 750, 999)
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One generation: what to condition on and how to sample. `None` means the backend's default."""
+
+    text: str | None = None
+    label: str | None = None
+    reference: AudioInput | None = None
+    strength: float = 0.6  # variation: how far the reference is noised (0 keeps it, 1 ignores it)
+    seconds: float | None = None
+    steps: int | None = None
+    sampler: str | None = None
+    guidance: float | None = None
+    seed: int = 0
+    keep_every: int | None = None
+    progress: bool = False
+    vocoder: str | None = None
+    vocoder_steps: int | None = None
+    reference_mode: str = "variation"
+    style_weight: float = 0.5
+
+
+class GenerationBackend(Protocol):
+    """What the tabs and the command line need of a generator: a built-in preset or a hub model."""
+
+    @property
+    def sample_rate(self) -> int: ...
+
+    @property
+    def labels(self) -> tuple[str, ...]: ...
+
+    def generate_iter(self, request: GenerationRequest) -> Iterator[Step | Result]: ...
+
+
+class BuiltinGenerator:
+    """A built-in preset's mel diffusion model behind the `GenerationBackend` interface."""
+
+    def __init__(self, preset: Preset, models: GeneratorModels, vocoder: VocoderPipeline) -> None:
+        self.preset = preset
+        self.models = models
+        self.vocoder = vocoder
+        self.mel = MelTransform(preset.mel)
+        self.schedule = Schedule(preset.schedule_kind, preset.num_train_timesteps)
+
+    @property
+    def sample_rate(self) -> int:
+        return self.preset.sample_rate
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.preset.labels
+
+    # ---- mels ----------------------------------------------------------------------------------
+
+    def frames_for(self, seconds: float) -> tuple[int, int]:
+        """(samples, padded mel frames) for a duration; frames round up to the network's multiple."""
+        samples = int(round(seconds * self.sample_rate))
+        multiple = self.preset.model.frame_multiple
+        frames = self.preset.mel.frames_for(samples)
+        return samples, int(math.ceil(frames / multiple) * multiple)
+
+    def audio_to_mel(self, audio: np.ndarray, frames: int) -> torch.Tensor:
+        """Waveform -> normalised mel of exactly `frames` frames (edge-padded), shape (1, 1, mels, frames)."""
+        log_mel = self.mel.log_mel(audio)
+        if log_mel.shape[-1] < frames:
+            log_mel = torch.nn.functional.pad(log_mel.unsqueeze(0), (0, frames - log_mel.shape[-1]), mode="replicate")[0]
+        return self.models.normalization.normalize(log_mel[:, :frames]).reshape(1, 1, log_mel.shape[0], frames)
+
+    def mel_to_audio(self, x: torch.Tensor, num_samples: int, seed: int = 0, iterations: int | None = None,
+                     method: str | None = None, steps: int | None = None) -> np.ndarray:
+        """A normalised mel (…, mels, frames) back to a waveform: the diffusion vocoder or Griffin-Lim."""
+        log_mel = self.models.normalization.denormalize(x.reshape(x.shape[-2], x.shape[-1]))
+        return self.vocoder.log_mel_to_audio(log_mel, num_samples, seed, iterations, method, steps)
+
+    def display_mel(self, tensor: torch.Tensor, domain: Domain) -> np.ndarray:
+        """A Step's tensor as a normalised mel image, whichever domain it lives in."""
+        if domain == "waveform":
+            tensor = self.models.normalization.normalize(self.mel.log_mel(tensor.reshape(-1)))
+        return tensor.reshape(tensor.shape[-2], tensor.shape[-1]).detach().cpu().numpy()
+
+    def result_log_mel(self, result: Result) -> torch.Tensor:
+        """The natural-log mel a generation ended on (what its vocoder turned into audio)."""
+        if result.domain != "mel" or not result.reverse:
+            raise ValueError("Only a generated sound carries a mel to vocode; generate one first.")
+        x = result.reverse[-1].x0_hat
+        log_mel = self.models.normalization.denormalize(x.reshape(x.shape[-2], x.shape[-1]))
+        return log_mel[:, : self.preset.mel.frames_for(result.audio.size)]
+
+    # ---- conditioning --------------------------------------------------------------------------
+
+    def text_audio_space(self) -> "TextAudioSpace":
+        """The preset's audio encoder (loaded on first use) with MiniLM: the shared text–audio space."""
+        if not self.preset.audio_encoder:
+            raise ValueError(f"Preset {self.preset.name} has no audio encoder for style conditioning; use the "
+                             "variation mode.")
+        from audiolab.generation.audio_text import shared_text_audio_space
+
+        return shared_text_audio_space(self.preset.audio_encoder)
+
+    def condition(self, text: str | None, label: str | None, style: torch.Tensor | None = None,
+                  style_weight: float = 0.5) -> tuple[torch.Tensor | None, torch.Tensor, list[str]]:
+        """Conditioning vector, the null, and a description.
+
+        Text and a reference's style embedding share MiniLM's space: they are blended there,
+        normalize((1 − w)·text + w·style), before the generator's text projection. A label's
+        embedding is averaged with the result when both are given.
+        """
+        parts: list[torch.Tensor] = []
+        described: list[str] = []
+        encoder = self.models.condition
+        with torch.no_grad():
+            if label is not None and str(label).strip():
+                index = self.preset.label_index(label)
+                parts.append(encoder.from_labels(torch.tensor([index])))
+                described.append(f"label '{self.labels[index]}'")
+            embedding = None
+            if text is not None:
+                prompt = check_prompt(text)
+                embedding = shared_text_encoder().encode([prompt])
+                described.append(f"text '{prompt}'")
+            if style is not None:
+                if embedding is None:
+                    embedding = style.reshape(1, -1)
+                    described.append("the reference's style")
+                else:
+                    if style_weight > 0:  # weight 0 keeps the prompt's own embedding, not a renormalised copy
+                        mixed = (1 - style_weight) * embedding + style_weight * style.reshape(1, -1)
+                        embedding = torch.nn.functional.normalize(mixed, dim=-1)
+                    described.append(f"the reference's style at weight {style_weight:.2f}")
+            if embedding is not None:
+                parts.append(encoder.from_text(embedding))
+            null = encoder.unconditional(1)
+        cond = torch.stack(parts).mean(0) if parts else None
+        return cond, null, described
+
+    def _denoise_fn(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+        if cond is None:
+            cond = self.models.condition.unconditional(x_t.shape[0])
+        return self.models.denoiser(x_t, t, cond)
+
+    # ---- generation ----------------------------------------------------------------------------
+
+    def check_seconds(self, seconds: float | None) -> float:
+        seconds = float(self.preset.default_seconds if seconds is None else seconds)
+        if not math.isfinite(seconds) or not MIN_SECONDS <= seconds <= self.preset.max_seconds:
+            raise ValueError(f"Duration must be from {MIN_SECONDS} to {self.preset.max_seconds:g} s; got {seconds}.")
+        return seconds
+
+    def check_request(self, request: GenerationRequest) -> GenerationRequest:
+        """The request with every default filled in and every value checked, before any work is done."""
+        preset, r = self.preset, request
+        seconds = self.check_seconds(r.seconds)
+        steps = check_steps(preset.sampler.steps if r.steps is None else r.steps)
+        sampler = (r.sampler or preset.sampler.name).lower()
+        if sampler not in SAMPLERS:
+            raise ValueError(f"Unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}.")
+        guidance = check_guidance(preset.sampler.guidance if r.guidance is None else r.guidance)
+        seed = check_seed(r.seed)
+        vocoder = self.vocoder.check_method(r.vocoder)
+        if vocoder == "diffusion" and r.vocoder_steps is not None:
+            self.vocoder.diffusion_vocoder().check_steps(r.vocoder_steps)
+        keep_every = r.keep_every  # by default about as many frames as the preset keeps at its own step count
+        if keep_every is None:
+            keep_every = max(1, round(steps * preset.sampler.keep_every / preset.sampler.steps))
+        text = r.text
+        if text is not None and not text.strip() and r.label is None and r.reference is None:
+            check_prompt(text)  # raises the empty-prompt message
+        if text is not None and not text.strip():
+            text = None
+        if text is None and (r.label is None or not str(r.label).strip()) and r.reference is None:
+            raise ValueError("Give a text prompt, a class label or a reference recording to generate from.")
+        if r.reference_mode not in REFERENCE_MODES:
+            raise ValueError(f"Unknown reference mode {r.reference_mode!r}; choose one of {', '.join(REFERENCE_MODES)}.")
+        if not (isinstance(r.style_weight, (int, float)) and 0.0 <= float(r.style_weight) <= 1.0):
+            raise ValueError(f"The style weight must be between 0 and 1; got {r.style_weight!r}.")
+        if r.reference is not None and r.reference_mode == "variation" and not 0.0 <= float(r.strength) <= 1.0:
+            raise ValueError(f"The strength must be between 0 and 1; got {r.strength}.")
+        return replace(r, text=text, seconds=seconds, steps=steps, sampler=sampler, guidance=guidance, seed=seed,
+                       vocoder=vocoder, keep_every=keep_every, strength=float(r.strength),
+                       style_weight=float(r.style_weight))
+
+    def _prepare_reference(self, request: GenerationRequest, num_samples: int,
+                           notes: list[str]) -> tuple[np.ndarray | None, torch.Tensor | None]:
+        """The reference levelled and cut or looped to the output's length, and (style mode) its embedding."""
+        if request.reference is None:
+            return None, None
+        audio = normalize_loudness(load_input(request.reference, self.sample_rate, "reference recording"),
+                                   REFERENCE_DBFS)
+        style = None
+        if request.reference_mode == "style":  # the whole reference (up to the longest output) informs the style
+            style = self.text_audio_space().embed_audio(audio[: int(self.preset.max_seconds * self.sample_rate)])[0]
+        seconds = float(request.seconds or 0)
+        if audio.size > num_samples:
+            notes.append(f"Used the first {seconds:g} s of the {audio.size / self.sample_rate:.1f} s reference.")
+            audio = audio[:num_samples]
+        elif audio.size < num_samples:
+            notes.append(f"The {audio.size / self.sample_rate:.1f} s reference was looped to {seconds:g} s.")
+            audio = np.tile(audio, int(math.ceil(num_samples / audio.size)))[:num_samples]
+        return audio, style
+
+    def generate_iter(self, request: GenerationRequest) -> Iterator[Step | Result]:
+        """Yield kept reverse-trajectory Steps as they are sampled, then the Result.
+
+        A reference is used one of two ways. "variation" is SDEdit (Meng et al. 2022): its mel is
+        noised to `strength` and denoised under the condition, so its structure survives.
+        "style" embeds it in the text–audio space and conditions a fresh sample on that, alone or
+        blended with the prompt at `style_weight`: a new sound like it, not a copy of it.
+        """
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        notes: list[str] = []
+        # 0. check every input before any work
+        r = self.check_request(request)
+        assert r.seconds is not None and r.steps is not None and r.sampler is not None and r.guidance is not None
+
+        # 1. the reference, then the condition
+        num_samples, frames = self.frames_for(r.seconds)
+        reference_audio, style = self._prepare_reference(r, num_samples, notes)
+        cond, null, described = self.condition(r.text, r.label, style, r.style_weight)
+        timings["encode"] = time.perf_counter() - started
+
+        # 2. prepare the starting noise (and the reference's mel, for SDEdit)
+        generator = torch.Generator().manual_seed(r.seed)
+        noise = torch.randn((1, 1, self.preset.mel.n_mels, frames), generator=generator)
+        init = None
+        if reference_audio is not None and r.reference_mode == "variation":
+            init = self.audio_to_mel(reference_audio, frames)
+            described.append(f"reference at strength {r.strength:.2f}")
+
+        # 3. the reverse process
+        scheduler = make_scheduler(r.sampler, self.schedule)  # type: ignore[arg-type]
+        kept: list[Step] = []
+        sample_started = time.perf_counter()
+        for step in sample(
+            self._denoise_fn, scheduler, self.schedule, noise, r.steps, cond=cond, uncond=null, guidance=r.guidance,
+            keep_every=r.keep_every or 1, init=init, strength=r.strength if init is not None else 1.0,
+            generator=generator, progress=r.progress,
+            x0_range=(self.models.normalization.low, self.models.normalization.high),
+        ):
+            kept.append(step)
+            yield step
+        timings["sample"] = time.perf_counter() - sample_started
+
+        # 4. mel -> waveform
+        vocode_started = time.perf_counter()
+        audio = self.mel_to_audio(kept[-1].x0_hat, num_samples, seed=r.seed, method=r.vocoder, steps=r.vocoder_steps)
+        timings["vocode"] = time.perf_counter() - vocode_started
+        timings["total"] = time.perf_counter() - started
+        conditioned = " + ".join(described) if described else "nothing (unconditional)"
+        method = (
+            f"{SAMPLER_TITLES[r.sampler]}, {r.steps} steps, guidance {r.guidance:g}, seed {r.seed}; conditioned on "
+            f"{conditioned}; {self.vocoder.describe(r.vocoder, r.vocoder_steps)}."  # type: ignore[arg-type]
+        )
+        yield Result(audio, self.sample_rate, method, reverse=tuple(kept), timings=timings, notes=tuple(notes),
+                     input_audio=reference_audio)
+
+    def generate_batch(self, requests: Sequence[tuple[str | None, str | None]], seeds: Sequence[int],
+                       seconds: float | None = None, steps: int | None = None, guidance: float | None = None,
+                       vocoder: str | None = None, progress: bool = False) -> list[np.ndarray]:
+        """Many clips in one batched reverse process: `requests` are (text, label) pairs, one seed each.
+
+        Clip i is the same as `generate(text, label, seed=seeds[i])` would give with a deterministic
+        sampler (DPM-Solver++ here); batching only shares the network's calls. The eval uses it.
+        """
+        if len(requests) != len(seeds) or not requests:
+            raise ValueError("Give one seed per request, and at least one request.")
+        seconds = self.check_seconds(seconds)
+        steps = check_steps(self.preset.sampler.steps if steps is None else steps)
+        guidance = check_guidance(self.preset.sampler.guidance if guidance is None else guidance)
+        method = self.vocoder.check_method(vocoder)
+        conditions = [self.condition(text, label) for text, label in requests]
+        if any(cond is None for cond, _, _ in conditions):
+            raise ValueError("Every request needs a text or a label.")
+        cond = torch.cat([c for c, _, _ in conditions])  # type: ignore[misc]
+        null = torch.cat([n for _, n, _ in conditions])
+        num_samples, frames = self.frames_for(seconds)
+        shape = (1, 1, self.preset.mel.n_mels, frames)
+        noise = torch.cat([torch.randn(shape, generator=torch.Generator().manual_seed(check_seed(s))) for s in seeds])
+        final = None
+        for final in sample(self._denoise_fn, make_scheduler("dpm", self.schedule), self.schedule, noise, steps,
+                            cond=cond, uncond=null, guidance=guidance, keep_every=10**6, progress=progress,
+                            x0_range=(self.models.normalization.low, self.models.normalization.high)):
+            pass
+        assert final is not None
+        return [self.mel_to_audio(final.x0_hat[i], num_samples, seed=check_seed(seed), method=method)
+                for i, seed in enumerate(seeds)]
+
+    # ---- the forward process (the diffusion explorer) ------------------------------------------
+
+    def diffuse(self, audio: AudioInput, timesteps: Sequence[int] = DEFAULT_FORWARD_T, schedule: str | None = None,
+                domain: Domain = "mel", seed: int = 0) -> Result:
+        """The forward process q(x_t | x_0) of a recording at the chosen t, in the mel or the waveform domain."""
+        started = time.perf_counter()
+        if domain not in ("mel", "waveform"):
+            raise ValueError(f"Domain must be 'mel' or 'waveform'; got {domain!r}.")
+        chosen = Schedule(schedule or self.preset.schedule_kind, self.preset.num_train_timesteps)
+        if not timesteps:
+            raise ValueError("Choose at least one timestep t to show.")
+        wave = load_input(audio, self.sample_rate)
+        notes: list[str] = []
+        limit = int(self.preset.max_seconds * self.sample_rate)
+        if wave.size > limit:
+            notes.append(f"Showing the first {self.preset.max_seconds:g} s of {wave.size / self.sample_rate:.1f} s.")
+            wave = wave[:limit]
+        generator = torch.Generator().manual_seed(check_seed(seed))
+        if domain == "mel":
+            x0 = self.audio_to_mel(wave, self.preset.mel.frames_for(wave.size))
+        else:
+            x0 = torch.from_numpy(wave).reshape(1, 1, -1)
+        steps = forward_trajectory(chosen, x0, [int(t) for t in timesteps], generator)
+        method = f"Forward process q(x_t|x_0), {chosen.kind} schedule, {domain} domain, seed {seed}."
+        return Result(wave, self.sample_rate, method, forward=tuple(steps), domain=domain, notes=tuple(notes),
+                      input_audio=wave, timings={"total": time.perf_counter() - started})

@@ -1,0 +1,103 @@
+"""The restoration task: denoise, bandwidth extension, declipping and inpainting of a recording, as a `Result`.
+
+Tab → `AudioLabPipeline.denoise` → `RestorationPipeline.denoise` → `Restorer.restore` (`restorer.py`) →
+DiffGMM (`diffgmm.py`) or the score model (`score.py`) with its sampler loop.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from audiolab.core.diffusion import Step
+from audiolab.core.result import AudioInput, Result, check_seed, load_input
+from audiolab.restoration.restorer import RestoreMethod, Restorer
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+class RestorationPipeline:
+    """Loads the restoration models on first use; bare input arrays are taken to be at `input_rate`."""
+
+    def __init__(self, input_rate: int) -> None:
+        self.input_rate = input_rate
+        self._restorer: Restorer | None = None
+
+    @property
+    def restorer(self) -> Restorer:
+        if self._restorer is None:
+            self._restorer = Restorer()
+        return self._restorer
+
+    def _load(self, audio: AudioInput, what: str) -> np.ndarray:
+        return load_input(audio, self.restorer.sample_rate, what, array_rate=self.input_rate)
+
+    def denoise(self, audio: AudioInput, method: RestoreMethod = "diffgmm", task: str = "denoise",
+                steps: int | None = None, strength: float | None = None, guidance: float | None = None,
+                seed: int = 0, cutoff_hz: float = 4000.0, progress: bool = False) -> Result:
+        """Restore a recording (denoise, bandwidth, declip or inpaint); output length equals input length.
+
+        The Result's reverse trajectory holds the estimate after each iteration or step as waveforms
+        (captions in `Step.caption`); for DiffGMM, `extras["mixture"]` is the fitted noise mixture.
+        """
+        seed = check_seed(seed)
+        wave = self._load(audio, "recording")
+        restoration = self.restorer.restore(wave, method, task, steps, strength, guidance, seed, cutoff_hz, progress)
+        total = len(restoration.trajectory)
+        reverse = tuple(
+            Step(i, total - 1, float(total - 1 - i), math.inf if i == total - 1 else math.nan,
+                 torch.from_numpy(w)[None], torch.from_numpy(w)[None], caption=caption)
+            for i, (caption, w) in enumerate(restoration.trajectory)
+        )
+        extras: dict[str, object] = {"task": task, "method_name": method}
+        if restoration.mixture is not None:
+            extras["mixture"] = restoration.mixture
+        return Result(restoration.audio, self.restorer.sample_rate, restoration.description, reverse=reverse,
+                      domain="waveform", timings={"total": restoration.seconds}, notes=tuple(restoration.notes),
+                      input_audio=wave, extras=extras)
+
+    def reference(self, clean: AudioInput, result: Result) -> np.ndarray:
+        """A clean reference at the restoration's rate, cut or zero-padded to the input's length."""
+        reference = load_input(clean, result.sample_rate, "clean reference", array_rate=self.input_rate)
+        length = result.audio.size
+        if abs(reference.size - length) > 0.05 * length:
+            raise ValueError(f"The clean reference is {reference.size / result.sample_rate:.2f} s long but the input is "
+                             f"{length / result.sample_rate:.2f} s; give the recording's own clean version.")
+        return np.pad(reference[:length], (0, max(length - reference.size, 0)))
+
+    def mixture_figure(self, result: Result, clean: np.ndarray | None = None) -> "Figure":
+        """DiffGMM's first-iteration noise mixture over a histogram of the true residual (or of the removed noise)."""
+        from audiolab.core import plots
+        from audiolab.restoration.diffgmm import NoiseMixture, residual_coefficients
+        from audiolab.restoration.restorer import CHUNK_SECONDS
+
+        mixture = result.extras.get("mixture")
+        if not isinstance(mixture, NoiseMixture) or result.input_audio is None:
+            raise ValueError("Only a DiffGMM restoration carries a fitted noise mixture.")
+        model = self.restorer.model("diffgmm")
+        span = min(result.input_audio.size, int(CHUNK_SECONDS * result.sample_rate))  # the chunk the mixture was fitted on
+        # the first iteration's target: the true noise if the clean recording is known, else what it removed
+        other = clean if clean is not None else result.reverse[1].x0_hat.reshape(-1).numpy()
+        residual = residual_coefficients(result.input_audio, other, model.settings.hop, span)
+        return plots.mixture_figure(residual, mixture.pooled_density, model.settings.components, clean is not None)
+
+    def make_test_input(self, clean: AudioInput, task: str, seed: int = 0) -> Path:
+        """A degraded copy of a clean recording for `task` (noise at 5 dB for denoise), written to a temp file."""
+        from audiolab.core.audio import save_audio
+        from audiolab.examples import example_folder, mix_at_snr
+        from audiolab.restoration.degradations import degrade
+        from audiolab.restoration.noisy_speech import coloured_noise
+
+        rate = self.restorer.sample_rate
+        wave = self._load(clean, "clean reference")
+        if task == "denoise":
+            degraded = mix_at_snr(wave, coloured_noise(wave.size, np.random.default_rng(seed), -3.0), 5.0)
+        else:
+            degraded = degrade(task, wave, rate)
+        return save_audio(example_folder() / f"test-input-{task}-{seed}-{abs(hash(wave.tobytes())) % 10**8}.wav",
+                          degraded, rate)

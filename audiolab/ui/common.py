@@ -1,0 +1,108 @@
+"""What every tab shares: the pipeline cache, error display, result summaries and the step listener."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import gradio as gr
+
+from audiolab.pipeline import AudioLabPipeline, Result
+
+# Every event that runs a model or draws a figure shares one queue: one CPU job at a time keeps clicks
+# fast and deterministic (torch's RNG and pyplot are process-wide).
+MODEL_QUEUE = "model"
+
+X0_HAT_CHOICE = "x̂_0 (clean estimate)"
+X_T_CHOICE = "x_t (noisy state)"
+WHICH_STEP_CHOICES = [X0_HAT_CHOICE, X_T_CHOICE]
+
+Component = gr.components.Component
+Widgets = dict[str, Component]  # a tab's widgets by short name, for the function that wires them
+
+_PIPELINES: dict[str, AudioLabPipeline] = {}  # the one cache: a pipeline per preset, built on first use
+
+
+def get_pipeline(preset: str) -> AudioLabPipeline:
+    """The preset's pipeline, loaded on first use and kept for the life of the process."""
+    if preset not in _PIPELINES:
+        _PIPELINES[preset] = AudioLabPipeline.from_preset(preset)
+    return _PIPELINES[preset]
+
+
+def shows_errors(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the library's ValueErrors into messages on the page (the inputs stay as they were)."""
+
+    # A streaming handler must stay a generator function, or Gradio would not stream it.
+    if inspect.isgeneratorfunction(handler):
+
+        @functools.wraps(handler)
+        def streaming(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            try:
+                yield from handler(*args, **kwargs)
+            except ValueError as error:
+                raise gr.Error(str(error)) from error
+
+        return streaming
+
+    @functools.wraps(handler)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        except ValueError as error:
+            raise gr.Error(str(error)) from error
+
+    return wrapped
+
+
+def pipeline_audio(pipeline: AudioLabPipeline, audio: Any) -> tuple[int, Any]:
+    """A waveform at the pipeline's rate, as a numpy-type gr.Audio takes it."""
+    return (pipeline.sample_rate, audio)
+
+
+def result_summary(result: Result) -> str:
+    """The method, its timings and its notes, as Markdown."""
+    timings = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in result.timings.items())
+    lines = [f"**Method:** {result.method}", f"**Time:** {timings}"]
+    lines += [f"*{note}*" for note in result.notes]
+    return "\n\n".join(lines)
+
+
+def step_choices(result: Result) -> list[tuple[str, int]]:
+    """(label, index) of each kept step: the reverse trajectory, or the forward one when there is none."""
+    steps = result.reverse or result.forward
+    return [(step.label, index) for index, step in enumerate(steps)]
+
+
+def reset_step_picker(result: Result) -> dict[str, Any]:
+    """Offer the new result's steps, with none chosen (so an old step's audio is not replayed)."""
+    return gr.update(choices=step_choices(result), value=None)
+
+
+@shows_errors
+def listen_to_step(preset: str, result: Result | None, index: int | None, which: str) -> tuple[int, Any] | None:
+    """The audio of one kept step: its noisy state x_t or its clean estimate x̂_0."""
+    if result is None or index is None:
+        return None
+    pipeline = get_pipeline(preset)
+    kind = "x_t" if which.startswith("x_t") else "x0_hat"
+    return pipeline_audio(pipeline, pipeline.step_audio(result, int(index), kind))
+
+
+def step_listener(which_value: str) -> tuple[gr.Dropdown, gr.Radio, gr.Audio]:
+    """A row to play any kept step: the step picker, x_t or x̂_0, and the player."""
+    with gr.Row():
+        picker = gr.Dropdown([], label="Listen to a kept step", value=None)
+        which = gr.Radio(WHICH_STEP_CHOICES, value=which_value, label="Which")
+        step_audio = gr.Audio(label="Audio of that step", type="numpy", interactive=False)
+    return picker, which, step_audio
+
+
+def wire_step_listener(
+    preset: gr.Dropdown, state: gr.State, picker: gr.Dropdown, which: gr.Radio, step_audio: gr.Audio
+) -> None:
+    """Play the chosen step whenever the step or the x_t / x̂_0 choice changes (no API endpoint)."""
+    for trigger in (picker.change, which.change):
+        trigger(listen_to_step, [preset, state, picker, which], step_audio, api_name=False, concurrency_id=MODEL_QUEUE)

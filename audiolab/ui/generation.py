@@ -1,0 +1,212 @@
+"""The three generation tabs (Text to audio, Class label, Reference audio): shared settings, outputs and handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import gradio as gr
+
+from audiolab.core import plots
+from audiolab.core.diffusion import SAMPLER_TITLES, SAMPLERS
+from audiolab.examples import EXAMPLE_PROMPTS, example_recordings
+from audiolab.generation.preset import Preset, load_preset
+from audiolab.pipeline import Step
+from audiolab.ui.common import (
+    MODEL_QUEUE,
+    X0_HAT_CHOICE,
+    Widgets,
+    get_pipeline,
+    pipeline_audio,
+    reset_step_picker,
+    result_summary,
+    shows_errors,
+    step_listener,
+    wire_step_listener,
+)
+
+SAMPLER_CHOICES = [(SAMPLER_TITLES[name], name) for name in SAMPLERS]
+VOCODER_CHOICES = [("Diffusion vocoder", "diffusion"), ("Griffin-Lim", "griffinlim")]
+REFERENCE_MODE_CHOICES = [("Variation (SDEdit): keep its structure", "variation"),
+                          ("Style: a new sound like it", "style")]
+REFERENCE_HELP = (
+    "Two ways to start from a recording. **Variation** (SDEdit): the reference's mel is noised to "
+    "*strength* and the reverse process runs from there under the prompt or class, so its structure "
+    "survives (strength 0 keeps it, 1 ignores it). **Style**: a trained audio encoder places the "
+    "reference in the same space as text prompts, and a fresh sound is generated from that point: "
+    "like the reference, not a copy of it. With a prompt, *style weight* blends the two "
+    "(0 = only the prompt, 1 = only the reference)."
+)
+
+
+# ---- handlers ---------------------------------------------------------------------------------------
+
+
+def make_generation_handler(require_reference: bool) -> Callable[..., Iterator[tuple[Any, ...]]]:
+    """The handler behind the three generation tabs; the Reference tab's insists on a recording."""
+
+    @shows_errors
+    def run_generation(
+        preset: str,
+        text: str | None,
+        label: str | None,
+        reference: str | None,
+        strength: float,
+        seconds: float,
+        steps: float,
+        sampler: str,
+        guidance: float,
+        seed: float,
+        vocoder: str = "diffusion",
+        vocoder_steps: float = 6,
+        reference_mode: str = "variation",
+        style_weight: float = 0.5,
+        progress: gr.Progress = gr.Progress(track_tqdm=True),
+    ) -> Iterator[tuple[Any, ...]]:
+        """Stream a preview of x̂_0 while sampling; then the audio, the trajectory grid and the step picker."""
+        if require_reference and reference is None:
+            raise ValueError("Upload or record a reference recording (or pick an example) to make a variation of.")
+        pipeline = get_pipeline(preset)
+        for item in pipeline.generate_iter(
+            text=text, label=label or None, reference=reference, strength=strength, seconds=seconds,
+            steps=int(steps), sampler=sampler, guidance=guidance, seed=seed, progress=True,
+            vocoder=vocoder, vocoder_steps=int(vocoder_steps) if vocoder == "diffusion" else None,
+            reference_mode=reference_mode, style_weight=float(style_weight),
+        ):
+            if isinstance(item, Step):
+                preview = plots.spectrogram_image(item.x0_hat)
+                yield gr.skip(), preview, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            else:
+                figure = plots.trajectory_figure(item.reverse, "Reverse trajectory: x_t (top) and x̂_0 (bottom)")
+                yield (pipeline_audio(pipeline, item.audio), gr.skip(), figure, item, reset_step_picker(item),
+                       result_summary(item), item)
+
+    return run_generation
+
+
+run_generation = make_generation_handler(require_reference=False)
+run_reference_generation = make_generation_handler(require_reference=True)
+
+
+@shows_errors
+def labels_for_preset(preset: str) -> tuple[Any, Any, str]:
+    """When the preset changes, the class pickers list its labels."""
+    labels = list(load_preset(preset).labels)
+    return (gr.update(choices=labels, value=labels[0]), gr.update(choices=[""] + labels, value=""),
+            class_count(preset, labels))
+
+
+def class_count(preset: str, labels: list[str]) -> str:
+    """How many classes the preset knows, and the command that lists them."""
+    return f"Preset **{preset}** knows {len(labels)} classes (`python -m audiolab labels --preset {preset}`)."
+
+
+# ---- widgets and wiring shared by the three tabs ----------------------------------------------------
+
+
+def generation_controls(defaults: Preset) -> Widgets:
+    """The sampling settings every generation tab shares."""
+    with gr.Accordion("Sampling settings", open=True):
+        with gr.Row():
+            seconds = gr.Slider(0.5, defaults.max_seconds, value=defaults.default_seconds, step=0.5, label="Seconds")
+            steps = gr.Slider(1, 1000, value=defaults.sampler.steps, step=1, label="Steps")
+            guidance = gr.Slider(0, 10, value=defaults.sampler.guidance, step=0.5,
+                                 label="Guidance scale (0 = unconditional)")
+        with gr.Row():
+            sampler = gr.Dropdown(SAMPLER_CHOICES, value=defaults.sampler.name, label="Sampler")
+            seed = gr.Number(0, precision=0, label="Seed")
+        with gr.Row():
+            vocoder = gr.Radio(VOCODER_CHOICES, value=defaults.vocoder_method, label="Vocoder (mel -> waveform)")
+            vocoder_steps = gr.Slider(1, 50, value=6, step=1, label="Diffusion vocoder steps")
+    return {"seconds": seconds, "steps": steps, "guidance": guidance, "sampler": sampler, "seed": seed,
+            "vocoder": vocoder, "vocoder_steps": vocoder_steps}
+
+
+def generation_outputs() -> Widgets:
+    """The audio, the live x̂_0 preview, the trajectory and the step listener of a generation tab."""
+    with gr.Row():
+        audio = gr.Audio(label="Generated audio", type="numpy", interactive=False)
+        preview = gr.Image(label="Live x̂_0 while sampling", height=160, interactive=False)
+    summary = gr.Markdown()
+    figure = gr.Plot(label="Reverse trajectory")
+    picker, which, step_audio = step_listener(X0_HAT_CHOICE)
+    state = gr.State(None)
+    return {"audio": audio, "preview": preview, "summary": summary, "figure": figure, "picker": picker,
+            "which": which, "step_audio": step_audio, "state": state}
+
+
+def wire_generation(
+    button: gr.Button, preset: gr.Dropdown, text: Any, label: Any, reference: Any, strength: Any,
+    controls: Widgets, outputs: Widgets, api_name: str, last_generated: gr.State,
+    reference_controls: tuple[Any, ...] = (),
+) -> None:
+    """Generate on click (the tab's API endpoint), and play kept steps; a missing input is passed as None."""
+    handler = run_reference_generation if reference is not None else run_generation
+    none = gr.State(None)
+    inputs = [preset, text or none, label or none, reference or none, strength or gr.State(0.6),
+              controls["seconds"], controls["steps"], controls["sampler"], controls["guidance"], controls["seed"],
+              controls["vocoder"], controls["vocoder_steps"], *reference_controls]
+    targets = [outputs[k] for k in ("audio", "preview", "figure", "state", "picker", "summary")] + [last_generated]
+    button.click(handler, inputs, targets, api_name=api_name, concurrency_id=MODEL_QUEUE)
+    wire_step_listener(preset, outputs["state"], outputs["picker"], outputs["which"], outputs["step_audio"])
+
+
+# ---- the tabs ---------------------------------------------------------------------------------------
+
+
+def build_text_tab(preset: gr.Dropdown, defaults: Preset, last_generated: gr.State) -> None:
+    """Text to audio: a prompt, the sampling settings, and example prompts."""
+    prompt = gr.Textbox(label="Prompt", placeholder="e.g. an ambulance passing by", lines=1)
+    controls = generation_controls(defaults)
+    button = gr.Button("Generate", variant="primary")
+    outputs = generation_outputs()
+    gr.Examples([[p] for p in EXAMPLE_PROMPTS], [prompt], label="Example prompts")
+    wire_generation(button, preset, prompt, None, None, None, controls, outputs, "generate_text", last_generated)
+
+
+def build_class_tab(
+    preset: gr.Dropdown, default_preset: str, defaults: Preset, last_generated: gr.State
+) -> tuple[gr.Dropdown, gr.Markdown]:
+    """Class label: one of the preset's classes. Returns the class picker and the class count, for preset changes."""
+    count = gr.Markdown(class_count(default_preset, list(defaults.labels)))
+    label = gr.Dropdown(list(defaults.labels), value=defaults.labels[0], label="Class")
+    controls = generation_controls(defaults)
+    button = gr.Button("Generate", variant="primary")
+    outputs = generation_outputs()
+    gr.Examples([[name] for name in defaults.labels[:6]], [label], label="Example classes")
+    wire_generation(button, preset, None, label, None, None, controls, outputs, "generate_label", last_generated)
+    return label, count
+
+
+def build_reference_tab(preset: gr.Dropdown, defaults: Preset, last_generated: gr.State) -> gr.Dropdown:
+    """Reference audio: a variation or a style transfer of a recording. Returns the optional class picker."""
+    gr.Markdown(REFERENCE_HELP)
+    inputs = _reference_inputs(defaults)
+    controls = generation_controls(defaults)
+    button = gr.Button("Generate from the reference", variant="primary")
+    outputs = generation_outputs()
+    recordings = example_recordings(defaults.sample_rate)
+    gr.Examples(
+        [[str(recordings["church_bell"]), "style", "", ""],
+         [str(recordings["siren"]), "variation", "an ambulance passing by", ""],
+         [str(recordings["bird_chirp"]), "style", "rain falling on leaves", ""]],
+        [inputs["reference"], inputs["mode"], inputs["prompt"], inputs["label"]],
+        label="Example recordings (reference, mode, prompt, class)",
+    )
+    wire_generation(button, preset, inputs["prompt"], inputs["label"], inputs["reference"], inputs["strength"],
+                    controls, outputs, "generate_reference", last_generated, (inputs["mode"], inputs["style_weight"]))
+    return inputs["label"]
+
+
+def _reference_inputs(defaults: Preset) -> Widgets:
+    """The recording, how to use it, and the optional prompt and class."""
+    with gr.Row():
+        reference = gr.Audio(label="Reference recording", type="filepath")
+        with gr.Column():
+            mode = gr.Radio(REFERENCE_MODE_CHOICES, value="variation", label="Use the reference for")
+            strength = gr.Slider(0, 1, value=0.6, step=0.05, label="Strength (variation)")
+            style_weight = gr.Slider(0, 1, value=0.5, step=0.05, label="Style weight against the prompt (style)")
+            prompt = gr.Textbox(label="Prompt (optional)")
+            label = gr.Dropdown([""] + list(defaults.labels), value="", label="Class (optional)")
+    return {"reference": reference, "mode": mode, "strength": strength, "style_weight": style_weight,
+            "prompt": prompt, "label": label}

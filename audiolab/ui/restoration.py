@@ -1,0 +1,159 @@
+"""The Denoise & restore tab: DiffGMM, score-based diffusion or a classical baseline, scored against clean audio."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from audiolab.core import plots, quality
+from audiolab.examples import noisy_speech_examples
+from audiolab.pipeline import Result
+from audiolab.ui.common import MODEL_QUEUE, Widgets, get_pipeline, reset_step_picker, result_summary, shows_errors
+
+METHOD_CHOICES = [("DiffGMM", "diffgmm"), ("Score-based diffusion", "score"), ("Classical baseline", "baseline")]
+TASK_CHOICES = [("Denoise", "denoise"), ("Bandwidth extension", "bandwidth"), ("Declip", "declip"),
+                ("Inpaint a gap", "inpaint")]
+EXAMPLE_RATE = 16000  # the restorers' rate (diffgmm-16k, score-16k), whatever the generator preset's
+RESTORATION_HELP = (
+    "Restores a recording two ways. **DiffGMM** estimates a Gaussian mixture of the noise and subtracts "
+    "its mean, iteration after iteration. **Score-based** runs a diffusion model of clean speech: "
+    "conditioned on the noisy input to denoise, or as a prior with *posterior sampling* (a likelihood "
+    "step through x̂₀ at every step) for bandwidth extension, declipping and inpainting. Give the clean "
+    "recording too to see SI-SDR, PESQ and STOI, or make a test input from it."
+)
+
+
+# ---- handlers ---------------------------------------------------------------------------------------
+
+
+@shows_errors
+def run_denoise(
+    preset: str,
+    recording: str | None,
+    clean: str | None = None,
+    method: str = "diffgmm",
+    task: str = "denoise",
+    steps: float = 0,
+    strength: float = 0.3,
+    guidance: float = 0.05,
+    cutoff: float = 4000.0,
+    seed: float = 0,
+    progress: gr.Progress = gr.Progress(track_tqdm=True),
+) -> tuple[Any, ...]:
+    """Restore a recording; show noisy / restored / clean spectrograms, the trajectory, DiffGMM's mixture and scores."""
+    if recording is None:
+        raise ValueError("Upload or record a recording to restore, or pick an example.")
+    pipeline = get_pipeline(preset)
+    # Start strength only steers score-based denoising; guidance only its posterior sampling (the other tasks).
+    result = pipeline.denoise(recording, method=method, task=task, steps=int(steps) or None,
+                              strength=strength if method == "score" and task == "denoise" else None,
+                              guidance=guidance if method == "score" and task != "denoise" else None,
+                              seed=seed, cutoff_hz=cutoff, progress=True)
+    reference = pipeline.restorer_reference(clean, result) if clean is not None else None
+    panels = [("input", pipeline.log_mel_image(result.input_audio)), ("restored", pipeline.log_mel_image(result.audio))]
+    if reference is not None:
+        panels.append(("clean reference", pipeline.log_mel_image(reference)))
+    comparison = plots.spectrogram_comparison(panels)
+    trajectory = plots.waveform_trajectory_figure(
+        result.reverse, result.sample_rate, lambda x: pipeline.log_mel_image(x.reshape(-1).numpy()),
+        "Restoration trajectory: the estimate after each iteration or step (waveform above its mel)")
+    mixture = pipeline.mixture_figure(result, reference) if "mixture" in result.extras else None
+    lines = [result_summary(result)]
+    if reference is not None:
+        lines.append(restoration_scores(reference, result))
+    return ((result.sample_rate, result.audio), comparison, trajectory, mixture, result, reset_step_picker(result),
+            "\n\n".join(lines))
+
+
+def restoration_scores(clean: Any, result: Result) -> str:
+    """SI-SDR, PESQ and STOI of the input and of the output against the clean reference."""
+    rows = ["| | SI-SDR dB ↑ | PESQ-wb ↑ | STOI ↑ |", "|---|---:|---:|---:|"]
+    for name, audio in (("input", result.input_audio), ("restored", result.audio)):
+        try:
+            pesq = f"{quality.pesq_wb(clean, audio, result.sample_rate):.2f}"
+        except ValueError:
+            pesq = "—"  # PESQ needs speech in the reference
+        rows.append(f"| {name} | {quality.si_sdr(clean, audio):.2f} | {pesq} | "
+                    f"{quality.stoi(clean, audio, result.sample_rate):.3f} |")
+    return "\n".join(rows)
+
+
+@shows_errors
+def listen_to_restoration_step(result: Result | None, index: int | None) -> tuple[int, Any] | None:
+    """The restorer's estimate after one iteration or step (at the restorer's own rate)."""
+    if result is None or index is None:
+        return None
+    return (result.sample_rate, result.reverse[int(index)].x0_hat.reshape(-1).numpy())
+
+
+@shows_errors
+def make_test_input(preset: str, clean: str | None, task: str, seed: float) -> str:
+    """Degrade the clean reference for the chosen task (noise for denoise) and return the file to restore."""
+    if clean is None:
+        raise ValueError("Upload a clean recording as the reference first; the test input is made from it.")
+    return str(get_pipeline(preset).make_test_input(clean, task, int(seed)))
+
+
+# ---- the tab ----------------------------------------------------------------------------------------
+
+
+def build_restoration_tab(preset: gr.Dropdown) -> None:
+    """The Denoise & restore tab, with its `denoise` and `make_test_input` endpoints."""
+    gr.Markdown(RESTORATION_HELP)
+    inputs = _restoration_inputs()
+    button = gr.Button("Restore", variant="primary")
+    outputs = _restoration_outputs()
+    pairs = noisy_speech_examples(EXAMPLE_RATE).values()
+    gr.Examples([[str(noisy_path), str(clean_path)] for noisy_path, clean_path in pairs],
+                [inputs["recording"], inputs["clean"]], label="Example noisy mixtures (with their clean references)")
+    button.click(run_denoise,
+                 [preset, *(inputs[k] for k in ("recording", "clean", "method", "task", "steps", "strength", "guidance",
+                                                 "cutoff", "seed"))],
+                 [outputs[k] for k in ("audio", "plot", "trajectory", "mixture", "state", "picker", "summary")],
+                 api_name="denoise", concurrency_id=MODEL_QUEUE)
+    outputs["picker"].change(listen_to_restoration_step, [outputs["state"], outputs["picker"]], outputs["step_audio"],
+                             api_name=False, concurrency_id=MODEL_QUEUE)
+    inputs["make"].click(make_test_input, [preset, inputs["clean"], inputs["task"], inputs["seed"]],
+                         inputs["recording"], api_name="make_test_input", concurrency_id=MODEL_QUEUE)
+
+
+def _restoration_inputs() -> Widgets:
+    """The recording and its optional clean reference, the method and task, and the settings."""
+    with gr.Row():
+        recording = gr.Audio(label="Recording to restore (noisy, low-passed, clipped or with a silent gap)",
+                             type="filepath")
+        clean = gr.Audio(label="Clean reference (optional)", type="filepath")
+    with gr.Row():
+        method = gr.Radio(METHOD_CHOICES, value="diffgmm", label="Method")
+        task = gr.Radio(TASK_CHOICES, value="denoise", label="Task")
+    with gr.Accordion("Settings", open=False):
+        with gr.Row():
+            steps = gr.Slider(0, 500, value=0, step=1,
+                              label="Iterations (DiffGMM) or diffusion steps (0 = the preset's default)")
+            strength = gr.Slider(0.05, 1.0, value=0.3, step=0.05,
+                                 label="Score denoising: start strength (1 = from pure noise)")
+            guidance = gr.Slider(
+                0.0, 2.0, value=0.05, step=0.01,
+                label="Posterior sampling: guidance ζ (share of the measurement error removed per step)")
+        with gr.Row():
+            cutoff = gr.Slider(1000, 7500, value=4000, step=100, label="Bandwidth: the input's cut-off (Hz)")
+            seed = gr.Number(0, precision=0, label="Seed")
+            make = gr.Button("Make a test input from the clean reference")
+    return {"recording": recording, "clean": clean, "method": method, "task": task, "steps": steps,
+            "strength": strength, "guidance": guidance, "cutoff": cutoff, "seed": seed, "make": make}
+
+
+def _restoration_outputs() -> Widgets:
+    """The restored audio, the mels, the trajectory with its step player, and DiffGMM's mixture."""
+    audio = gr.Audio(label="Restored", type="numpy", interactive=False)
+    summary = gr.Markdown()
+    plot = gr.Plot(label="Input, restored and clean mels")
+    trajectory = gr.Plot(label="Restoration trajectory")
+    with gr.Row():
+        picker = gr.Dropdown([], label="Listen to a step of the trajectory", value=None)
+        step_audio = gr.Audio(label="Audio of that step", type="numpy", interactive=False)
+    mixture = gr.Plot(label="DiffGMM: fitted noise mixture over the residual's histogram")
+    state = gr.State(None)
+    return {"audio": audio, "summary": summary, "plot": plot, "trajectory": trajectory, "picker": picker,
+            "step_audio": step_audio, "mixture": mixture, "state": state}
