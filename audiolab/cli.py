@@ -311,15 +311,15 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m audiolab", description="audiolab: audio diffusion you can watch.")
-    commands = parser.add_subparsers(dest="command", required=True)
+def _with_preset(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Give a subcommand the --preset option."""
+    command.add_argument("--preset", default=DEFAULT_PRESET, help=f"preset name (default {DEFAULT_PRESET})")
+    return command
 
-    def with_preset(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        command.add_argument("--preset", default=DEFAULT_PRESET, help=f"preset name (default {DEFAULT_PRESET})")
-        return command
 
-    generate = with_preset(commands.add_parser("generate", help="generate a sound from text, a label or a reference"))
+def _add_generation_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`generate` and `labels`."""
+    generate = _with_preset(commands.add_parser("generate", help="generate a sound from text, a label or a reference"))
     generate.add_argument("prompt", nargs="?", default=None, help="text prompt (optional with --label or --reference)")
     generate.add_argument("--out", required=True, help="output audio file (.wav, .flac or .ogg)")
     generate.add_argument("--label", default=None, help="class label (see `labels`)")
@@ -337,10 +337,13 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--plot", default=None, help="save the reverse trajectory figure here")
     generate.set_defaults(handler=_generate)
 
-    labels = with_preset(commands.add_parser("labels", help="list the preset's class labels, one per line"))
+    labels = _with_preset(commands.add_parser("labels", help="list the preset's class labels, one per line"))
     labels.set_defaults(handler=_labels)
 
-    diffuse = with_preset(commands.add_parser("diffuse", help="run the forward (noising) process on a recording"))
+
+def _add_audio_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`diffuse`, `vocode` and `denoise`: the processes run on a recording."""
+    diffuse = _with_preset(commands.add_parser("diffuse", help="run the forward (noising) process on a recording"))
     diffuse.add_argument("input")
     diffuse.add_argument("--t", type=int, default=500, help="timestep whose x_t is written to --out (0–999)")
     diffuse.add_argument("--out", default=None, help="write the audio of x_t here")
@@ -350,7 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     diffuse.add_argument("--seed", type=int, default=0)
     diffuse.set_defaults(handler=_diffuse)
 
-    vocode = with_preset(commands.add_parser("vocode", help="resynthesise a recording through its mel"))
+    vocode = _with_preset(commands.add_parser("vocode", help="resynthesise a recording through its mel"))
     vocode.add_argument("input")
     vocode.add_argument("--out", required=True)
     vocode.add_argument("--method", choices=["diffusion", "griffinlim"], default=None,
@@ -363,7 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     vocode.add_argument("--seed", type=int, default=0)
     vocode.set_defaults(handler=_vocode)
 
-    denoise = with_preset(commands.add_parser("denoise", help="clean a noisy recording"))
+    denoise = _with_preset(commands.add_parser("denoise", help="clean a noisy recording"))
     denoise.add_argument("input")
     denoise.add_argument("--out", required=True)
     denoise.add_argument("--method", choices=["diffgmm", "score", "baseline"], default="diffgmm",
@@ -378,7 +381,10 @@ def build_parser() -> argparse.ArgumentParser:
     denoise.add_argument("--plot", default=None, help="save the restoration trajectory to this PNG")
     denoise.set_defaults(handler=_denoise)
 
-    train = with_preset(commands.add_parser("train", help="train a built-in model"))
+
+def _add_training_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`train` and `credits`."""
+    train = _with_preset(commands.add_parser("train", help="train a built-in model"))
     train.add_argument("model", choices=["generator", "vocoder", "denoiser", "encoder"],
                        help="which model to train (encoder: the audio half of the text–audio space)")
     train.add_argument("--data", nargs="+", default=None, help="vocoder: folders of recordings to train on; generator (esc50 presets): the ESC-50 folder")
@@ -396,12 +402,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true", help="continue from the checkpoint's weights (warm restart)")
     train.set_defaults(handler=_train)
 
-    credits = with_preset(commands.add_parser("credits", help="write the vocoder checkpoint's credits file"))
+    credits = _with_preset(commands.add_parser("credits", help="write the vocoder checkpoint's credits file"))
     credits.add_argument("--data", nargs="+", default=None, help="training folders (default: the preset's)")
     credits.add_argument("--exclude", nargs="+", default=None, help="held-out globs (default: the preset's)")
     credits.set_defaults(handler=_credits)
 
-    evaluate = with_preset(commands.add_parser("eval", help="measure quality"))
+
+def _add_eval_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`eval`: generator, vocoder, denoise and generation measurements."""
+    evaluate = _with_preset(commands.add_parser("eval", help="measure quality"))
     evaluate.add_argument("what", choices=["generator", "vocoder", "denoise", "generation"],
                           help="generator: are the classes told apart? vocoder: how close is mel -> wave to the original? "
                                "denoise: how close is the restored recording to the clean one? generation: recognisable, close to "
@@ -441,13 +450,27 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--guidance", type=float, default=None)
     evaluate.set_defaults(handler=_eval)
 
-    bench = with_preset(commands.add_parser("bench", help="measure generation speed and the app's memory"))
+
+def _add_bench_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`bench`: speed and memory."""
+    bench = _with_preset(commands.add_parser("bench", help="measure generation speed and the app's memory"))
     bench.add_argument("--samplers", nargs="+", choices=SAMPLERS, default=list(SAMPLERS))
     bench.add_argument("--steps", nargs="+", type=int, default=[10, 25, 50])
     bench.add_argument("--repeats", type=int, default=5, help="timed runs per setting (the median is reported)")
     bench.add_argument("--seconds", type=float, default=4.0, help="audio length generated")
     bench.add_argument("--no-app", action="store_true", help="skip the app click and memory measurement")
     bench.set_defaults(handler=_bench)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `python -m audiolab` parser: one subcommand per task, each with its handler."""
+    parser = argparse.ArgumentParser(prog="python -m audiolab", description="audiolab: audio diffusion you can watch.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    _add_generation_commands(commands)
+    _add_audio_commands(commands)
+    _add_training_commands(commands)
+    _add_eval_command(commands)
+    _add_bench_command(commands)
     return parser
 
 

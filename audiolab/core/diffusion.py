@@ -206,6 +206,58 @@ def _guided_eps(
     return eps_uncond + guidance * (eps_cond - eps_uncond)
 
 
+def _check_sample_arguments(steps: int, guidance: float, keep_every: int, strength: float) -> tuple[int, float]:
+    """The step count and guidance scale, checked; a ValueError for any argument out of range."""
+    steps = check_steps(steps)
+    guidance = check_guidance(guidance)
+    if keep_every < 1:
+        raise ValueError(f"keep_every must be at least 1; got {keep_every}.")
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"The strength must be between 0 and 1; got {strength}.")
+    return steps, guidance
+
+
+def _starting_point(
+    scheduler: SchedulerMixin, noise: torch.Tensor, steps: int, init: torch.Tensor | None, strength: float
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The timesteps to run and the x to start from: all of them from `noise`, or the tail that a partial (SDEdit)
+    start runs from `init` noised; None when `strength` leaves no step to run."""
+    scheduler.set_timesteps(steps)
+    timesteps = scheduler.timesteps
+    order = int(getattr(scheduler, "order", 1))
+    if init is not None and strength < 1.0:
+        run_steps = int(round(steps * strength))
+        if run_steps == 0:
+            return None
+        begin = (steps - run_steps) * order
+        timesteps = timesteps[begin:]
+        if hasattr(scheduler, "set_begin_index"):
+            scheduler.set_begin_index(begin)
+        x = scheduler.add_noise(init, noise, timesteps[:1])
+    else:
+        x = noise * scheduler.init_noise_sigma
+    return timesteps, x
+
+
+def _corrected_estimate(
+    schedule: Schedule,
+    x_vp: torch.Tensor,
+    t: float,
+    eps: torch.Tensor,
+    x0_range: tuple[float, float] | None,
+    x0_correction: Callable[[torch.Tensor, float], torch.Tensor] | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """x̂_0 from ε̂, clipped to `x0_range` and passed through `x0_correction`, and the ε̂ that matches it."""
+    x0_hat = schedule.predict_x0(x_vp, t, eps)
+    if x0_range is not None:
+        x0_hat = x0_hat.clamp(*x0_range)
+    if x0_correction is not None:
+        x0_hat = x0_correction(x0_hat, t)
+    if x0_range is not None or x0_correction is not None:
+        eps = schedule.eps_from_x0(x_vp, t, x0_hat)
+    return eps, x0_hat
+
+
 def sample(
     denoiser: Denoiser,
     scheduler: SchedulerMixin,
@@ -236,29 +288,14 @@ def sample(
     `x0_correction(x̂_0, t)` is a more general projection applied the same way (after the clip), for
     instance onto the signals consistent with a known magnitude spectrogram.
     """
-    steps = check_steps(steps)
-    guidance = check_guidance(guidance)
-    if keep_every < 1:
-        raise ValueError(f"keep_every must be at least 1; got {keep_every}.")
-    if not 0.0 <= strength <= 1.0:
-        raise ValueError(f"The strength must be between 0 and 1; got {strength}.")
+    steps, guidance = _check_sample_arguments(steps, guidance, keep_every, strength)
 
     # 1. timesteps: all of them, or the tail that a partial (SDEdit) start runs
-    scheduler.set_timesteps(steps)
-    timesteps = scheduler.timesteps
-    order = int(getattr(scheduler, "order", 1))
-    if init is not None and strength < 1.0:
-        run_steps = int(round(steps * strength))
-        if run_steps == 0:
-            yield Step(0, 0, 0.0, math.inf, init, init)
-            return
-        begin = (steps - run_steps) * order
-        timesteps = timesteps[begin:]
-        if hasattr(scheduler, "set_begin_index"):
-            scheduler.set_begin_index(begin)
-        x = scheduler.add_noise(init, noise, timesteps[:1])
-    else:
-        x = noise * scheduler.init_noise_sigma
+    start = _starting_point(scheduler, noise, steps, init, strength)
+    if start is None:
+        yield Step(0, 0, 0.0, math.inf, init, init)
+        return
+    timesteps, x = start
 
     # 2. the loop: one model evaluation per scheduler timestep (Heun's second evaluations included)
     total = len(timesteps)
@@ -267,13 +304,7 @@ def sample(
         t_model = torch.as_tensor(t, dtype=torch.float32).reshape(1)
         with torch.no_grad():
             eps = _guided_eps(denoiser, x_vp, t_model, cond, uncond, guidance)
-        x0_hat = schedule.predict_x0(x_vp, float(t), eps)
-        if x0_range is not None:
-            x0_hat = x0_hat.clamp(*x0_range)
-        if x0_correction is not None:
-            x0_hat = x0_correction(x0_hat, float(t))
-        if x0_range is not None or x0_correction is not None:
-            eps = schedule.eps_from_x0(x_vp, float(t), x0_hat)
+        eps, x0_hat = _corrected_estimate(schedule, x_vp, float(t), eps, x0_range, x0_correction)
         if index % keep_every == 0:
             yield Step(index, total, float(t), float(schedule.snr_db(float(t))), x_vp, x0_hat)
         x = scheduler.step(eps, t, x, generator=generator).prev_sample if _takes_generator(scheduler) else (

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -120,14 +120,8 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root)
 
 
-def evaluate_generation(pipeline: AudioLabPipeline, data: Path, per_class: int = 4, holdout_fold: int | None = None,
-                        condition: str = "label", steps: int | None = None, guidance: float | None = None,
-                        classifier_steps: int = 1500, seed: int = 0, clicks: int = 4, vocoder: str | None = None,
-                        log: Logger = print) -> GenerationReport:
-    """Train the judge, generate `per_class` clips of every class DIR holds, and measure (see the module's docstring).
-
-    `clicks` default generations are timed (the first only warms up); `vocoder` overrides the preset's.
-    """
+def _check_request(pipeline: AudioLabPipeline, condition: str, per_class: int) -> None:
+    """Refuse a bad condition or clip count, and a preset whose classes lack ESC-50 captions."""
     if condition not in ("text", "label"):
         raise ValueError(f"--condition must be 'text' or 'label'; got {condition!r}.")
     if not 1 <= per_class <= 100:
@@ -136,6 +130,22 @@ def evaluate_generation(pipeline: AudioLabPipeline, data: Path, per_class: int =
     if unknown:
         raise ValueError(f"Preset {pipeline.preset.name} has classes without ESC-50 captions ({', '.join(unknown[:3])}…); "
                          "eval generation needs an ESC-50 preset.")
+
+
+@dataclass(frozen=True)
+class _RealClips:
+    """DIR's clips of the preset's classes: log-mels and labels of the classifier's training set and held-out set."""
+
+    classes: list[str]
+    train_mels: torch.Tensor
+    train_labels: torch.Tensor
+    held_mels: torch.Tensor
+    held_labels: np.ndarray
+    held_out: int
+
+
+def _real_clips(pipeline: AudioLabPipeline, data: Path, holdout_fold: int | None, log: Logger) -> _RealClips:
+    """Read DIR and split it: a held-out fold, or with one fold only every other source recording."""
     clips = [c for c in esc50.read_meta(data) if c.label in pipeline.labels]
     classes = [c for c in pipeline.labels if any(clip.label == c for clip in clips)]
     folds = sorted({c.fold for c in clips})
@@ -154,15 +164,18 @@ def evaluate_generation(pipeline: AudioLabPipeline, data: Path, per_class: int =
     held_mels = esc50.log_mels(held_out, mel, 5.0, log)
     train_labels = torch.tensor([classes.index(c.label) for c in train_clips])
     held_labels = np.array([classes.index(c.label) for c in held_out])
+    return _RealClips(classes, train_mels, train_labels, held_mels, held_labels, len(held_out))
 
-    # 1. the judges: a CNN and, as a second opinion, ridge regression on hand-made spectral features
-    classifier = train_classifier(train_mels, train_labels, len(classes), steps=classifier_steps, seed=seed, log=log)
-    ridge = RidgeClassifier(np.stack([spectral_features(m.numpy()) for m in train_mels]), train_labels.numpy(),
-                            len(classes), alpha=100.0)
-    real_predicted, real_features = classify(classifier, list(held_mels))
-    ridge_real = float(np.mean(ridge.predict(np.stack([spectral_features(m.numpy()) for m in held_mels])) == held_labels))
 
-    # 2. the generated clips, `per_class` of each class, in batches of one clip per class
+def _ridge_accuracy(ridge: RidgeClassifier, log_mels: Sequence[torch.Tensor], labels: np.ndarray) -> float:
+    """Share of clips the ridge classifier on spectral features gets right."""
+    return float(np.mean(ridge.predict(np.stack([spectral_features(m.numpy()) for m in log_mels])) == labels))
+
+
+def _generate_clips(pipeline: AudioLabPipeline, classes: list[str], per_class: int, condition: str,
+                    steps: int | None, guidance: float | None, seed: int, vocoder: str | None,
+                    log: Logger) -> tuple[list[np.ndarray], np.ndarray, list[list[str]]]:
+    """`per_class` clips of each class in batches of one clip per class: audio, class indices, each round's prompts."""
     seconds = pipeline.preset.default_seconds
     generated: list[np.ndarray] = []
     generated_labels: list[int] = []
@@ -179,54 +192,100 @@ def evaluate_generation(pipeline: AudioLabPipeline, data: Path, per_class: int =
                                              vocoder=vocoder)
         generated_labels += list(range(len(classes)))
         log(f"  generated {len(generated)}/{per_class * len(classes)} clips ({time.perf_counter() - started:.0f} s)")
-    generated_labels_array = np.array(generated_labels)
-    generated_mels = [pipeline.mel.log_mel(audio) for audio in generated]
-    gen_predicted, gen_features = classify(classifier, generated_mels)
-    ridge_generated = float(np.mean(
-        ridge.predict(np.stack([spectral_features(m.numpy()) for m in generated_mels])) == generated_labels_array))
+    return generated, np.array(generated_labels), round_prompts
 
-    def per_class_accuracy(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-        return {c: float(np.mean(predicted[truth == i] == i)) if np.any(truth == i) else float("nan")
-                for i, c in enumerate(classes)}
 
-    # 3. Fréchet distances at matched sizes: generated vs real half B, real half A vs real half B
-    order = np.random.default_rng(seed).permutation(len(held_out))
+def _frechet_distances(real_features: np.ndarray, gen_features: np.ndarray, held_out: int,
+                       seed: int) -> tuple[float, float]:
+    """Fréchet distances at matched sizes: generated vs real half B, real half A vs real half B."""
+    order = np.random.default_rng(seed).permutation(held_out)
     half_a, half_b = order[: len(order) // 2], order[len(order) // 2 :]
     size = min(len(half_a), len(gen_features))
     pick = np.random.default_rng(seed + 1).permutation(len(gen_features))[:size]
     frechet_generated = frechet_distance(gen_features[pick], real_features[half_b])
     frechet_halves = frechet_distance(real_features[half_a[:size]], real_features[half_b])
+    return frechet_generated, frechet_halves
 
-    # 4. text-to-audio retrieval: is a clip's nearest prompt, of the one prompt per class it was made among, its own?
+
+def _nearest_prompts(pipeline: AudioLabPipeline, real: _RealClips, generated_mels: list[torch.Tensor],
+                     round_prompts: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+    """Index of each generated clip's nearest prompt among its round's, and of each real clip's among the classes'."""
     space = pipeline.text_audio_space()
-    generated_embeddings = space.embed_log_mels_list(generated_mels).reshape(per_class, len(classes), -1)
+    generated_embeddings = space.embed_log_mels_list(generated_mels).reshape(len(round_prompts), len(real.classes), -1)
     gen_nearest = np.concatenate([
         (embedded @ space.embed_text(prompts).T).argmax(-1).numpy()
         for embedded, prompts in zip(generated_embeddings, round_prompts)])
-    class_prompts = space.embed_text([esc50.CAPTIONS[c][0] for c in classes])
-    real_nearest = (space.embed_log_mels_list(list(held_mels)) @ class_prompts.T).argmax(-1).numpy()
+    class_prompts = space.embed_text([esc50.CAPTIONS[c][0] for c in real.classes])
+    real_nearest = (space.embed_log_mels_list(list(real.held_mels)) @ class_prompts.T).argmax(-1).numpy()
+    return gen_nearest, real_nearest
 
-    # 5. the default click: one clip at the preset's defaults, vocoder included
+
+def _click_times(pipeline: AudioLabPipeline, classes: list[str], clicks: int) -> list[float]:
+    """Seconds of `clicks` default generations (one clip at the preset's defaults, vocoder included)."""
     click_times = []
     for repeat in range(clicks):
         tick = time.perf_counter()
         pipeline.generate(text=esc50.CAPTIONS[classes[repeat % len(classes)]][0], seed=repeat)
         click_times.append(time.perf_counter() - tick)
+    return click_times
+
+
+def _per_class_accuracy(predicted: np.ndarray, truth: np.ndarray, classes: list[str]) -> dict[str, float]:
+    """Accuracy within each class (NaN for a class with no clips)."""
+    return {c: float(np.mean(predicted[truth == i] == i)) if np.any(truth == i) else float("nan")
+            for i, c in enumerate(classes)}
+
+
+def evaluate_generation(pipeline: AudioLabPipeline, data: Path, per_class: int = 4, holdout_fold: int | None = None,
+                        condition: str = "label", steps: int | None = None, guidance: float | None = None,
+                        classifier_steps: int = 1500, seed: int = 0, clicks: int = 4, vocoder: str | None = None,
+                        log: Logger = print) -> GenerationReport:
+    """Train the judge, generate `per_class` clips of every class DIR holds, and measure (see the module's docstring).
+
+    `clicks` default generations are timed (the first only warms up); `vocoder` overrides the preset's.
+    """
+    _check_request(pipeline, condition, per_class)
+    real = _real_clips(pipeline, data, holdout_fold, log)
+    classes, held_labels = real.classes, real.held_labels
+
+    # 1. the judges: a CNN and, as a second opinion, ridge regression on hand-made spectral features
+    classifier = train_classifier(real.train_mels, real.train_labels, len(classes), steps=classifier_steps, seed=seed,
+                                  log=log)
+    ridge = RidgeClassifier(np.stack([spectral_features(m.numpy()) for m in real.train_mels]),
+                            real.train_labels.numpy(), len(classes), alpha=100.0)
+    real_predicted, real_features = classify(classifier, list(real.held_mels))
+    ridge_real = _ridge_accuracy(ridge, real.held_mels, held_labels)
+
+    # 2. the generated clips, `per_class` of each class, in batches of one clip per class
+    generated, generated_labels, round_prompts = _generate_clips(pipeline, classes, per_class, condition, steps,
+                                                                 guidance, seed, vocoder, log)
+    generated_mels = [pipeline.mel.log_mel(audio) for audio in generated]
+    gen_predicted, gen_features = classify(classifier, generated_mels)
+    ridge_generated = _ridge_accuracy(ridge, generated_mels, generated_labels)
+
+    # 3. Fréchet distances at matched sizes: generated vs real half B, real half A vs real half B
+    frechet_generated, frechet_halves = _frechet_distances(real_features, gen_features, real.held_out, seed)
+
+    # 4. text-to-audio retrieval: is a clip's nearest prompt, of the one prompt per class it was made among, its own?
+    gen_nearest, real_nearest = _nearest_prompts(pipeline, real, generated_mels, round_prompts)
+
+    # 5. the default click: one clip at the preset's defaults, vocoder included
+    click_times = _click_times(pipeline, classes, clicks)
     return GenerationReport(
         classes=classes,
-        real_accuracy=per_class_accuracy(real_predicted, held_labels),
-        generated_accuracy=per_class_accuracy(gen_predicted, generated_labels_array),
+        real_accuracy=_per_class_accuracy(real_predicted, held_labels, classes),
+        generated_accuracy=_per_class_accuracy(gen_predicted, generated_labels, classes),
         ridge_real_accuracy=ridge_real,
         ridge_generated_accuracy=ridge_generated,
         frechet_generated=frechet_generated,
         frechet_real_halves=frechet_halves,
-        retrieval_generated=per_class_accuracy(gen_nearest, generated_labels_array),
+        retrieval_generated=_per_class_accuracy(gen_nearest, generated_labels, classes),
         retrieval_real=float(np.mean(real_nearest == held_labels)),
-        clip_seconds=seconds,
+        clip_seconds=pipeline.preset.default_seconds,
         click_seconds=click_times[1:],  # the first warms the caches
         condition=condition,
         per_class=per_class,
-        held_out=len(held_out),
+        held_out=real.held_out,
     )
 
 

@@ -84,20 +84,8 @@ class Preset:
         return self.labels.index(cleaned)
 
 
-def load_preset(name_or_path: str | Path = DEFAULT_PRESET) -> Preset:
-    """Read and validate a preset; every problem raises a ValueError naming the file and the key."""
-    path, data = read_preset_toml(name_or_path)
-    if data.get("kind", "generator") != "generator":
-        raise ValueError(f"{path.name} is a {data.get('kind')} preset, not a generator preset.")
-
-    required = ("name", "sample_rate", "labels")
-    missing = [key for key in required if key not in data]
-    if missing:
-        raise ValueError(f"{path.name}: missing top-level key(s) {', '.join(missing)}.")
-
-    mel = read_mel_settings(data, path)
-    sample_rate = mel.sample_rate
-
+def _read_model(data: dict[str, Any], path: Path, mel: MelSettings) -> tuple[MelUNetConfig, Path]:
+    """The [model] table: the network's settings and its checkpoint path."""
     model_values = dict(read_table(data, "model", path))
     checkpoint = pop_checkpoint(model_values, path)
     if model_values.pop("kind", "mel-unet") != "mel-unet":
@@ -105,7 +93,11 @@ def load_preset(name_or_path: str | Path = DEFAULT_PRESET) -> Preset:
     model = build_config(MelUNetConfig, model_values, "model", path)
     if mel.n_mels % model.frame_multiple:
         raise ValueError(f"{path.name}: mel.n_mels must divide by {model.frame_multiple} for this network.")
+    return model, checkpoint
 
+
+def _read_schedule(data: dict[str, Any], path: Path) -> tuple[str, int]:
+    """The [schedule] table: the β schedule's kind and its number of training timesteps."""
     schedule = read_table(data, "schedule", path)
     schedule_kind = schedule.get("kind", "cosine")
     if schedule_kind not in BETA_SCHEDULES:
@@ -113,7 +105,11 @@ def load_preset(name_or_path: str | Path = DEFAULT_PRESET) -> Preset:
     num_train_timesteps = schedule.get("num_train_timesteps", 1000)
     if not isinstance(num_train_timesteps, int) or not 2 <= num_train_timesteps <= MAX_STEPS:
         raise ValueError(f"{path.name}: schedule.num_train_timesteps must be an integer from 2 to {MAX_STEPS}.")
+    return schedule_kind, num_train_timesteps
 
+
+def _read_sampler(data: dict[str, Any], path: Path) -> SamplerDefaults:
+    """The [sampler] table: the default sampler, step count and guidance scale."""
     sampler = build_config(SamplerDefaults, read_table(data, "sampler", path), "sampler", path)
     if sampler.name not in SAMPLERS:
         raise ValueError(f"{path.name}: sampler.name must be one of {', '.join(SAMPLERS)}; got {sampler.name!r}.")
@@ -122,13 +118,21 @@ def load_preset(name_or_path: str | Path = DEFAULT_PRESET) -> Preset:
         check_guidance(sampler.guidance)
     except ValueError as error:
         raise ValueError(f"{path.name}: [sampler] {error}") from error
+    return sampler
 
+
+def _read_labels(data: dict[str, Any], path: Path) -> tuple[str, ...]:
+    """The class labels: a non-empty list of unique names."""
     labels = data["labels"]
     if not isinstance(labels, list) or not labels or not all(isinstance(x, str) and x for x in labels):
         raise ValueError(f"{path.name}: labels must be a non-empty list of names.")
     if len(set(labels)) != len(labels):
         raise ValueError(f"{path.name}: labels must be unique.")
+    return tuple(labels)
 
+
+def _read_vocoder(data: dict[str, Any], path: Path) -> tuple[int, str, str]:
+    """The [vocoder] table: Griffin-Lim iterations, the diffusion vocoder's preset and the default method."""
     vocoder = read_table(data, "vocoder", path)
     iterations = vocoder.get("griffin_lim_iterations", 32)
     if not isinstance(iterations, int) or not 1 <= iterations <= 1000:
@@ -142,7 +146,11 @@ def load_preset(name_or_path: str | Path = DEFAULT_PRESET) -> Preset:
     unknown = sorted(set(vocoder) - {"griffin_lim_iterations", "preset", "method"})
     if unknown:
         raise ValueError(f"{path.name}: unknown key(s) {', '.join(unknown)} in [vocoder].")
+    return iterations, vocoder_preset, vocoder_method
 
+
+def _read_reference(data: dict[str, Any], path: Path) -> str:
+    """The [reference] table: the audio-encoder preset that maps a reference into the text space."""
     reference = read_table(data, "reference", path)
     unknown = sorted(set(reference) - {"audio_encoder"})
     if unknown:
@@ -150,6 +158,27 @@ def load_preset(name_or_path: str | Path = DEFAULT_PRESET) -> Preset:
     audio_encoder = reference.get("audio_encoder", "")
     if not isinstance(audio_encoder, str):
         raise ValueError(f"{path.name}: reference.audio_encoder must name an audio-encoder preset.")
+    return audio_encoder
+
+
+def load_preset(name_or_path: str | Path = DEFAULT_PRESET) -> Preset:
+    """Read and validate a preset; every problem raises a ValueError naming the file and the key."""
+    path, data = read_preset_toml(name_or_path)
+    if data.get("kind", "generator") != "generator":
+        raise ValueError(f"{path.name} is a {data.get('kind')} preset, not a generator preset.")
+
+    required = ("name", "sample_rate", "labels")
+    missing = [key for key in required if key not in data]
+    if missing:
+        raise ValueError(f"{path.name}: missing top-level key(s) {', '.join(missing)}.")
+
+    mel = read_mel_settings(data, path)
+    model, checkpoint = _read_model(data, path, mel)
+    schedule_kind, num_train_timesteps = _read_schedule(data, path)
+    sampler = _read_sampler(data, path)
+    labels = _read_labels(data, path)
+    iterations, vocoder_preset, vocoder_method = _read_vocoder(data, path)
+    audio_encoder = _read_reference(data, path)
 
     default_seconds = float(data.get("default_seconds", 4.0))
     max_seconds = float(data.get("max_seconds", 10.0))
@@ -161,7 +190,7 @@ def load_preset(name_or_path: str | Path = DEFAULT_PRESET) -> Preset:
         title=str(data.get("title", data["name"])),
         description=str(data.get("description", "")),
         path=path,
-        sample_rate=sample_rate,
+        sample_rate=mel.sample_rate,
         default_seconds=default_seconds,
         max_seconds=max_seconds,
         mel=mel,
@@ -170,7 +199,7 @@ def load_preset(name_or_path: str | Path = DEFAULT_PRESET) -> Preset:
         schedule_kind=schedule_kind,
         num_train_timesteps=num_train_timesteps,
         sampler=sampler,
-        labels=tuple(labels),
+        labels=labels,
         griffin_lim_iterations=iterations,
         training=build_config(TrainingSettings, read_table(data, "training", path), "training", path),
         vocoder_preset=vocoder_preset,

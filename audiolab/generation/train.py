@@ -24,7 +24,8 @@ from audiolab.core.credits import write_credits
 from audiolab.core.diffusion import Schedule
 from audiolab.core.training import optimizer_step, progress_text, update_ema, warmup_cosine
 from audiolab.generation import esc50, synth
-from audiolab.generation.conditioning import shared_text_encoder
+from audiolab.generation.conditioning import ConditionEncoder, shared_text_encoder
+from audiolab.generation.mel_unet import MelDenoiser
 from audiolab.generation.preset import (
     GeneratorModels,
     MelNormalization,
@@ -145,6 +146,157 @@ def training_data(preset: Preset, data: Path | None, log: Logger) -> tuple[torch
     return mels, labels, val_mels, val_labels, active_starts(mels, settings.crop_frames)
 
 
+@dataclass(frozen=True)
+class _GeneratorData:
+    """Normalised training and validation mels with their labels, and each class's caption embeddings."""
+
+    mels: torch.Tensor
+    labels: torch.Tensor
+    val_mels: torch.Tensor
+    val_labels: torch.Tensor
+    starts_by_clip: list[torch.Tensor] | None
+    normalization: MelNormalization
+    captions_by_label: list[torch.Tensor]
+
+
+def _generator_data(preset: Preset, data: Path | None, log: Logger) -> _GeneratorData:
+    """Load and normalise the training clips and the held-out validation set; embed the captions."""
+    started = time.perf_counter()
+    mels, labels, val_mels, val_labels, starts_by_clip = training_data(preset, data, log)
+    mean, std = float(mels.mean()), float(mels.std())
+    # x̂_0 clip range: the log floor is a hard lower bound; the top gets half a standard deviation of room
+    low = (math.log(preset.mel.log_floor) - mean) / std
+    high = (float(mels.max()) - mean) / std + 0.5
+    normalization = MelNormalization(mean, std, low, high)
+    mels, val_mels = normalization.normalize(mels), normalization.normalize(val_mels)
+    captions, caption_owner = _caption_table(preset)
+    captions_by_label = [captions[caption_owner == i] for i in range(len(preset.labels))]
+    log(f"data: {len(mels)} clips, mel {tuple(mels.shape[1:])}, mean {mean:.3f} std {std:.3f}, "
+        f"x̂_0 range [{low:.2f}, {high:.2f}], {len(captions)} captions ({time.perf_counter() - started:.1f} s)")
+    return _GeneratorData(mels, labels, val_mels, val_labels, starts_by_clip, normalization, captions_by_label)
+
+
+def _generator_models(preset: Preset, out: Path, resume: bool, device: str,
+                      log: Logger) -> tuple[MelDenoiser, ConditionEncoder, int]:
+    """Fresh networks, or with `resume` the weights at `out`; in training mode, with the steps already done."""
+    denoiser, condition = build_generator(preset)
+    previous_steps = 0
+    if resume:
+        if not out.is_file():
+            raise ValueError(f"--resume needs an existing checkpoint at {out}; train without --resume first.")
+        earlier = load_generator(replace(preset, checkpoint=out))
+        denoiser.load_state_dict(earlier.denoiser.state_dict())
+        condition.load_state_dict(earlier.condition.state_dict())
+        previous_steps = int(earlier.metadata.get("steps", "0").split()[0])
+        log(f"resuming from {out} after {previous_steps} steps")
+    denoiser.to(device).train()
+    condition.to(device).train()
+    return denoiser, condition, previous_steps
+
+
+class _GeneratorTraining:
+    """One run's models, optimiser and EMA, and the loss, validation and checkpoint that use them."""
+
+    def __init__(self, preset: Preset, data: _GeneratorData, generator: torch.Generator, steps: int, out: Path,
+                 resume: bool, device: str, log: Logger) -> None:
+        self.preset, self.settings, self.data = preset, preset.training, data
+        self.generator, self.steps, self.out = generator, steps, out
+        self.denoiser, self.condition, self.previous_steps = _generator_models(preset, out, resume, device, log)
+        self.parameters = list(self.denoiser.parameters()) + list(self.condition.parameters())
+        log(f"model: {sum(p.numel() for p in self.parameters) / 1e6:.2f} M parameters")
+        self.optimizer = torch.optim.AdamW(self.parameters, lr=self.settings.learning_rate, weight_decay=0.01)
+        self.lr_schedule = warmup_cosine(self.optimizer, self.settings.warmup_steps, steps)
+        self.ema_denoiser = copy.deepcopy(self.denoiser).eval()
+        self.ema_condition = copy.deepcopy(self.condition).eval()
+        self.schedule = Schedule(preset.schedule_kind, preset.num_train_timesteps)
+
+    def condition_batch(self, model_condition: ConditionEncoder, batch_labels: torch.Tensor) -> torch.Tensor:
+        """Each example conditioned on its label, a random caption of its class, or the null."""
+        generator, captions_by_label = self.generator, self.data.captions_by_label
+        batch = len(batch_labels)
+        draw = torch.rand(batch, generator=generator)
+        by_label = model_condition.from_labels(batch_labels)
+        caption_rows = torch.stack(
+            [captions_by_label[l][torch.randint(len(captions_by_label[l]), (1,), generator=generator)][0]
+             for l in batch_labels.tolist()]
+        )
+        by_text = model_condition.from_text(caption_rows)
+        null = model_condition.unconditional(batch)
+        use_null = (draw < self.settings.p_uncond).unsqueeze(1)
+        use_text = (torch.rand(batch, generator=generator) < self.settings.p_text).unsqueeze(1)
+        return torch.where(use_null, null, torch.where(use_text, by_text, by_label))
+
+    def diffusion_loss(self, model: MelDenoiser, model_condition: ConditionEncoder, x0: torch.Tensor,
+                       batch_labels: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+        """L_simple on `x0`: t and ε from `g`, the conditioning draws from the run's generator."""
+        t = torch.randint(0, self.schedule.num_train_timesteps, (len(x0),), generator=g)
+        noise = torch.randn(x0.shape, generator=g)
+        x_t = self.schedule.add_noise(x0, t, noise)
+        eps = model(x_t, t.float(), self.condition_batch(model_condition, batch_labels))
+        return F.mse_loss(eps, noise)
+
+    def validation_loss(self) -> float:
+        """The EMA models' loss on the validation mels."""
+        g = torch.Generator().manual_seed(1234)  # same t and ε every time: comparable across the run
+        with torch.no_grad():
+            x0 = self.data.val_mels[:, :, : self.settings.crop_frames].unsqueeze(1)
+            return float(self.diffusion_loss(self.ema_denoiser, self.ema_condition, x0, self.data.val_labels, g))
+
+    def train_step(self, step: int) -> float:
+        """One optimiser step on a random batch of crops, then the EMA update; the batch loss."""
+        settings, data, generator = self.settings, self.data, self.generator
+        indices = torch.randint(0, len(data.mels), (settings.batch_size,), generator=generator)
+        x0 = _random_crops(data.mels, indices, settings.crop_frames, generator, data.starts_by_clip)
+        loss = self.diffusion_loss(self.denoiser, self.condition, x0, data.labels[indices], generator)
+        optimizer_step(loss, self.optimizer, self.parameters, self.lr_schedule)
+        update_ema(((self.ema_denoiser, self.denoiser), (self.ema_condition, self.condition)), step,
+                   settings.ema_decay)
+        return loss.item()
+
+    def save(self, step: int, loss_value: float, seconds: float) -> float:
+        """Write the EMA weights with the numbers that describe them; the validation loss."""
+        val = self.validation_loss()
+        metadata = {
+            "preset": self.preset.name,
+            "steps": f"{self.previous_steps + step} of {self.previous_steps + self.steps}",
+            "final_loss": f"{loss_value:.5f}",
+            "validation_loss": f"{val:.5f}",
+            "train_seconds": f"{seconds:.0f}",
+            "training": json.dumps(asdict(self.settings)),
+        }
+        save_generator(self.out, GeneratorModels(copy.deepcopy(self.ema_denoiser).cpu(),
+                                                 copy.deepcopy(self.ema_condition).cpu(),
+                                                 self.data.normalization, metadata))
+        return val
+
+
+def _generator_loop(run: _GeneratorTraining, log: Logger, log_every: int, save_every: int) -> tuple[float, float]:
+    """Train for `run.steps` steps, logging and saving on the way; the last batch loss and the seconds taken."""
+    steps = run.steps
+    running, started = 0.0, time.perf_counter()
+    loss_value = float("nan")
+    for step in range(1, steps + 1):
+        loss_value = run.train_step(step)
+        running += loss_value
+        if step % log_every == 0 or step == steps:
+            count = log_every if step % log_every == 0 else step % log_every
+            log(f"step {step}/{steps} loss {running / count:.4f} val {run.validation_loss():.4f} "
+                f"{progress_text(step, steps, started, run.lr_schedule)}")
+            running = 0.0
+        if step % save_every == 0 and step < steps:  # a usable checkpoint even if the run is cut short
+            run.save(step, loss_value, time.perf_counter() - started)
+    return loss_value, time.perf_counter() - started
+
+
+def _credit_esc50(preset: Preset, out: Path, data: Path, log: Logger) -> None:
+    """Credit every ESC-50 clip read (training folds and the validation fold) beside the checkpoint."""
+    audio_dir = data / "audio" if (data / "audio").is_dir() else data
+    credits = write_credits(out.with_suffix(".credits.md"), f"{preset.title} ({out.name})", [audio_dir],
+                            note="This checkpoint was trained on the ESC-50 clips below (the held-out fold only "
+                                 "for its validation loss).")
+    log(f"wrote {credits}")
+
+
 def train_generator(
     preset: Preset,
     steps: int | None = None,
@@ -172,109 +324,17 @@ def train_generator(
     generator = torch.Generator().manual_seed(settings.seed)
 
     # 1. data: training clips, and a held-out validation set drawn from other seeds
-    started = time.perf_counter()
-    mels, labels, val_mels, val_labels, starts_by_clip = training_data(preset, data, log)
-    mean, std = float(mels.mean()), float(mels.std())
-    # x̂_0 clip range: the log floor is a hard lower bound; the top gets half a standard deviation of room
-    low = (math.log(preset.mel.log_floor) - mean) / std
-    high = (float(mels.max()) - mean) / std + 0.5
-    normalization = MelNormalization(mean, std, low, high)
-    mels, val_mels = normalization.normalize(mels), normalization.normalize(val_mels)
-    captions, caption_owner = _caption_table(preset)
-    captions_by_label = [captions[caption_owner == i] for i in range(len(preset.labels))]
-    log(f"data: {len(mels)} clips, mel {tuple(mels.shape[1:])}, mean {mean:.3f} std {std:.3f}, "
-        f"x̂_0 range [{low:.2f}, {high:.2f}], {len(captions)} captions ({time.perf_counter() - started:.1f} s)")
+    training = _generator_data(preset, data, log)
 
     # 2. models, optimiser, EMA
-    denoiser, condition = build_generator(preset)
-    previous_steps = 0
-    if resume:
-        if not out.is_file():
-            raise ValueError(f"--resume needs an existing checkpoint at {out}; train without --resume first.")
-        earlier = load_generator(replace(preset, checkpoint=out))
-        denoiser.load_state_dict(earlier.denoiser.state_dict())
-        condition.load_state_dict(earlier.condition.state_dict())
-        previous_steps = int(earlier.metadata.get("steps", "0").split()[0])
-        log(f"resuming from {out} after {previous_steps} steps")
-    denoiser.to(device).train()
-    condition.to(device).train()
-    parameters = list(denoiser.parameters()) + list(condition.parameters())
-    log(f"model: {sum(p.numel() for p in parameters) / 1e6:.2f} M parameters")
-    optimizer = torch.optim.AdamW(parameters, lr=settings.learning_rate, weight_decay=0.01)
-    lr_schedule = warmup_cosine(optimizer, settings.warmup_steps, steps)
-    ema_denoiser, ema_condition = copy.deepcopy(denoiser).eval(), copy.deepcopy(condition).eval()
-    schedule = Schedule(preset.schedule_kind, preset.num_train_timesteps)
-
-    def condition_batch(model_condition: torch.nn.Module, batch_labels: torch.Tensor) -> torch.Tensor:
-        """Each example conditioned on its label, a random caption of its class, or the null."""
-        batch = len(batch_labels)
-        draw = torch.rand(batch, generator=generator)
-        by_label = model_condition.from_labels(batch_labels)
-        caption_rows = torch.stack(
-            [captions_by_label[l][torch.randint(len(captions_by_label[l]), (1,), generator=generator)][0]
-             for l in batch_labels.tolist()]
-        )
-        by_text = model_condition.from_text(caption_rows)
-        null = model_condition.unconditional(batch)
-        use_null = (draw < settings.p_uncond).unsqueeze(1)
-        use_text = (torch.rand(batch, generator=generator) < settings.p_text).unsqueeze(1)
-        return torch.where(use_null, null, torch.where(use_text, by_text, by_label))
-
-    def diffusion_loss(model: torch.nn.Module, model_condition: torch.nn.Module, x0: torch.Tensor,
-                       batch_labels: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-        t = torch.randint(0, schedule.num_train_timesteps, (len(x0),), generator=g)
-        noise = torch.randn(x0.shape, generator=g)
-        x_t = schedule.add_noise(x0, t, noise)
-        eps = model(x_t, t.float(), condition_batch(model_condition, batch_labels))
-        return F.mse_loss(eps, noise)
-
-    def validation_loss() -> float:
-        g = torch.Generator().manual_seed(1234)  # same t and ε every time: comparable across the run
-        with torch.no_grad():
-            x0 = val_mels[:, :, : settings.crop_frames].unsqueeze(1)
-            return float(diffusion_loss(ema_denoiser, ema_condition, x0, val_labels, g))
-
-    def save(step: int, loss_value: float, seconds: float) -> float:
-        val = validation_loss()
-        metadata = {
-            "preset": preset.name,
-            "steps": f"{previous_steps + step} of {previous_steps + steps}",
-            "final_loss": f"{loss_value:.5f}",
-            "validation_loss": f"{val:.5f}",
-            "train_seconds": f"{seconds:.0f}",
-            "training": json.dumps(asdict(settings)),
-        }
-        save_generator(out, GeneratorModels(copy.deepcopy(ema_denoiser).cpu(), copy.deepcopy(ema_condition).cpu(),
-                                            normalization, metadata))
-        return val
+    run = _GeneratorTraining(preset, training, generator, steps, out, resume, device, log)
 
     # 3. the loop
-    running, started = 0.0, time.perf_counter()
-    loss_value = float("nan")
-    for step in range(1, steps + 1):
-        indices = torch.randint(0, len(mels), (settings.batch_size,), generator=generator)
-        x0 = _random_crops(mels, indices, settings.crop_frames, generator, starts_by_clip)
-        loss = diffusion_loss(denoiser, condition, x0, labels[indices], generator)
-        optimizer_step(loss, optimizer, parameters, lr_schedule)
-        update_ema(((ema_denoiser, denoiser), (ema_condition, condition)), step, settings.ema_decay)
-        loss_value = loss.item()
-        running += loss_value
-        if step % log_every == 0 or step == steps:
-            count = log_every if step % log_every == 0 else step % log_every
-            log(f"step {step}/{steps} loss {running / count:.4f} val {validation_loss():.4f} "
-                f"{progress_text(step, steps, started, lr_schedule)}")
-            running = 0.0
-        if step % save_every == 0 and step < steps:
-            save(step, loss_value, time.perf_counter() - started)  # a usable checkpoint even if the run is cut short
+    loss_value, seconds = _generator_loop(run, log, log_every, save_every)
 
     # 4. save the averaged weights with the numbers that describe them
-    seconds = time.perf_counter() - started
-    val = save(steps, loss_value, seconds)
+    val = run.save(steps, loss_value, seconds)
     log(f"saved {out} ({out.stat().st_size / 1e6:.1f} MB) after {seconds / 60:.1f} min; validation loss {val:.4f}")
     if data is not None:  # every clip read (training folds and the validation fold) is credited
-        audio_dir = data / "audio" if (data / "audio").is_dir() else data
-        credits = write_credits(out.with_suffix(".credits.md"), f"{preset.title} ({out.name})", [audio_dir],
-                                note="This checkpoint was trained on the ESC-50 clips below (the held-out fold only "
-                                     "for its validation loss).")
-        log(f"wrote {credits}")
+        _credit_esc50(preset, out, data, log)
     return TrainReport(out, steps, seconds, loss_value, val)

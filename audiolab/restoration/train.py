@@ -62,6 +62,159 @@ def validation_pairs(speech: Sequence[AudioSource], noise: Sequence[AudioSource]
     return pairs
 
 
+@dataclass(frozen=True)
+class _DenoiserInputs:
+    """What a run reads: the folders, exclusions and synthetic utterances, the preset's where none were given."""
+
+    speech: list[str | Path]
+    noise: list[str | Path]
+    esc50: str | Path | None
+    excluded: tuple[str, ...]
+    synthetic: int
+    val_speech: Sequence[str | Path]
+    val_noise: Sequence[str | Path]
+
+
+def _held_out_noise(inputs: _DenoiserInputs, preset: DenoiserPreset) -> list[AudioSource]:
+    """The validation noise: the --val-noise folders, else what the exclusions keep out of the training noise."""
+    rate, excluded, esc50 = preset.sample_rate, inputs.excluded, inputs.esc50
+    held_noise = [AudioSource.from_folder(folder, rate) for folder in inputs.val_noise]
+    if not inputs.val_noise:  # the excluded files of the noise folders and the held-out ESC-50 fold
+        held_noise = [s for s in (held_out_source(folder, rate, excluded) for folder in inputs.noise) if s is not None]
+        if esc50 and excluded:
+            try:
+                held_noise.append(esc50_noise(esc50, preset.training.noise_classes, rate, excluded, held_out=True))
+            except ValueError:
+                pass
+    return held_noise
+
+
+def _denoiser_data(preset: DenoiserPreset, inputs: _DenoiserInputs,
+                   log: Logger) -> tuple[NoisySpeechStream, list[tuple[np.ndarray, np.ndarray]]]:
+    """The stream of training mixtures and the fixed held-out validation mixtures."""
+    training, rate, excluded = preset.training, preset.sample_rate, inputs.excluded
+    started = time.perf_counter()
+    spoken = synthetic_speech(inputs.synthetic, training.seed, rate) if inputs.synthetic else []
+    speech_set = speech_sources(inputs.speech, rate, excluded, spoken)
+    noise_set = [AudioSource.from_folder(folder, rate, excluded) for folder in inputs.noise]
+    if inputs.esc50:
+        noise_set.append(esc50_noise(inputs.esc50, training.noise_classes, rate, excluded))
+    stream = NoisySpeechStream(speech_set, noise_set, rate, (training.snr_low_db, training.snr_high_db),
+                               procedural_share=training.procedural_share)
+    for source in speech_set + noise_set:
+        log(f"data: {source.name}: {len(source.clips)} clips, {source.seconds / rate / 60:.1f} min")
+    held_speech = [AudioSource.from_folder(folder, rate) for folder in inputs.val_speech]
+    held_noise = _held_out_noise(inputs, preset)
+    val_pairs = validation_pairs(held_speech or speech_set, held_noise, rate, training.seed)
+    log(f"data: excluded {', '.join(excluded) or 'nothing'}; {len(val_pairs)} validation mixtures; "
+        f"ready in {time.perf_counter() - started:.0f} s")
+    return stream, val_pairs
+
+
+def _denoiser_model(preset: DenoiserPreset, out: Path, resume: bool, stream: NoisySpeechStream,
+                    rng: np.random.Generator, log: Logger) -> tuple[torch.nn.Module, int]:
+    """A fresh (score: calibrated) model, or with `resume` the one at `out`; and the steps already done."""
+    previous_steps = 0
+    if resume:
+        if not out.is_file():
+            raise ValueError(f"--resume needs an existing checkpoint at {out}; train without --resume first.")
+        model = load_denoiser(preset, out)
+        previous_steps = int(model.metadata.get("steps", "0").split()[0])
+        log(f"resuming from {out} after {previous_steps} steps")
+    else:
+        model = build_denoiser(preset)
+        if preset.method == "score":  # band levels of clean speech, measured once
+            model.calibrate(torch.from_numpy(np.concatenate([stream.batch(16, 32000, rng)[0] for _ in range(4)])))
+    return model, previous_steps
+
+
+class _DenoiserTraining:
+    """One run's model, optimiser and EMA, and the step, validation and checkpoint that use them."""
+
+    def __init__(self, preset: DenoiserPreset, inputs: _DenoiserInputs, stream: NoisySpeechStream,
+                 val_pairs: list[tuple[np.ndarray, np.ndarray]], generator: torch.Generator, rng: np.random.Generator,
+                 steps: int, out: Path, resume: bool, log: Logger) -> None:
+        training = preset.training
+        self.preset, self.inputs, self.stream, self.val_pairs = preset, inputs, stream, val_pairs
+        self.generator, self.rng, self.steps, self.out = generator, rng, steps, out
+        self.model, self.previous_steps = _denoiser_model(preset, out, resume, stream, rng, log)
+        self.model.train()
+        log(f"model: {preset.method}, {sum(p.numel() for p in self.model.parameters()) / 1e6:.2f} M parameters")
+        self.parameters = list(self.model.parameters())
+        self.optimizer = torch.optim.AdamW(self.parameters, lr=training.learning_rate, weight_decay=0.01)
+        self.lr_schedule = warmup_cosine(self.optimizer, training.warmup_steps, steps)
+        self.ema = copy.deepcopy(self.model).eval()
+        self.crop = int(training.crop_seconds * preset.sample_rate)
+        self.noisy_si_sdr = float(np.mean([si_sdr(clean, noisy) for clean, noisy in val_pairs]))
+
+    def validation_gain(self) -> float:
+        """Mean SI-SDR gain of the EMA model's restorations of the validation mixtures over the mixtures."""
+        val_pairs, ema = self.val_pairs, self.ema
+        restored = [restore_for_validation(ema, torch.from_numpy(noisy)[None])[0].numpy() for _, noisy in val_pairs]
+        return float(np.mean([si_sdr(clean, r) for (clean, _), r in zip(val_pairs, restored)])) - self.noisy_si_sdr
+
+    def train_step(self, step: int) -> tuple[float, dict[str, float]]:
+        """One optimiser step on a fresh batch of mixtures, then the EMA update; the loss and its parts."""
+        preset, model = self.preset, self.model
+        clean, noisy = (torch.from_numpy(a) for a in self.stream.batch(preset.training.batch_size, self.crop, self.rng))
+        loss, parts = model.loss(clean, noisy, self.generator) if preset.method == "score" else model.loss(clean, noisy)
+        optimizer_step(loss, self.optimizer, self.parameters, self.lr_schedule)
+        update_ema(((self.ema, model),), step, preset.training.ema_decay)
+        return loss.item(), parts
+
+    def save(self, step: int, loss_value: float, seconds: float, gain: float | None = None) -> float:
+        """Write the EMA weights with the numbers that describe them; the validation gain (measured if not given)."""
+        preset = self.preset
+        gain = self.validation_gain() if gain is None else gain
+        save_denoiser(self.out, self.ema, {
+            "preset": preset.name, "method": preset.method,
+            "steps": f"{self.previous_steps + step} of {self.previous_steps + self.steps}",
+            "final_loss": f"{loss_value:.5f}", "validation_si_sdr_gain_db": f"{gain:.2f}",
+            "train_seconds": f"{seconds:.0f}", "settings": json.dumps(asdict(preset.settings)),
+            "training": json.dumps(asdict(preset.training)), "synthetic_speech": str(self.inputs.synthetic),
+        })
+        return gain
+
+
+def _denoiser_loop(run: _DenoiserTraining, log: Logger, log_every: int,
+                   save_every: int) -> tuple[float, float | None, float]:
+    """Train for `run.steps` steps, logging and saving on the way; the last loss, last validation gain and seconds."""
+    steps = run.steps
+    running: dict[str, tuple[float, int]] = {}
+    started = time.perf_counter()
+    loss_value = float("nan")
+    gain = None
+    for step in range(1, steps + 1):
+        loss_value, parts = run.train_step(step)
+        for key, value in {"loss": loss_value, **parts}.items():
+            if np.isfinite(value):  # a batch without prior examples has no prior loss
+                total, count = running.get(key, (0.0, 0))
+                running[key] = (total + value, count + 1)
+        gain = None  # the validation figure, when this step has computed it
+        if step % log_every == 0 or step == steps:
+            gain = run.validation_gain()
+            figures = " ".join(f"{key} {total / max(count, 1):.4f}" for key, (total, count) in running.items())
+            log(f"step {step}/{steps} {figures} val SI-SDR gain {gain:+.2f} dB "
+                f"(noisy {run.noisy_si_sdr:.2f} dB) {progress_text(step, steps, started, run.lr_schedule)}")
+            running = {}
+        if step % save_every == 0 and step < steps:
+            run.save(step, loss_value, time.perf_counter() - started, gain)
+    return loss_value, gain, time.perf_counter() - started
+
+
+def _credit_denoiser(preset: DenoiserPreset, inputs: _DenoiserInputs, out: Path, log: Logger) -> None:
+    """Credit the speech and noise the checkpoint learned from, and describe the synthetic speech."""
+    synthetic, esc50 = inputs.synthetic, inputs.esc50
+    extra = [f"## Synthetic speech: {synthetic} utterances", "",
+             "Rendered by espeak-ng (GPL-3.0 program; its output is not covered by its licence) from random "
+             "sentences built from the words of the Harvard sentences (IEEE Recommended Practice for Speech "
+             "Quality Measurements, 1969).", ""] if synthetic else []
+    credits = write_credits(out.with_suffix(".credits.md"), f"{preset.title} ({out.name})",
+                            [*inputs.speech, *inputs.noise, *([esc50] if esc50 else [])], inputs.excluded,
+                            categories=preset.training.noise_classes or None, extra=extra)
+    log(f"wrote {credits}")
+
+
 def train_denoiser(
     preset: DenoiserPreset,
     speech: Sequence[str | Path] = (),
@@ -88,110 +241,28 @@ def train_denoiser(
         if preset.method != "diffgmm" or not 1 <= components <= 16:
             raise ValueError("--components (1 to 16) applies to DiffGMM presets only.")
         preset = replace(preset, settings=replace(preset.settings, components=components))
-    speech = list(speech) or list(training.speech)
-    noise = list(noise) or list(training.noise)
-    esc50 = esc50 if esc50 is not None else training.esc50
-    excluded = tuple(exclude) or training.exclude
-    synthetic = training.synthetic_speech if synthetic is None else synthetic
+    inputs = _DenoiserInputs(
+        speech=list(speech) or list(training.speech), noise=list(noise) or list(training.noise),
+        esc50=esc50 if esc50 is not None else training.esc50, excluded=tuple(exclude) or training.exclude,
+        synthetic=training.synthetic_speech if synthetic is None else synthetic,
+        val_speech=val_speech, val_noise=val_noise,
+    )
     out = out or preset.checkpoint
-    rate = preset.sample_rate
     torch.manual_seed(training.seed)
     generator = torch.Generator().manual_seed(training.seed)
     rng = np.random.default_rng(training.seed)
 
     # 1. data
-    started = time.perf_counter()
-    spoken = synthetic_speech(synthetic, training.seed, rate) if synthetic else []
-    speech_set = speech_sources(speech, rate, excluded, spoken)
-    noise_set = [AudioSource.from_folder(folder, rate, excluded) for folder in noise]
-    if esc50:
-        noise_set.append(esc50_noise(esc50, training.noise_classes, rate, excluded))
-    stream = NoisySpeechStream(speech_set, noise_set, rate, (training.snr_low_db, training.snr_high_db),
-                               procedural_share=training.procedural_share)
-    for source in speech_set + noise_set:
-        log(f"data: {source.name}: {len(source.clips)} clips, {source.seconds / rate / 60:.1f} min")
-    held_speech = [AudioSource.from_folder(folder, rate) for folder in val_speech]
-    held_noise = [AudioSource.from_folder(folder, rate) for folder in val_noise]
-    if not val_noise:  # the excluded files of the noise folders and the held-out ESC-50 fold
-        held_noise = [s for s in (held_out_source(folder, rate, excluded) for folder in noise) if s is not None]
-        if esc50 and excluded:
-            try:
-                held_noise.append(esc50_noise(esc50, training.noise_classes, rate, excluded, held_out=True))
-            except ValueError:
-                pass
-    val_pairs = validation_pairs(held_speech or speech_set, held_noise, rate, training.seed)
-    log(f"data: excluded {', '.join(excluded) or 'nothing'}; {len(val_pairs)} validation mixtures; "
-        f"ready in {time.perf_counter() - started:.0f} s")
+    stream, val_pairs = _denoiser_data(preset, inputs, log)
 
     # 2. model, optimiser, EMA
-    previous_steps = 0
-    if resume:
-        if not out.is_file():
-            raise ValueError(f"--resume needs an existing checkpoint at {out}; train without --resume first.")
-        model = load_denoiser(preset, out)
-        previous_steps = int(model.metadata.get("steps", "0").split()[0])
-        log(f"resuming from {out} after {previous_steps} steps")
-    else:
-        model = build_denoiser(preset)
-        if preset.method == "score":  # band levels of clean speech, measured once
-            model.calibrate(torch.from_numpy(np.concatenate([stream.batch(16, 32000, rng)[0] for _ in range(4)])))
-    model.train()
-    log(f"model: {preset.method}, {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters")
-    parameters = list(model.parameters())
-    optimizer = torch.optim.AdamW(parameters, lr=training.learning_rate, weight_decay=0.01)
-    lr_schedule = warmup_cosine(optimizer, training.warmup_steps, steps)
-    ema = copy.deepcopy(model).eval()
-    crop = int(training.crop_seconds * rate)
-    noisy_si_sdr = float(np.mean([si_sdr(clean, noisy) for clean, noisy in val_pairs]))
-
-    def validation_gain() -> float:
-        restored = [restore_for_validation(ema, torch.from_numpy(noisy)[None])[0].numpy() for _, noisy in val_pairs]
-        return float(np.mean([si_sdr(clean, r) for (clean, _), r in zip(val_pairs, restored)])) - noisy_si_sdr
-
-    def save(step: int, loss_value: float, seconds: float, gain: float | None = None) -> float:
-        gain = validation_gain() if gain is None else gain
-        save_denoiser(out, ema, {
-            "preset": preset.name, "method": preset.method,
-            "steps": f"{previous_steps + step} of {previous_steps + steps}",
-            "final_loss": f"{loss_value:.5f}", "validation_si_sdr_gain_db": f"{gain:.2f}",
-            "train_seconds": f"{seconds:.0f}", "settings": json.dumps(asdict(preset.settings)),
-            "training": json.dumps(asdict(training)), "synthetic_speech": str(synthetic),
-        })
-        return gain
+    run = _DenoiserTraining(preset, inputs, stream, val_pairs, generator, rng, steps, out, resume, log)
 
     # 3. the loop
-    running: dict[str, tuple[float, int]] = {}
-    started = time.perf_counter()
-    loss_value = float("nan")
-    for step in range(1, steps + 1):
-        clean, noisy = (torch.from_numpy(a) for a in stream.batch(training.batch_size, crop, rng))
-        loss, parts = model.loss(clean, noisy, generator) if preset.method == "score" else model.loss(clean, noisy)
-        optimizer_step(loss, optimizer, parameters, lr_schedule)
-        update_ema(((ema, model),), step, training.ema_decay)
-        loss_value = loss.item()
-        for key, value in {"loss": loss_value, **parts}.items():
-            if np.isfinite(value):  # a batch without prior examples has no prior loss
-                total, count = running.get(key, (0.0, 0))
-                running[key] = (total + value, count + 1)
-        gain = None  # the validation figure, when this step has computed it
-        if step % log_every == 0 or step == steps:
-            gain = validation_gain()
-            figures = " ".join(f"{key} {total / max(count, 1):.4f}" for key, (total, count) in running.items())
-            log(f"step {step}/{steps} {figures} val SI-SDR gain {gain:+.2f} dB "
-                f"(noisy {noisy_si_sdr:.2f} dB) {progress_text(step, steps, started, lr_schedule)}")
-            running = {}
-        if step % save_every == 0 and step < steps:
-            save(step, loss_value, time.perf_counter() - started, gain)
+    loss_value, gain, seconds = _denoiser_loop(run, log, log_every, save_every)
 
-    seconds = time.perf_counter() - started
-    gain = save(steps, loss_value, seconds, gain)
-    extra = [f"## Synthetic speech: {synthetic} utterances", "",
-             "Rendered by espeak-ng (GPL-3.0 program; its output is not covered by its licence) from random "
-             "sentences built from the words of the Harvard sentences (IEEE Recommended Practice for Speech "
-             "Quality Measurements, 1969).", ""] if synthetic else []
-    credits = write_credits(out.with_suffix(".credits.md"), f"{preset.title} ({out.name})",
-                            [*speech, *noise, *([esc50] if esc50 else [])], excluded,
-                            categories=training.noise_classes or None, extra=extra)
-    log(f"wrote {credits}")
+    # 4. save the averaged weights, and the credits of what they learned from
+    gain = run.save(steps, loss_value, seconds, gain)
+    _credit_denoiser(preset, inputs, out, log)
     log(f"saved {out} ({out.stat().st_size / 1e6:.1f} MB) after {seconds / 60:.1f} min; validation SI-SDR gain {gain:+.2f} dB")
     return DenoiserTrainReport(out, steps, seconds, loss_value, gain)

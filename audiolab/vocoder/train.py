@@ -55,6 +55,160 @@ def _validation_clips(validation: Sequence[AudioSource], sample_rate: int, seed:
     return [normalize_loudness(clip[:samples], -25.0) for clip in _procedural_clips(sample_rate, seed + 10_000, 1)[:4]]
 
 
+@dataclass(frozen=True)
+class _VocoderData:
+    """The training recordings (each folder a source), the procedural sounds and the held-out validation clips."""
+
+    sources: list[AudioSource]
+    procedural: AudioSource
+    val_clips: list[np.ndarray]
+    transform: MelTransform
+
+
+def _vocoder_data(preset: VocoderPreset, data: Sequence[str | Path], excluded: tuple[str, ...],
+                  validation: Sequence[str | Path], log: Logger) -> _VocoderData:
+    """Every folder in memory, the procedural set, held-out validation clips; Griffin-Lim hints if the preset asks."""
+    settings, sample_rate = preset.training, preset.sample_rate
+    started = time.perf_counter()
+    sources = [AudioSource.from_folder(folder, sample_rate, excluded) for folder in data]
+    procedural = AudioSource("procedural", _procedural_clips(sample_rate, settings.seed))
+    held_out = [AudioSource.from_folder(folder, sample_rate) for folder in validation]
+    val_clips = _validation_clips(held_out, sample_rate, settings.seed)
+    transform = MelTransform(preset.settings.mel)
+    for source in sources + [procedural]:
+        log(f"data: {source.name}: {len(source.clips)} recordings, {source.seconds / sample_rate / 60:.1f} min")
+    if preset.settings.griffin_lim_hint:  # once per clip, not per step: Griffin-Lim is scale-equivariant
+        hint_started = time.perf_counter()
+        for source in sources + [procedural]:
+            source.companions = [
+                transform.griffin_lim(transform.log_mel(clip), preset.settings.griffin_lim_hint, num_samples=clip.size)
+                for clip in source.clips
+            ]
+        log(f"data: Griffin-Lim ({preset.settings.griffin_lim_hint} iterations) of every clip in "
+            f"{time.perf_counter() - hint_started:.0f} s")
+    log(f"data: excluded {', '.join(excluded) or 'nothing'}; {len(val_clips)} validation clips; "
+        f"loaded in {time.perf_counter() - started:.0f} s")
+    return _VocoderData(sources, procedural, val_clips, transform)
+
+
+def _vocoder_model(preset: VocoderPreset, out: Path, resume: bool, log: Logger) -> tuple[DiffusionVocoder, int]:
+    """A fresh vocoder, or with `resume` the one at `out`; and the steps already done."""
+    previous_steps = 0
+    if resume:
+        if not out.is_file():
+            raise ValueError(f"--resume needs an existing checkpoint at {out}; train without --resume first.")
+        vocoder = load_vocoder(preset, out)
+        previous_steps = int(vocoder.metadata.get("steps", "0").split()[0])
+        log(f"resuming from {out} after {previous_steps} steps")
+    else:
+        vocoder = DiffusionVocoder(preset.settings)
+    return vocoder, previous_steps
+
+
+class _VocoderTraining:
+    """One run's vocoder, optimiser and EMA, and the batches, validation and checkpoint that use them."""
+
+    def __init__(self, preset: VocoderPreset, data: _VocoderData, folders: Sequence[str | Path],
+                 generator: torch.Generator, rng: np.random.Generator, steps: int, out: Path, resume: bool,
+                 log: Logger) -> None:
+        settings = preset.training
+        self.preset, self.data, self.folders = preset, data, folders
+        self.generator, self.rng, self.steps, self.out = generator, rng, steps, out
+        self.vocoder, self.previous_steps = _vocoder_model(preset, out, resume, log)
+        self.net = self.vocoder.net.train()
+        self.crop = int(settings.crop_seconds * preset.sample_rate)
+        if not resume:
+            self.calibrate_prior(log)
+        log(f"model: {sum(p.numel() for p in self.net.parameters()) / 1e6:.2f} M parameters, "
+            f"prior '{preset.settings.prior}', T = {preset.settings.num_train_timesteps}")
+        self.parameters = list(self.net.parameters())
+        self.optimizer = torch.optim.AdamW(self.parameters, lr=settings.learning_rate, weight_decay=0.01)
+        self.lr_schedule = warmup_cosine(self.optimizer, settings.warmup_steps, steps)
+        self.ema = copy.deepcopy(self.vocoder)
+        self.ema.net.eval()
+        transform = data.transform
+        self.griffin_lim_l1 = float(np.mean([
+            log_mel_l1(clip, transform.griffin_lim(transform.log_mel(clip), 32, num_samples=clip.size))
+            for clip in data.val_clips
+        ]))
+
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Waveform crops and, with the hint on, the same crops of their Griffin-Lim reconstructions."""
+        settings, sources, rng = self.preset.training, self.data.sources, self.rng
+        crops, hints = [], []
+        for _ in range(settings.batch_size):
+            source = self.data.procedural if not sources or rng.random() < settings.procedural_share else (
+                sources[rng.integers(len(sources))])
+            excerpt, hint = source.crop_pair(self.crop, rng)
+            crops.append(excerpt)
+            hints.append(hint)
+        hint_batch = torch.from_numpy(np.stack(hints)) if hints[0] is not None else None
+        return torch.from_numpy(np.stack(crops)), hint_batch
+
+    def calibrate_prior(self, log: Logger) -> None:
+        """Set the prior's scale σ from eight batches of training targets."""
+        vocoder = self.vocoder
+        # calibrate σ so the bulk of the whitened data has unit variance, as the Gaussian prior assumes. A robust
+        # estimate (median |y_0| / 0.6745, digital silence left out): the RMS is carried by a few peaky clips
+        # (tones, clicks) and would make the prior twice too loud for speech.
+        with torch.no_grad():
+            y0 = torch.cat([vocoder.training_targets(*self.batch())[0].flatten() for _ in range(8)])
+        y0 = y0[y0 != 0]
+        vocoder.prior_scale = float(y0.abs().median() / 0.6745)
+        log(f"prior scale: {vocoder.prior_scale:.4g}")
+
+    def validation_l1(self) -> float:
+        """Mean log-mel L1 of the EMA vocoder's 6-step resynthesis of the validation clips."""
+        transform = self.data.transform
+        with torch.no_grad():
+            return float(np.mean([
+                log_mel_l1(clip, self.ema.vocode(transform.log_mel(clip), clip.size, steps=6, seed=0,
+                                                 projection_iterations=0))
+                for clip in self.data.val_clips
+            ]))
+
+    def train_step(self, step: int) -> float:
+        """One optimiser step on a fresh batch, then the EMA update; the batch loss."""
+        waves, hint_waves = self.batch()
+        loss = self.vocoder.loss(waves, self.generator, hint_waves)
+        optimizer_step(loss, self.optimizer, self.parameters, self.lr_schedule)
+        update_ema(((self.ema.net, self.net),), step, self.preset.training.ema_decay)
+        return loss.item()
+
+    def save(self, step: int, loss_value: float, seconds: float) -> float:
+        """Write the EMA vocoder with the numbers that describe it; the validation L1."""
+        val = self.validation_l1()
+        metadata = {
+            "preset": self.preset.name,
+            "steps": f"{self.previous_steps + step} of {self.previous_steps + self.steps}",
+            "final_loss": f"{loss_value:.5f}",
+            "validation_log_mel_l1": f"{val:.4f}",
+            "train_seconds": f"{seconds:.0f}",
+            "data": json.dumps([str(Path(folder).name) for folder in self.folders]),
+            "training": json.dumps(asdict(self.preset.training)),
+        }
+        save_vocoder(self.out, self.ema, metadata)
+        return val
+
+
+def _vocoder_loop(run: _VocoderTraining, log: Logger, log_every: int, save_every: int) -> tuple[float, float]:
+    """Train for `run.steps` steps, logging and saving on the way; the last batch loss and the seconds taken."""
+    steps = run.steps
+    running, started = 0.0, time.perf_counter()
+    loss_value = float("nan")
+    for step in range(1, steps + 1):
+        loss_value = run.train_step(step)
+        running += loss_value
+        if step % log_every == 0 or step == steps:
+            count = log_every if step % log_every == 0 else step % log_every
+            log(f"step {step}/{steps} loss {running / count:.4f} val log-mel L1 {run.validation_l1():.3f} "
+                f"(Griffin-Lim 32: {run.griffin_lim_l1:.3f}) {progress_text(step, steps, started, run.lr_schedule)}")
+            running = 0.0
+        if step % save_every == 0 and step < steps:
+            run.save(step, loss_value, time.perf_counter() - started)
+    return loss_value, time.perf_counter() - started
+
+
 def train_vocoder(
     preset: VocoderPreset,
     data: Sequence[str | Path],
@@ -75,120 +229,22 @@ def train_vocoder(
     if not data and settings.procedural_share <= 0:
         raise ValueError("Give at least one --data folder of recordings to train the vocoder on.")
     out = out or preset.checkpoint
-    sample_rate = preset.sample_rate
     torch.manual_seed(settings.seed)
     generator = torch.Generator().manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
 
     # 1. data: every folder in memory, the procedural set, held-out validation clips
-    started = time.perf_counter()
     excluded = tuple(exclude) or settings.exclude
-    sources = [AudioSource.from_folder(folder, sample_rate, excluded) for folder in data]
-    procedural = AudioSource("procedural", _procedural_clips(sample_rate, settings.seed))
-    held_out = [AudioSource.from_folder(folder, sample_rate) for folder in validation]
-    val_clips = _validation_clips(held_out, sample_rate, settings.seed)
-    transform = MelTransform(preset.settings.mel)
-    for source in sources + [procedural]:
-        log(f"data: {source.name}: {len(source.clips)} recordings, {source.seconds / sample_rate / 60:.1f} min")
-    if preset.settings.griffin_lim_hint:  # once per clip, not per step: Griffin-Lim is scale-equivariant
-        hint_started = time.perf_counter()
-        for source in sources + [procedural]:
-            source.companions = [
-                transform.griffin_lim(transform.log_mel(clip), preset.settings.griffin_lim_hint, num_samples=clip.size)
-                for clip in source.clips
-            ]
-        log(f"data: Griffin-Lim ({preset.settings.griffin_lim_hint} iterations) of every clip in "
-            f"{time.perf_counter() - hint_started:.0f} s")
-    log(f"data: excluded {', '.join(excluded) or 'nothing'}; {len(val_clips)} validation clips; "
-        f"loaded in {time.perf_counter() - started:.0f} s")
+    training = _vocoder_data(preset, data, excluded, validation, log)
 
     # 2. model, optimiser, EMA
-    previous_steps = 0
-    if resume:
-        if not out.is_file():
-            raise ValueError(f"--resume needs an existing checkpoint at {out}; train without --resume first.")
-        vocoder = load_vocoder(preset, out)
-        previous_steps = int(vocoder.metadata.get("steps", "0").split()[0])
-        log(f"resuming from {out} after {previous_steps} steps")
-    else:
-        vocoder = DiffusionVocoder(preset.settings)
-    net = vocoder.net.train()
-    crop = int(settings.crop_seconds * sample_rate)
-
-    def batch() -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Waveform crops and, with the hint on, the same crops of their Griffin-Lim reconstructions."""
-        crops, hints = [], []
-        for _ in range(settings.batch_size):
-            source = procedural if not sources or rng.random() < settings.procedural_share else (
-                sources[rng.integers(len(sources))])
-            excerpt, hint = source.crop_pair(crop, rng)
-            crops.append(excerpt)
-            hints.append(hint)
-        hint_batch = torch.from_numpy(np.stack(hints)) if hints[0] is not None else None
-        return torch.from_numpy(np.stack(crops)), hint_batch
-
-    if not resume:
-        # calibrate σ so the bulk of the whitened data has unit variance, as the Gaussian prior assumes. A robust
-        # estimate (median |y_0| / 0.6745, digital silence left out): the RMS is carried by a few peaky clips
-        # (tones, clicks) and would make the prior twice too loud for speech.
-        with torch.no_grad():
-            y0 = torch.cat([vocoder.training_targets(*batch())[0].flatten() for _ in range(8)])
-        y0 = y0[y0 != 0]
-        vocoder.prior_scale = float(y0.abs().median() / 0.6745)
-        log(f"prior scale: {vocoder.prior_scale:.4g}")
-    log(f"model: {sum(p.numel() for p in net.parameters()) / 1e6:.2f} M parameters, prior '{preset.settings.prior}', "
-        f"T = {preset.settings.num_train_timesteps}")
-    parameters = list(net.parameters())
-    optimizer = torch.optim.AdamW(parameters, lr=settings.learning_rate, weight_decay=0.01)
-    lr_schedule = warmup_cosine(optimizer, settings.warmup_steps, steps)
-    ema = copy.deepcopy(vocoder)
-    ema.net.eval()
-
-    griffin_lim_l1 = float(np.mean([
-        log_mel_l1(clip, transform.griffin_lim(transform.log_mel(clip), 32, num_samples=clip.size)) for clip in val_clips
-    ]))
-
-    def validation_l1() -> float:
-        with torch.no_grad():
-            return float(np.mean([
-                log_mel_l1(clip, ema.vocode(transform.log_mel(clip), clip.size, steps=6, seed=0, projection_iterations=0))
-                for clip in val_clips
-            ]))
-
-    def save(step: int, loss_value: float, seconds: float) -> float:
-        val = validation_l1()
-        metadata = {
-            "preset": preset.name,
-            "steps": f"{previous_steps + step} of {previous_steps + steps}",
-            "final_loss": f"{loss_value:.5f}",
-            "validation_log_mel_l1": f"{val:.4f}",
-            "train_seconds": f"{seconds:.0f}",
-            "data": json.dumps([str(Path(folder).name) for folder in data]),
-            "training": json.dumps(asdict(settings)),
-        }
-        save_vocoder(out, ema, metadata)
-        return val
+    run = _VocoderTraining(preset, training, data, generator, rng, steps, out, resume, log)
 
     # 3. the loop
-    running, started = 0.0, time.perf_counter()
-    loss_value = float("nan")
-    for step in range(1, steps + 1):
-        waves, hint_waves = batch()
-        loss = vocoder.loss(waves, generator, hint_waves)
-        optimizer_step(loss, optimizer, parameters, lr_schedule)
-        update_ema(((ema.net, net),), step, settings.ema_decay)
-        loss_value = loss.item()
-        running += loss_value
-        if step % log_every == 0 or step == steps:
-            count = log_every if step % log_every == 0 else step % log_every
-            log(f"step {step}/{steps} loss {running / count:.4f} val log-mel L1 {validation_l1():.3f} "
-                f"(Griffin-Lim 32: {griffin_lim_l1:.3f}) {progress_text(step, steps, started, lr_schedule)}")
-            running = 0.0
-        if step % save_every == 0 and step < steps:
-            save(step, loss_value, time.perf_counter() - started)
+    loss_value, seconds = _vocoder_loop(run, log, log_every, save_every)
 
-    seconds = time.perf_counter() - started
-    val = save(steps, loss_value, seconds)
+    # 4. save the averaged weights, and the credits of the recordings they learned from
+    val = run.save(steps, loss_value, seconds)
     credits = write_credits(out.with_suffix(".credits.md"), f"{preset.title} ({out.name})", data, excluded)
     log(f"wrote {credits}")
     log(f"saved {out} ({out.stat().st_size / 1e6:.1f} MB) after {seconds / 60:.1f} min; validation log-mel L1 {val:.3f}")

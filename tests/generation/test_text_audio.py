@@ -80,6 +80,7 @@ def test_style_reference_changes_the_output_and_blends_with_text(pipeline: Audio
     style_only = pipeline.generate(reference=bell, reference_mode="style", seed=2, **FAST)
     assert not np.allclose(plain.audio, styled.audio)
     assert "style at weight 0.70" in styled.method and "the reference's style" in style_only.method
+    assert "style at weight 0.00" in only_text.method and only_text.audio.shape == plain.audio.shape
     assert style_only.reverse[0].index == 0  # style starts from noise: not an SDEdit of the reference
     # weight 0 is the prompt alone: the conditioning vectors are equal (the sampled audio is the end of a chaotic
     # computation, so it is compared by its conditioning, not bit for bit)
