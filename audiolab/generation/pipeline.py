@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -65,6 +65,7 @@ class GenerationRequest:
     style_weight: float = 0.5
 
 
+@runtime_checkable
 class GenerationBackend(Protocol):
     """What the tabs and the command line need of a generator: a built-in preset or a hub model."""
 

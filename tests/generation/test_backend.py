@@ -1,0 +1,37 @@
+"""The generation backend interface: a request in, Steps and then a Result out, whoever implements it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from audiolab.core.diffusion import Step
+from audiolab.core.result import Result
+from audiolab.generation.pipeline import BuiltinGenerator, GenerationBackend, GenerationRequest
+from audiolab.pipeline import AudioLabPipeline
+
+
+def test_the_builtin_preset_is_a_generation_backend(pipeline: AudioLabPipeline) -> None:
+    assert isinstance(pipeline.generator, BuiltinGenerator)
+    assert isinstance(pipeline.generator, GenerationBackend)
+    assert pipeline.generator.sample_rate == pipeline.sample_rate and pipeline.generator.labels == pipeline.labels
+
+
+def test_a_request_yields_steps_then_the_result_the_facade_returns(pipeline: AudioLabPipeline) -> None:
+    request = GenerationRequest(label=pipeline.labels[0], seconds=1.0, steps=4, keep_every=1, seed=3)
+    items = list(pipeline.generator.generate_iter(request))
+    assert all(isinstance(item, Step) for item in items[:-1]) and isinstance(items[-1], Result)
+    assert len(items) - 1 == 5  # the starting noise and one Step per model step
+    facade = pipeline.generate(label=pipeline.labels[0], seconds=1.0, steps=4, keep_every=1, seed=3)
+    assert np.array_equal(items[-1].audio, facade.audio)  # the same computation in the same process
+
+
+def test_check_request_fills_the_presets_defaults_and_refuses_bad_values(pipeline: AudioLabPipeline) -> None:
+    checked = pipeline.generator.check_request(GenerationRequest(text="  ", label=pipeline.labels[1]))
+    preset = pipeline.preset
+    assert checked.text is None and checked.steps == preset.sampler.steps and checked.sampler == preset.sampler.name
+    assert checked.seconds == preset.default_seconds and checked.guidance == preset.sampler.guidance
+    with pytest.raises(ValueError, match="Duration"):
+        pipeline.generator.check_request(GenerationRequest(label=pipeline.labels[0], seconds=1e6))
+    with pytest.raises(ValueError, match="Give a text prompt"):
+        pipeline.generator.check_request(GenerationRequest())
