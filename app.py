@@ -13,7 +13,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline-first: no 
 
 import gradio as gr
 
-from audiolab.core.presets import DEFAULT_PRESET, list_presets
+from audiolab.core.choices import DEFAULT_PRESET
+from audiolab.core.presets import list_presets
 from audiolab.examples import example_folder
 from audiolab.generation.preset import load_preset
 from audiolab.ui.explorer import build_explorer_tab

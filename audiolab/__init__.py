@@ -3,27 +3,35 @@
     from audiolab import AudioLabPipeline
     pipe = AudioLabPipeline.from_preset("synth-tiny")
     result = pipe.generate(text="an ambulance passing by", steps=25, seed=0)
+
+The names below load on first use (PEP 562), so `python -m audiolab --help` does not import torch.
 """
 
+from __future__ import annotations
+
+import importlib
 import os
+from typing import Any
 
 # Everything the built-in presets need is on disk; never reach for the hub unless asked (HF_HUB_OFFLINE=0).
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from audiolab.core.diffusion import SAMPLERS, Schedule, Step, make_scheduler, sample
-from audiolab.core.presets import list_presets
-from audiolab.generation.preset import Preset, load_preset
-from audiolab.pipeline import AudioLabPipeline, Result
+_PUBLIC = {  # name -> the module that defines it
+    "SAMPLERS": "audiolab.core.choices",
+    "AudioLabPipeline": "audiolab.pipeline",
+    "Result": "audiolab.core.result",
+    "Preset": "audiolab.generation.preset",
+    "Schedule": "audiolab.core.diffusion",
+    "Step": "audiolab.core.diffusion",
+    "list_presets": "audiolab.core.presets",
+    "load_preset": "audiolab.generation.preset",
+    "make_scheduler": "audiolab.core.diffusion",
+    "sample": "audiolab.core.diffusion",
+}
+__all__ = sorted(_PUBLIC)
 
-__all__ = [
-    "SAMPLERS",
-    "AudioLabPipeline",
-    "Preset",
-    "Result",
-    "Schedule",
-    "Step",
-    "list_presets",
-    "load_preset",
-    "make_scheduler",
-    "sample",
-]
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'audiolab' has no attribute {name!r}")
+    return getattr(importlib.import_module(_PUBLIC[name]), name)

@@ -20,8 +20,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from audiolab.core.diffusion import BETA_SCHEDULES, SAMPLERS
-from audiolab.core.presets import DEFAULT_PRESET
+from audiolab.core.choices import BETA_SCHEDULES, DEFAULT_PRESET, SAMPLERS, VOCODER_METHODS, check_writable
+
+AUDIO_OUTPUT_COMMANDS = ("generate", "diffuse", "vocode", "denoise")  # their --out is an audio file
 
 
 def _pipeline(preset: str):  # noqa: ANN202 - imported lazily so `--help` stays instant
@@ -47,7 +48,7 @@ def _generate(args: argparse.Namespace) -> int:
     result = pipeline.generate(
         text=args.prompt, label=args.label, reference=args.reference, strength=args.strength, seconds=args.seconds,
         steps=args.steps, sampler=args.sampler, guidance=args.guidance, seed=args.seed, progress=True,
-        reference_mode=args.reference_mode, style_weight=args.style_weight,
+        reference_mode=args.reference_mode, style_weight=args.style_weight, vocoder=args.vocoder,
     )
     save_audio(args.out, result.audio, result.sample_rate)
     print(f"wrote {args.out} ({result.seconds:.2f} s): {result.method}")
@@ -334,6 +335,8 @@ def _add_generation_commands(commands: argparse._SubParsersAction[argparse.Argum
     generate.add_argument("--sampler", choices=SAMPLERS, default=None)
     generate.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale")
     generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--vocoder", choices=VOCODER_METHODS, default=None,
+                          help="mel -> waveform: the diffusion vocoder or Griffin-Lim (default: the preset's)")
     generate.add_argument("--plot", default=None, help="save the reverse trajectory figure here")
     generate.set_defaults(handler=_generate)
 
@@ -477,6 +480,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command in AUDIO_OUTPUT_COMMANDS and args.out:
+            check_writable(args.out)  # before any model loads: a wrong format must not cost a whole generation
         return int(args.handler(args))
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import torch
 
+from audiolab.core.choices import DEFAULT_PRESET
 from audiolab.core.diffusion import Step
-from audiolab.core.presets import DEFAULT_PRESET
 from audiolab.core.result import MAX_PROCESS_SECONDS, AudioInput, Domain, Result, check_length, check_seed, load_input
 from audiolab.generation.pipeline import DEFAULT_FORWARD_T, REFERENCE_MODES, BuiltinGenerator, GenerationRequest
 from audiolab.generation.preset import GeneratorModels, Preset, load_generator, load_preset

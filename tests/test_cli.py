@@ -114,3 +114,29 @@ def test_module_entry_point_runs() -> None:
     done = subprocess.run([sys.executable, "-m", "audiolab", "labels", "--preset", TEST_PRESET], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "siren" in done.stdout
+
+
+def test_help_and_argument_errors_import_no_model_code() -> None:
+    """`--help` and argument errors answer at once: building the parser imports neither torch nor gradio."""
+    probe = ("import sys; from audiolab.cli import build_parser; build_parser(); "
+             "print(sorted(m for m in ('torch', 'torchaudio', 'diffusers', 'gradio') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("command", [["generate", "rain"], ["vocode", "in.wav"], ["denoise", "in.wav"]])
+def test_an_unwritable_output_format_is_refused_before_any_model_loads(
+        command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    def no_models(preset: str) -> None:
+        raise AssertionError("a model was loaded before the output format was checked")
+
+    monkeypatch.setattr("audiolab.cli._pipeline", no_models)
+    assert main([*command, "--out", "out.mp3", "--preset", TEST_PRESET]) == 2
+    assert "Cannot write out.mp3" in capsys.readouterr().err
+
+
+def test_generate_takes_a_vocoder_choice(tmp_path: Path, capsys: pytest.CaptureFixture[str], pipeline) -> None:
+    out = tmp_path / "gl.wav"
+    assert main(["generate", "--label", pipeline.labels[0], "--vocoder", "griffinlim", "--seconds", "1", "--steps", "3",
+                 "--out", str(out), "--preset", TEST_PRESET]) == 0
+    assert "Griffin-Lim" in capsys.readouterr().out and sf.info(out).frames == 16_000

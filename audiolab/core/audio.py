@@ -15,12 +15,13 @@ import soundfile as sf
 import torch
 import torchaudio
 
+from audiolab.core.choices import WRITABLE_SUFFIXES
+
 MIN_SAMPLE_RATE = 4_000
 MAX_SAMPLE_RATE = 384_000
 MAX_FILE_SECONDS = 600.0  # ten minutes: longer uploads are almost always a mistake on a CPU lab
 SILENCE_PEAK = 1e-4  # -80 dBFS: below this a recording carries no usable sound
 MIN_SECONDS = 0.1  # shorter than two 64 ms analysis windows: no spectrogram to speak of
-WRITABLE_SUFFIXES = (".wav", ".flac", ".ogg")
 
 
 def check_waveform(audio: np.ndarray, what: str = "audio") -> np.ndarray:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, get_args
 
 import numpy as np
 import torch
@@ -25,10 +24,8 @@ from diffusers import (
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from tqdm.auto import tqdm
 
-BetaScheduleName = Literal["linear", "cosine"]
-SamplerName = Literal["ddpm", "ddim", "dpm", "euler", "heun", "unipc"]
-BETA_SCHEDULES: tuple[str, ...] = get_args(BetaScheduleName)
-SAMPLERS: tuple[str, ...] = get_args(SamplerName)
+from audiolab.core.choices import BETA_SCHEDULES, SAMPLERS, BetaScheduleName, SamplerName
+
 SAMPLER_TITLES: dict[str, str] = {
     "ddpm": "DDPM (Ho et al. 2020)",
     "ddim": "DDIM (Song et al. 2021)",

@@ -17,7 +17,6 @@ from typing import Any
 from audiolab.core.audio import MelSettings
 
 PRESETS_DIR = Path(__file__).resolve().parents[2] / "presets"
-DEFAULT_PRESET = "esc50-small"  # real-world sounds; synth-tiny stays for tests and as a choice
 
 
 def read_table(data: dict[str, Any], key: str, source: Path) -> dict[str, Any]:

@@ -13,10 +13,10 @@ import numpy as np
 import torch
 
 from audiolab.core.audio import MelSettings, MelTransform
+from audiolab.core.choices import VOCODER_METHODS
 from audiolab.core.diffusion import SAMPLER_TITLES
 from audiolab.core.result import MAX_PROCESS_SECONDS, Result, check_seed
 from audiolab.vocoder.diffusion_vocoder import DiffusionVocoder, check_log_mel
-from audiolab.vocoder.preset import VOCODER_METHODS
 
 VocoderMethod = Literal["diffusion", "griffinlim"]
 

@@ -10,8 +10,6 @@ from audiolab.core.presets import build_config, pop_checkpoint, read_mel_setting
 from audiolab.vocoder.diffusion_vocoder import PRIORS, DiffusionVocoder, VocoderSettings
 from audiolab.vocoder.network import VocoderNetConfig
 
-VOCODER_METHODS: tuple[str, ...] = ("diffusion", "griffinlim")
-
 
 @dataclass(frozen=True)
 class VocoderTraining:

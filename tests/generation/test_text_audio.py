@@ -10,7 +10,8 @@ import pytest
 import soundfile as sf
 import torch
 
-from audiolab.core.presets import DEFAULT_PRESET, PRESETS_DIR
+from audiolab.core.choices import DEFAULT_PRESET
+from audiolab.core.presets import PRESETS_DIR
 from audiolab.core.quality import log_mel_l1
 from audiolab.generation import esc50, synth
 from audiolab.generation.audio_text import shared_text_audio_space

@@ -145,7 +145,8 @@ def test_denoise_tab_restores_an_example_and_shows_scores_and_the_mixture(page: 
     panel = page.get_by_role("tabpanel").filter(visible=True)
     panel.get_by_test_id("dataset-cell-0-0").click()  # the first example pair: noisy recording and its clean reference
     for label in ("Recording to restore (noisy, low-passed, clipped or with a silent gap)", "Clean reference (optional)"):
-        sync_api.expect(panel.get_by_test_id(f"waveform-{label}")).to_be_visible(timeout=TIMEOUT_MS)
+        # while Gradio swaps the empty upload area for the player, both carry the test id: wait for the first
+        sync_api.expect(panel.get_by_test_id(f"waveform-{label}").first).to_be_visible(timeout=TIMEOUT_MS)
     mixture_block = panel.locator(".block").filter(
         has=page.get_by_test_id("block-label").filter(has_text="DiffGMM: fitted noise mixture"))
     mixture_image = mixture_block.get_by_test_id("matplotlib").locator("img")
@@ -162,7 +163,7 @@ def test_reference_tab_generates_from_a_reference_style(page: sync_api.Page, tmp
     page.get_by_role("tab", name="Reference audio").click()
     panel = page.get_by_role("tabpanel").filter(visible=True)
     panel.get_by_test_id("dataset-cell-0-0").click()  # the first example: a bell recording, style mode
-    sync_api.expect(panel.get_by_test_id("waveform-Reference recording")).to_be_visible(timeout=TIMEOUT_MS)
+    sync_api.expect(panel.get_by_test_id("waveform-Reference recording").first).to_be_visible(timeout=TIMEOUT_MS)
     sync_api.expect(panel.get_by_label("Style: a new sound like it")).to_be_checked()
     for name, value in (("Steps", "5"), ("Seconds", "2")):
         box = panel.get_by_label(f"number input for {name}", exact=True)

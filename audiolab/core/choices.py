@@ -1,0 +1,24 @@
+"""The named options the command line, the page and the library share, importable without torch.
+
+Kept free of heavy imports so that `python -m audiolab --help` and argument errors answer at once.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+BetaScheduleName = Literal["linear", "cosine"]
+SamplerName = Literal["ddpm", "ddim", "dpm", "euler", "heun", "unipc"]
+BETA_SCHEDULES: tuple[str, ...] = get_args(BetaScheduleName)
+SAMPLERS: tuple[str, ...] = get_args(SamplerName)
+VOCODER_METHODS: tuple[str, ...] = ("diffusion", "griffinlim")
+WRITABLE_SUFFIXES: tuple[str, ...] = (".wav", ".flac", ".ogg")
+DEFAULT_PRESET = "esc50-small"  # real-world sounds; synth-tiny stays for tests and as a choice
+
+
+def check_writable(path: str) -> str:
+    """An output audio path whose format can be written; a ValueError before any work is done otherwise."""
+    suffix = path[path.rfind("."):].lower() if "." in path.rsplit("/", 1)[-1] else ""
+    if suffix not in WRITABLE_SUFFIXES:
+        raise ValueError(f"Cannot write {path}: give an output file ending in {', '.join(WRITABLE_SUFFIXES)}.")
+    return path
