@@ -125,7 +125,7 @@ def _denoise(args: argparse.Namespace) -> int:
     if args.plot:
         figure = plots.waveform_trajectory_figure(
             result.reverse, result.sample_rate, lambda x: pipeline.log_mel_image(x.reshape(-1).numpy()),
-            f"Restoration trajectory ({args.method}, {args.task})")
+            f"Restoration trajectory ({result.extras['method_name']}, {args.task})")
         _save_figure(figure, args.plot)
     return 0
 
@@ -372,8 +372,9 @@ def _add_audio_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     denoise = _with_preset(commands.add_parser("denoise", help="clean a noisy recording"))
     denoise.add_argument("input")
     denoise.add_argument("--out", required=True)
-    denoise.add_argument("--method", choices=["diffgmm", "score", "baseline"], default="diffgmm",
-                         help="diffgmm (default), score (conditional / posterior sampling) or baseline (Wiener, or the input)")
+    denoise.add_argument("--method", choices=["diffgmm", "score", "baseline"], default=None,
+                         help="diffgmm, score (conditional / posterior sampling) or baseline (Wiener, or the input); "
+                              "default: diffgmm to denoise, score for the other tasks")
     denoise.add_argument("--task", choices=["denoise", "bandwidth", "declip", "inpaint"], default="denoise")
     denoise.add_argument("--steps", type=int, default=None,
                          help="DiffGMM iterations, or diffusion steps (default: the method's preset)")

@@ -167,7 +167,7 @@ class AudioLabPipeline:
 
     # ---- restoration ---------------------------------------------------------------------------
 
-    def denoise(self, audio: AudioInput, method: RestoreMethod = "diffgmm", task: str = "denoise",
+    def denoise(self, audio: AudioInput, method: RestoreMethod | None = None, task: str = "denoise",
                 steps: int | None = None, strength: float | None = None, guidance: float | None = None,
                 seed: int = 0, cutoff_hz: float = 4000.0, progress: bool = False) -> Result:
         """Restore a recording: denoise, bandwidth, declip or inpaint (see `RestorationPipeline.denoise`)."""

@@ -140,3 +140,15 @@ def test_generate_takes_a_vocoder_choice(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["generate", "--label", pipeline.labels[0], "--vocoder", "griffinlim", "--seconds", "1", "--steps", "3",
                  "--out", str(out), "--preset", TEST_PRESET]) == 0
     assert "Griffin-Lim" in capsys.readouterr().out and sf.info(out).frames == 16_000
+
+
+def test_task_alone_picks_a_method_that_can_do_it(tmp_path: Path, bell: np.ndarray,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from audiolab.restoration.degradations import degrade
+
+    low_passed = tmp_path / "low.wav"
+    sf.write(low_passed, degrade("bandwidth", bell, 16_000), 16_000)
+    out = tmp_path / "wide.wav"
+    assert main(["denoise", str(low_passed), "--task", "bandwidth", "--steps", "3", "--out", str(out),
+                 "--preset", TEST_PRESET]) == 0
+    assert sf.info(out).frames == bell.size and "posterior" in capsys.readouterr().out.lower()

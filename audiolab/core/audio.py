@@ -88,6 +88,56 @@ def normalize_loudness(audio: np.ndarray, target_dbfs: float = -20.0, peak_limit
     return (audio * gain).astype(np.float32)
 
 
+PEAK_CEILING = 10 ** (-1.0 / 20)  # −1 dBFS: headroom for lossy encoders and inter-sample peaks
+LIMITER_LOOKAHEAD_SECONDS = 0.005  # the gain ramps over ±5 ms: fast enough for clicks, too slow to distort a tone
+
+
+def peak_limit(audio: np.ndarray, sample_rate: int, ceiling: float = PEAK_CEILING,
+               lookahead_seconds: float = LIMITER_LOOKAHEAD_SECONDS) -> np.ndarray:
+    """A look-ahead peak limiter: a smooth gain that keeps every |sample| ≤ `ceiling`, with no hard clipping.
+
+    Each sample needs the gain g = min(1, ceiling / |x|). Spreading g by a minimum filter over ±L samples and
+    then averaging over the same ±L keeps the bound exact (every value averaged around a peak is at most that
+    peak's own need) while the gain moves over 2L samples instead of jumping.
+    """
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
+    audio = np.asarray(audio, dtype=np.float32)
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    if peak <= ceiling:
+        return audio
+    if audio.ndim > 1:  # a batch: each waveform (the last axis) is limited on its own
+        rows = audio.reshape(-1, audio.shape[-1])
+        return np.stack([peak_limit(row, sample_rate, ceiling, lookahead_seconds) for row in rows]).reshape(audio.shape)
+    span = 2 * max(1, int(lookahead_seconds * sample_rate)) + 1
+    need = np.minimum(1.0, ceiling / np.maximum(np.abs(audio).astype(np.float64), 1e-12))
+    gain = uniform_filter1d(minimum_filter1d(need, span, mode="nearest"), span, mode="nearest")
+    limited = audio * gain
+    top = float(np.max(np.abs(limited)))
+    if top > ceiling:  # float rounding in the moving average: a scale of at most a few ulps
+        limited *= ceiling / top
+    return limited.astype(np.float32)
+
+
+def level(audio: np.ndarray, sample_rate: int, target_dbfs: float = -20.0, ceiling: float = PEAK_CEILING,
+          max_limiting_db: float = 6.0) -> np.ndarray:
+    """Loudness-normalise to `target_dbfs` RMS, then peak-limit to `ceiling`.
+
+    The limiter takes at most `max_limiting_db` off the loudest peak; a clip whose peaks stand further above
+    its loudness (a single bark in silence) is turned down as a whole instead, so it is never squashed.
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) if audio.size else 0.0
+    if rms <= 0.0:
+        return audio
+    gain = 10 ** (target_dbfs / 20) / rms
+    allowed_peak = ceiling * 10 ** (max_limiting_db / 20)
+    peak = float(np.max(np.abs(audio))) * gain
+    if peak > allowed_peak:
+        gain *= allowed_peak / peak
+    return peak_limit(audio * gain, sample_rate, ceiling)
+
+
 def load_audio(
     source: str | Path | tuple[int, np.ndarray],
     sample_rate: int = 16_000,
@@ -254,5 +304,4 @@ class MelTransform:
                     length=num_samples,
                     rand_init=True,
                 )
-        wave = wave.numpy().astype(np.float32)
-        return np.clip(wave, -1.0, 1.0)
+        return peak_limit(wave.numpy(), s.sample_rate)  # phase retrieval can overshoot: limit, never clip

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 import numpy as np
 import torch
 
-from audiolab.core.audio import MelTransform, normalize_loudness
+from audiolab.core.audio import MelTransform, level, normalize_loudness
 from audiolab.core.diffusion import (
     SAMPLER_TITLES,
     SAMPLERS,
@@ -287,9 +287,10 @@ class BuiltinGenerator:
             yield step
         timings["sample"] = time.perf_counter() - sample_started
 
-        # 4. mel -> waveform
+        # 4. mel -> waveform, levelled: loudness-normalised and peak-limited to −1 dBFS (no hard clipping)
         vocode_started = time.perf_counter()
-        audio = self.mel_to_audio(kept[-1].x0_hat, num_samples, seed=r.seed, method=r.vocoder, steps=r.vocoder_steps)
+        audio = level(self.mel_to_audio(kept[-1].x0_hat, num_samples, seed=r.seed, method=r.vocoder,
+                                        steps=r.vocoder_steps), self.sample_rate)
         timings["vocode"] = time.perf_counter() - vocode_started
         timings["total"] = time.perf_counter() - started
         conditioned = " + ".join(described) if described else "nothing (unconditional)"
@@ -328,8 +329,8 @@ class BuiltinGenerator:
                             x0_range=(self.models.normalization.low, self.models.normalization.high)):
             pass
         assert final is not None
-        return [self.mel_to_audio(final.x0_hat[i], num_samples, seed=check_seed(seed), method=method)
-                for i, seed in enumerate(seeds)]
+        return [level(self.mel_to_audio(final.x0_hat[i], num_samples, seed=check_seed(seed), method=method),
+                      self.sample_rate) for i, seed in enumerate(seeds)]
 
     # ---- the forward process (the diffusion explorer) ------------------------------------------
 

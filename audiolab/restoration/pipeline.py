@@ -37,7 +37,7 @@ class RestorationPipeline:
     def _load(self, audio: AudioInput, what: str) -> np.ndarray:
         return load_input(audio, self.restorer.sample_rate, what, array_rate=self.input_rate)
 
-    def denoise(self, audio: AudioInput, method: RestoreMethod = "diffgmm", task: str = "denoise",
+    def denoise(self, audio: AudioInput, method: RestoreMethod | None = None, task: str = "denoise",
                 steps: int | None = None, strength: float | None = None, guidance: float | None = None,
                 seed: int = 0, cutoff_hz: float = 4000.0, progress: bool = False) -> Result:
         """Restore a recording (denoise, bandwidth, declip or inpaint); output length equals input length.
@@ -54,7 +54,7 @@ class RestorationPipeline:
                  torch.from_numpy(w)[None], torch.from_numpy(w)[None], caption=caption)
             for i, (caption, w) in enumerate(restoration.trajectory)
         )
-        extras: dict[str, object] = {"task": task, "method_name": method}
+        extras: dict[str, object] = {"task": task, "method_name": method or Restorer.default_method(task)}
         if restoration.mixture is not None:
             extras["mixture"] = restoration.mixture
         return Result(restoration.audio, self.restorer.sample_rate, restoration.description, reverse=reverse,

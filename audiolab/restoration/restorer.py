@@ -169,11 +169,17 @@ class Restorer:
         if method == "diffgmm" and task != "denoise":
             raise ValueError(f"DiffGMM removes noise only; for {task} choose the score method (posterior sampling).")
 
-    def restore(self, audio: np.ndarray, method: RestoreMethod = "diffgmm", task: str = "denoise",
+    @staticmethod
+    def default_method(task: str) -> RestoreMethod:
+        """The method a task gets when none is chosen: DiffGMM removes noise; posterior sampling does the rest."""
+        return "diffgmm" if task == "denoise" else "score"
+
+    def restore(self, audio: np.ndarray, method: RestoreMethod | None = None, task: str = "denoise",
                 steps: int | None = None, strength: float | None = None, guidance: float | None = None,
                 seed: int = 0, cutoff_hz: float = 4000.0, progress: bool = False) -> Restoration:
         """Restore a 16 kHz mono recording; output length equals input length."""
         started = time.perf_counter()
+        method = method or self.default_method(task)
         self.check(method, task)
         audio = check_waveform(audio, "recording")
         check_not_silent(audio, "recording")

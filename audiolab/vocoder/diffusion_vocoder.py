@@ -22,7 +22,7 @@ from typing import Literal, get_args
 import numpy as np
 import torch
 
-from audiolab.core.audio import MelSettings, MelTransform
+from audiolab.core.audio import MelSettings, MelTransform, peak_limit
 from audiolab.core.diffusion import SAMPLERS, Schedule, Step, make_scheduler, sample
 from audiolab.core.mdct import MDCT
 from audiolab.vocoder.network import VocoderNet, VocoderNetConfig
@@ -255,7 +255,7 @@ class DiffusionVocoder:
                                       projection_iterations=projection_iterations):
             pass
         assert final is not None
-        return np.clip(final.x0_hat[0].numpy(), -1.0, 1.0).astype(np.float32)
+        return peak_limit(final.x0_hat[0].numpy(), self.settings.mel.sample_rate)  # never hard-clipped
 
 
 def _fit_frames(x: torch.Tensor, frames: int) -> torch.Tensor:

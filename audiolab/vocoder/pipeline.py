@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from audiolab.core.audio import MelSettings, MelTransform
+from audiolab.core.audio import MelSettings, MelTransform, peak_limit
 from audiolab.core.choices import VOCODER_METHODS
 from audiolab.core.diffusion import SAMPLER_TITLES
 from audiolab.core.result import MAX_PROCESS_SECONDS, Result, check_seed
@@ -105,7 +105,7 @@ class VocoderPipeline:
         projections = vocoder.settings.projection_iterations if projections is None else projections
         kept = tuple(vocoder.sample_iter(log_mel, num_samples, steps, seed=seed, keep_every=keep_every,
                                          progress=progress, projection_iterations=projections))
-        out = np.clip(kept[-1].x0_hat[0].numpy(), -1.0, 1.0).astype(np.float32)
+        out = peak_limit(kept[-1].x0_hat[0].numpy(), self.sample_rate)  # never hard-clipped
         description = (f"{self.describe(method, steps)}, {projections} magnitude projections a step, "
                        f"seed {seed}: DiffWave-style ε-prediction on the waveform's MDCT, "
                        f"{vocoder.settings.prior} prior, T = {vocoder.settings.num_train_timesteps}.")

@@ -10,10 +10,14 @@ import soundfile as sf
 import torch
 
 from audiolab.core.audio import (
+    LIMITER_LOOKAHEAD_SECONDS,
+    PEAK_CEILING,
     MelSettings,
     MelTransform,
+    level,
     load_audio,
     normalize_loudness,
+    peak_limit,
     resample,
     save_audio,
     to_mono,
@@ -128,3 +132,41 @@ def test_too_short_clips_and_unwritable_formats_are_refused(tmp_path: Path) -> N
         load_audio((16_000, np.full(300, 0.1, np.float32)), 16_000)
     with pytest.raises(ValueError, match="use one of .wav, .flac, .ogg"):
         save_audio(tmp_path / "out.mp4", np.zeros(100, np.float32), 16_000)
+
+
+def _sine(amplitude: float, seconds: float = 1.0, rate: int = 16_000, hz: float = 440.0) -> np.ndarray:
+    return (amplitude * np.sin(2 * np.pi * hz * np.arange(int(seconds * rate)) / rate)).astype(np.float32)
+
+
+def test_the_peak_limiter_keeps_every_sample_under_the_ceiling_without_clipping() -> None:
+    loud = _sine(2.0)
+    limited = peak_limit(loud, 16_000)
+    assert float(np.max(np.abs(limited))) <= PEAK_CEILING
+    # a clipped sine sits at the ceiling for a third of its samples; a limited one only touches it at its crests
+    assert np.mean(np.abs(limited) >= 0.999 * PEAK_CEILING) < 0.03
+    assert np.mean(np.abs(np.clip(loud, -PEAK_CEILING, PEAK_CEILING)) >= 0.999 * PEAK_CEILING) > 0.3
+    quiet = _sine(0.5)
+    assert np.array_equal(peak_limit(quiet, 16_000), quiet)  # under the ceiling nothing changes
+
+
+def test_the_limiter_only_touches_the_neighbourhood_of_a_peak() -> None:
+    audio = _sine(0.1)
+    audio[8000] = 1.5  # one click
+    limited = peak_limit(audio, 16_000)
+    reach = 2 * int(LIMITER_LOOKAHEAD_SECONDS * 16_000) + 1  # the minimum filter and the average each span this
+    far = np.abs(np.arange(audio.size) - 8000) > reach
+    assert np.array_equal(limited[far], audio[far]) and float(np.max(np.abs(limited))) <= PEAK_CEILING
+    batch = peak_limit(np.stack([audio, 0.5 * audio]), 16_000)  # each row of a batch on its own
+    assert batch.shape == (2, audio.size) and np.array_equal(batch[0], limited)
+
+
+def test_level_reaches_the_target_loudness_and_never_squashes_a_sparse_clip() -> None:
+    steady = level(_sine(0.01), 16_000, target_dbfs=-20.0)
+    assert 20 * np.log10(np.sqrt(np.mean(steady.astype(np.float64) ** 2))) == pytest.approx(-20.0, abs=0.05)
+    sparse = np.zeros(16_000, dtype=np.float32)
+    sparse[8000:8016] = 0.3  # a short burst in silence: peaks far above its loudness
+    levelled = level(sparse, 16_000, target_dbfs=-20.0)
+    assert float(np.max(np.abs(levelled))) <= PEAK_CEILING
+    # turned down as a whole (the limiter takes at most 6 dB), so the flat burst keeps one gain across it
+    assert float(np.max(np.abs(levelled))) / float(np.min(np.abs(levelled[8000:8016]))) == pytest.approx(1.0)
+    assert np.array_equal(level(np.zeros(100, dtype=np.float32), 16_000), np.zeros(100, dtype=np.float32))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from audiolab.core.audio import PEAK_CEILING, level
 from audiolab.core.diffusion import Step
 from audiolab.core.result import Result
 from audiolab.generation.pipeline import BuiltinGenerator, GenerationBackend, GenerationRequest
@@ -35,3 +36,14 @@ def test_check_request_fills_the_presets_defaults_and_refuses_bad_values(pipelin
         pipeline.generator.check_request(GenerationRequest(label=pipeline.labels[0], seconds=1e6))
     with pytest.raises(ValueError, match="Give a text prompt"):
         pipeline.generator.check_request(GenerationRequest())
+
+
+def test_generated_audio_leaves_the_pipeline_levelled_and_never_clipped(pipeline: AudioLabPipeline) -> None:
+    for vocoder in ("griffinlim", *(("diffusion",) if pipeline.vocoder is not None else ())):
+        result = pipeline.generate(label=pipeline.labels[2], seconds=1.0, steps=4, seed=5, vocoder=vocoder)
+        assert float(np.max(np.abs(result.audio))) <= PEAK_CEILING
+        # already levelled: levelling again changes nothing (up to float rounding of a unit gain)
+        assert np.allclose(level(result.audio, pipeline.sample_rate), result.audio, atol=1e-4)
+    batch = pipeline.generate_batch([(None, pipeline.labels[0]), (None, pipeline.labels[1])], [0, 1], seconds=1.0,
+                                    steps=3, vocoder="griffinlim")
+    assert all(float(np.max(np.abs(clip))) <= PEAK_CEILING for clip in batch)
