@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # the facade that hands this package its work
 
 Logger = Callable[[str], None]
 CLASSIFIER = AudioEncoderConfig(channels=(16, 32, 64, 128), hidden=256)  # 0.34 M parameters: trains in minutes
+FULL_SCALE = 0.999  # a sample this loud was clipped (or nearly): levelled output stays under −1 dBFS (0.891)
 CLASSIFIER_POOL = 2  # the classifier sees mels at 32 ms frames: half the cost, the same classes
 
 
@@ -54,6 +55,11 @@ class GenerationReport:
     condition: str = "label"
     per_class: int = 0
     held_out: int = 0
+    clipped_clip_share: float = 0.0  # generated clips with any sample at full scale (|x| ≥ 0.999)
+    clipped_sample_share: float = 0.0
+    peak_dbfs: float = float("-inf")  # the loudest sample of all generated clips
+    envelope_correlation_same_seed: float = float("nan")  # energy envelopes of different classes, one seed
+    envelope_correlation_other_seeds: float = float("nan")  # the same, each class from another seed
 
     @property
     def real_mean(self) -> float:
@@ -236,6 +242,53 @@ def _per_class_accuracy(predicted: np.ndarray, truth: np.ndarray, classes: list[
             for i, c in enumerate(classes)}
 
 
+def clipping(clips: Sequence[np.ndarray]) -> tuple[float, float, float]:
+    """(share of clips with a sample at full scale, share of such samples, loudest peak in dBFS)."""
+    at_full_scale = [np.abs(clip) >= FULL_SCALE for clip in clips]
+    peak = max(float(np.max(np.abs(clip))) for clip in clips)
+    return (float(np.mean([bool(mask.any()) for mask in at_full_scale])),
+            float(np.sum([mask.sum() for mask in at_full_scale]) / max(sum(clip.size for clip in clips), 1)),
+            20 * np.log10(max(peak, 1e-10)))
+
+
+def energy_envelope(log_mel: torch.Tensor) -> np.ndarray:
+    """A clip's loudness over time: the mean natural-log mel energy of each frame."""
+    return log_mel.mean(0).numpy().astype(np.float64)
+
+
+def mean_correlation(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
+    """The mean Pearson correlation over pairs of envelopes (flat envelopes are left out)."""
+    values = [float(np.corrcoef(a, b)[0, 1]) for a, b in pairs if a.std() > 1e-9 and b.std() > 1e-9]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def envelope_correlations(pipeline: AudioLabPipeline, classes: list[str], steps: int | None, guidance: float | None,
+                          vocoder: str | None, seeds: tuple[int, int] = (7, 8)) -> tuple[float, float]:
+    """Does the starting noise, not the prompt, set the timing? Every class is generated from the same two seeds;
+    the envelopes of different classes are correlated within a seed and across the two seeds. Prompt-driven timing
+    gives about the same (low) figure both ways; noise-driven timing makes the same-seed figure high."""
+    envelopes = []
+    for seed in seeds:
+        clips = pipeline.generate_batch([(None, c) for c in classes], [seed] * len(classes),
+                                        seconds=pipeline.preset.default_seconds, steps=steps, guidance=guidance,
+                                        vocoder=vocoder)
+        envelopes.append([energy_envelope(pipeline.mel.log_mel(clip)) for clip in clips])
+    first, second = envelopes
+    others = [(i, j) for i in range(len(classes)) for j in range(len(classes)) if i != j]
+    same = mean_correlation([(first[i], first[j]) for i, j in others if i < j] +
+                            [(second[i], second[j]) for i, j in others if i < j])
+    return same, mean_correlation([(first[i], second[j]) for i, j in others])
+
+
+def _levels_and_timing(pipeline: AudioLabPipeline, generated: list[np.ndarray], classes: list[str],
+                       steps: int | None, guidance: float | None, vocoder: str | None) -> dict[str, float]:
+    """The report's clipping and envelope-correlation fields."""
+    clipped_clips, clipped_samples, peak_dbfs = clipping(generated)
+    same_seed, other_seeds = envelope_correlations(pipeline, classes, steps, guidance, vocoder)
+    return {"clipped_clip_share": clipped_clips, "clipped_sample_share": clipped_samples, "peak_dbfs": peak_dbfs,
+            "envelope_correlation_same_seed": same_seed, "envelope_correlation_other_seeds": other_seeds}
+
+
 def evaluate_generation(pipeline: AudioLabPipeline, data: Path, per_class: int = 4, holdout_fold: int | None = None,
                         condition: str = "label", steps: int | None = None, guidance: float | None = None,
                         classifier_steps: int = 1500, seed: int = 0, clicks: int = 4, vocoder: str | None = None,
@@ -269,7 +322,10 @@ def evaluate_generation(pipeline: AudioLabPipeline, data: Path, per_class: int =
     # 4. text-to-audio retrieval: is a clip's nearest prompt, of the one prompt per class it was made among, its own?
     gen_nearest, real_nearest = _nearest_prompts(pipeline, real, generated_mels, round_prompts)
 
-    # 5. the default click: one clip at the preset's defaults, vocoder included
+    # 5. levels and timing: clipping, and whether one seed gives every class the same energy envelope
+    levels = _levels_and_timing(pipeline, generated, classes, steps, guidance, vocoder)
+
+    # 6. the default click: one clip at the preset's defaults, vocoder included
     click_times = _click_times(pipeline, classes, clicks)
     return GenerationReport(
         classes=classes,
@@ -286,6 +342,7 @@ def evaluate_generation(pipeline: AudioLabPipeline, data: Path, per_class: int =
         condition=condition,
         per_class=per_class,
         held_out=real.held_out,
+        **levels,
     )
 
 
@@ -305,6 +362,11 @@ def format_report(report: GenerationReport) -> str:
         f"{report.frechet_real_halves:.2f} (half A) |",
         f"| text-to-audio retrieval, top-1 of {len(report.classes)} prompts | "
         f"{np.mean(list(report.retrieval_generated.values())):.1%} | {report.retrieval_real:.1%} |",
+        f"| clips with samples at full scale (share of samples) | {report.clipped_clip_share:.0%} "
+        f"({report.clipped_sample_share:.2%}) | |",
+        f"| loudest peak | {report.peak_dbfs:.2f} dBFS | |",
+        f"| energy-envelope correlation between classes: same seed / other seeds | "
+        f"{report.envelope_correlation_same_seed:.2f} / {report.envelope_correlation_other_seeds:.2f} | |",
         f"| default click ({report.clip_seconds:g} s, vocoded), median of {len(report.click_seconds)} | {click:.2f} s | |",
         "",
         "| class | real | generated | relative | retrieval |",

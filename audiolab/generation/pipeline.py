@@ -252,11 +252,8 @@ class BuiltinGenerator:
         "style" embeds it in the text–audio space and conditions a fresh sample on that, alone or
         blended with the prompt at `style_weight`: a new sound like it, not a copy of it.
         """
-        started = time.perf_counter()
-        timings: dict[str, float] = {}
-        notes: list[str] = []
-        # 0. check every input before any work
-        r = self.check_request(request)
+        started, timings, notes = time.perf_counter(), {}, []  # type: tuple[float, dict[str, float], list[str]]
+        r = self.check_request(request)  # 0. check every input before any work
         assert r.seconds is not None and r.steps is not None and r.sampler is not None and r.guidance is not None
 
         # 1. the reference, then the condition

@@ -179,8 +179,21 @@ def test_generation_eval_runs_end_to_end_on_a_small_folder(tmp_path: Path) -> No
     assert report.held_out == 6 and set(report.real_accuracy) == {"siren", "rain", "church_bells"}
     assert len(report.generated_accuracy) == 3 and 0.0 <= report.relative
     assert np.isfinite(report.frechet_generated) and np.isfinite(report.frechet_real_halves)
+    assert report.clipped_clip_share == 0.0 and report.peak_dbfs <= -1.0 + 1e-6  # levelled output
+    assert -1.0 <= report.envelope_correlation_same_seed <= 1.0 and -1.0 <= report.envelope_correlation_other_seeds <= 1.0
     table = format_report(report)
-    assert "| siren |" in table and "relative recognisability" in table
+    assert "| siren |" in table and "relative recognisability" in table and "same seed / other seeds" in table
+
+
+def test_clipping_and_envelope_correlation_measures_have_known_answers() -> None:
+    from audiolab.generation.evaluate import clipping, mean_correlation
+
+    clean, clipped = np.full(100, 0.5, dtype=np.float32), np.array([0.2, 1.0, -1.0, 0.3], dtype=np.float32)
+    clip_share, sample_share, peak = clipping([clean, clipped])
+    assert clip_share == 0.5 and sample_share == pytest.approx(2 / 104) and peak == pytest.approx(0.0)
+    ramp = np.arange(10.0)
+    assert mean_correlation([(ramp, 2 * ramp + 1), (ramp, -ramp)]) == pytest.approx(0.0)
+    assert mean_correlation([(ramp, ramp ** 2)]) > 0.9 and np.isnan(mean_correlation([(ramp, np.ones(10))]))
 
 
 def test_generation_eval_refuses_a_folder_without_metadata(tmp_path: Path) -> None:
