@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol
 
 import torch
 
@@ -41,3 +42,34 @@ def progress_text(step: int, steps: int, started: float, lr_schedule: torch.opti
     elapsed = time.perf_counter() - started
     return (f"lr {lr_schedule.get_last_lr()[0]:.2e} {step / elapsed:.2f} it/s "
             f"eta {(steps - step) * elapsed / step / 60:.1f} min")
+
+
+class TrainingRun(Protocol):
+    """What `run_steps` drives: one optimiser step at a time, a validation figure for the log, a checkpoint."""
+
+    steps: int
+    lr_schedule: torch.optim.lr_scheduler.LRScheduler
+
+    def train_step(self, step: int) -> float: ...
+
+    def validation_text(self) -> str: ...
+
+    def save(self, step: int, loss_value: float, seconds: float) -> object: ...
+
+
+def run_steps(run: TrainingRun, log: Callable[[str], None], log_every: int, save_every: int) -> tuple[float, float]:
+    """Train for `run.steps` steps, logging and saving on the way; the last batch loss and the seconds taken."""
+    steps = run.steps
+    running, started = 0.0, time.perf_counter()
+    loss_value = float("nan")
+    for step in range(1, steps + 1):
+        loss_value = run.train_step(step)
+        running += loss_value
+        if step % log_every == 0 or step == steps:
+            count = log_every if step % log_every == 0 else step % log_every
+            log(f"step {step}/{steps} loss {running / count:.4f} {run.validation_text()} "
+                f"{progress_text(step, steps, started, run.lr_schedule)}")
+            running = 0.0
+        if step % save_every == 0 and step < steps:  # a usable checkpoint even if the run is cut short
+            run.save(step, loss_value, time.perf_counter() - started)
+    return loss_value, time.perf_counter() - started

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from audiolab.core.audio import MelTransform
 from audiolab.core.credits import write_credits
 from audiolab.core.diffusion import Schedule
-from audiolab.core.training import optimizer_step, progress_text, update_ema, warmup_cosine
+from audiolab.core.training import optimizer_step, run_steps, update_ema, warmup_cosine
 from audiolab.generation import esc50, synth
 from audiolab.generation.conditioning import ConditionEncoder, shared_text_encoder
 from audiolab.generation.mel_unet import MelDenoiser
@@ -253,6 +253,9 @@ class _GeneratorTraining:
                    settings.ema_decay)
         return loss.item()
 
+    def validation_text(self) -> str:
+        return f"val {self.validation_loss():.4f}"
+
     def save(self, step: int, loss_value: float, seconds: float) -> float:
         """Write the EMA weights with the numbers that describe them; the validation loss."""
         val = self.validation_loss()
@@ -268,24 +271,6 @@ class _GeneratorTraining:
                                                  copy.deepcopy(self.ema_condition).cpu(),
                                                  self.data.normalization, metadata))
         return val
-
-
-def _generator_loop(run: _GeneratorTraining, log: Logger, log_every: int, save_every: int) -> tuple[float, float]:
-    """Train for `run.steps` steps, logging and saving on the way; the last batch loss and the seconds taken."""
-    steps = run.steps
-    running, started = 0.0, time.perf_counter()
-    loss_value = float("nan")
-    for step in range(1, steps + 1):
-        loss_value = run.train_step(step)
-        running += loss_value
-        if step % log_every == 0 or step == steps:
-            count = log_every if step % log_every == 0 else step % log_every
-            log(f"step {step}/{steps} loss {running / count:.4f} val {run.validation_loss():.4f} "
-                f"{progress_text(step, steps, started, run.lr_schedule)}")
-            running = 0.0
-        if step % save_every == 0 and step < steps:  # a usable checkpoint even if the run is cut short
-            run.save(step, loss_value, time.perf_counter() - started)
-    return loss_value, time.perf_counter() - started
 
 
 def _credit_esc50(preset: Preset, out: Path, data: Path, log: Logger) -> None:
@@ -330,7 +315,7 @@ def train_generator(
     run = _GeneratorTraining(preset, training, generator, steps, out, resume, device, log)
 
     # 3. the loop
-    loss_value, seconds = _generator_loop(run, log, log_every, save_every)
+    loss_value, seconds = run_steps(run, log, log_every, save_every)
 
     # 4. save the averaged weights with the numbers that describe them
     val = run.save(steps, loss_value, seconds)

@@ -24,7 +24,7 @@ from audiolab.core.audio import MelTransform, normalize_loudness
 from audiolab.core.corpus import AudioSource
 from audiolab.core.credits import write_credits
 from audiolab.core.quality import log_mel_l1
-from audiolab.core.training import optimizer_step, progress_text, update_ema, warmup_cosine
+from audiolab.core.training import optimizer_step, run_steps, update_ema, warmup_cosine
 from audiolab.generation import synth
 from audiolab.vocoder.diffusion_vocoder import DiffusionVocoder
 from audiolab.vocoder.preset import VocoderPreset, load_vocoder, save_vocoder
@@ -175,6 +175,9 @@ class _VocoderTraining:
         update_ema(((self.ema.net, self.net),), step, self.preset.training.ema_decay)
         return loss.item()
 
+    def validation_text(self) -> str:
+        return f"val log-mel L1 {self.validation_l1():.3f} (Griffin-Lim 32: {self.griffin_lim_l1:.3f})"
+
     def save(self, step: int, loss_value: float, seconds: float) -> float:
         """Write the EMA vocoder with the numbers that describe it; the validation L1."""
         val = self.validation_l1()
@@ -189,24 +192,6 @@ class _VocoderTraining:
         }
         save_vocoder(self.out, self.ema, metadata)
         return val
-
-
-def _vocoder_loop(run: _VocoderTraining, log: Logger, log_every: int, save_every: int) -> tuple[float, float]:
-    """Train for `run.steps` steps, logging and saving on the way; the last batch loss and the seconds taken."""
-    steps = run.steps
-    running, started = 0.0, time.perf_counter()
-    loss_value = float("nan")
-    for step in range(1, steps + 1):
-        loss_value = run.train_step(step)
-        running += loss_value
-        if step % log_every == 0 or step == steps:
-            count = log_every if step % log_every == 0 else step % log_every
-            log(f"step {step}/{steps} loss {running / count:.4f} val log-mel L1 {run.validation_l1():.3f} "
-                f"(Griffin-Lim 32: {run.griffin_lim_l1:.3f}) {progress_text(step, steps, started, run.lr_schedule)}")
-            running = 0.0
-        if step % save_every == 0 and step < steps:
-            run.save(step, loss_value, time.perf_counter() - started)
-    return loss_value, time.perf_counter() - started
 
 
 def train_vocoder(
@@ -241,7 +226,7 @@ def train_vocoder(
     run = _VocoderTraining(preset, training, data, generator, rng, steps, out, resume, log)
 
     # 3. the loop
-    loss_value, seconds = _vocoder_loop(run, log, log_every, save_every)
+    loss_value, seconds = run_steps(run, log, log_every, save_every)
 
     # 4. save the averaged weights, and the credits of the recordings they learned from
     val = run.save(steps, loss_value, seconds)
