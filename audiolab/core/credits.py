@@ -22,17 +22,24 @@ ESC50_CITATION = (
 KNOWN_FOLDERS = {
     "ljspeech": "LJ Speech (K. Ito and L. Johnson, 2017), public domain. https://keithito.com/LJ-Speech-Dataset/",
     "librispeech": "LibriSpeech (V. Panayotov et al., ICASSP 2015), CC BY 4.0. https://www.openslr.org/12",
-    "noise": "Background-noise recordings: those named after activities (doing_the_dishes, exercise_bike) are from "
-             "Speech Commands (P. Warden, 2018, https://arxiv.org/abs/1804.03209), CC BY 4.0; freesound_* are Freesound "
-             "recordings, CC0.",
+    "librispeech_train_clean_100": "LibriSpeech train-clean-100, one utterance per speaker (V. Panayotov et al., "
+                                   "ICASSP 2015), CC BY 4.0. https://www.openslr.org/12",
+    "speechocean762": "speechocean762 (J. Zhang et al., \"speechocean762: An Open-Source Non-native English Speech Corpus "
+                      "for Pronunciation Assessment\", Interspeech 2021), Apache-2.0. https://www.openslr.org/101",
+    "noise": "Background-noise recordings: those named after activities (doing_the_dishes, exercise_bike, running_tap, "
+             "dude_miaowing) are from Speech Commands (P. Warden, 2018, https://arxiv.org/abs/1804.03209), CC BY 4.0; "
+             "freesound_* are Freesound recordings, CC0.",
     "cmu_arctic": "CMU ARCTIC (J. Kominek and A. W. Black, 2004), free licence. http://festvox.org/cmu_arctic/",
 }
 
 
-def _meta_csv(folder: Path) -> Path | None:
+def _esc50_meta(folder: Path) -> Path | None:
+    """ESC-50's metadata beside or above the folder (other corpora's meta.csv files have other columns)."""
     for candidate in (folder / "meta.csv", folder.parent / "meta.csv"):
         if candidate.is_file():
-            return candidate
+            with candidate.open(encoding="utf-8", newline="") as handle:
+                if {"filename", "category", "license", "author"} <= set(next(csv.reader(handle), [])):
+                    return candidate
     return None
 
 
@@ -47,7 +54,7 @@ def credits_markdown(title: str, folders: Sequence[str | Path], exclude: Sequenc
     lines = [f"# Credits: {title}", "", note, ""]
     for folder in map(Path, folders):
         used = audio_files(folder, tuple(exclude))
-        meta = _meta_csv(folder)
+        meta = _esc50_meta(folder)
         if meta is None:
             source = KNOWN_FOLDERS.get(folder.name, "recordings supplied by the person training")
             names = ", ".join(p.stem for p in used)

@@ -58,3 +58,17 @@ def test_credits_list_every_cc_by_clip_used_and_cite_esc50(tmp_path: Path) -> No
     assert "Piczak" in text and "| 1-1-A.wav | dog | someone | http://example.org/1-1-A.wav |" in text
     assert "1-2-A.wav" not in text  # CC0 needs no attribution
     assert "4-3-A.wav" not in text  # held out, so not used
+
+
+def test_credits_list_a_speech_corpus_whose_meta_csv_is_not_esc50s(tmp_path: Path) -> None:
+    from audiolab.core.credits import credits_markdown
+
+    folder = tmp_path / "speechocean762"
+    folder.mkdir()
+    tone = np.sin(np.arange(8_000) * 0.05).astype(np.float32)
+    for name in ("000010011.ogg", "000020012.ogg"):
+        sf.write(folder / name, tone, 16_000)
+    (folder / "meta.csv").write_text('file,speaker,gender,age,text\n000010011.ogg,0001,m,6,"WE CALL IT BEAR"\n')
+    text = credits_markdown("test", [folder], exclude=["00002*"])
+    assert "## speechocean762: 1 recordings" in text and "Interspeech 2021" in text and "000010011" in text
+    assert "000020012" not in text and "ESC-50" not in text
