@@ -6,6 +6,7 @@ array-to-RGB path for live previews while a sampler runs.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Sequence
 
 import matplotlib
@@ -65,7 +66,7 @@ def trajectory_figure(
         axes[0][0].set_ylabel("x_t", fontsize=9)
         if show_estimate:
             axes[1][0].set_ylabel("x̂_0 (estimate)", fontsize=9)
-    figure.suptitle(title, fontsize=10)
+    _suptitle(figure, title)
     figure.tight_layout()
     return figure
 
@@ -105,7 +106,7 @@ def waveform_trajectory_figure(
             axis.set_yticks([])
     axes[0][0].set_ylabel("waveform x_t", fontsize=9)
     axes[1][0].set_ylabel("log-mel of x_t", fontsize=9)
-    figure.suptitle(title, fontsize=10)
+    _suptitle(figure, title)
     figure.tight_layout()
     return figure
 
@@ -134,7 +135,8 @@ def spectrogram_comparison(panels: Sequence[tuple[str, np.ndarray]], title: str 
     """Log-mel spectrograms side by side on one colour scale, e.g. input against output."""
     if not panels:
         raise ValueError("Nothing to compare.")
-    figure, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3), squeeze=False)
+    # constrained layout keeps the axis labels and the shared colour bar inside the figure
+    figure, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3), squeeze=False, layout="constrained")
     high = max(float(np.max(image)) for _, image in panels)
     for axis, (name, image) in zip(axes[0], panels):
         shown = axis.imshow(image, origin="lower", aspect="auto", cmap=CMAP, vmin=high - 10, vmax=high)
@@ -143,8 +145,14 @@ def spectrogram_comparison(panels: Sequence[tuple[str, np.ndarray]], title: str 
         axis.set_ylabel("mel band")
     figure.colorbar(shown, ax=axes[0].tolist(), label="log magnitude", shrink=0.85)
     if title:
-        figure.suptitle(title, fontsize=10)
+        _suptitle(figure, title)
     return figure
+
+
+def _suptitle(figure: Figure, title: str) -> None:
+    """A figure title wrapped to the figure's width, so a long one is never cut off at the sides."""
+    characters = max(20, int(figure.get_figwidth() * 13))  # about 13 characters an inch at 10 pt
+    figure.suptitle(textwrap.fill(title, characters), fontsize=10)
 
 
 def close(figure: Figure) -> None:
