@@ -15,7 +15,7 @@ import soundfile as sf
 import torch
 import torchaudio
 
-from audiolab.core.choices import WRITABLE_SUFFIXES
+from audiolab.core.choices import check_writable
 
 MIN_SAMPLE_RATE = 4_000
 MAX_SAMPLE_RATE = 384_000
@@ -178,9 +178,7 @@ def load_audio(
 
 def save_audio(path: str | Path, audio: np.ndarray, sample_rate: int) -> Path:
     """Write a float waveform as 16-bit PCM (format from the suffix: .wav, .flac, .ogg)."""
-    path = Path(path)
-    if path.suffix.lower() not in WRITABLE_SUFFIXES:
-        raise ValueError(f"Cannot write {path.name}: use one of {', '.join(WRITABLE_SUFFIXES)}.")
+    path = Path(check_writable(str(path)))
     path.parent.mkdir(parents=True, exist_ok=True)
     clipped = np.clip(check_waveform(audio), -1.0, 1.0)
     subtype = "PCM_16" if path.suffix.lower() in {".wav", ".flac"} else None

@@ -5,6 +5,7 @@ Kept free of heavy imports so that `python -m audiolab --help` and argument erro
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Literal, get_args
 
 BetaScheduleName = Literal["linear", "cosine"]
@@ -18,7 +19,6 @@ DEFAULT_PRESET = "esc50-small"  # real-world sounds; synth-tiny stays for tests 
 
 def check_writable(path: str) -> str:
     """An output audio path whose format can be written; a ValueError before any work is done otherwise."""
-    suffix = path[path.rfind("."):].lower() if "." in path.rsplit("/", 1)[-1] else ""
-    if suffix not in WRITABLE_SUFFIXES:
-        raise ValueError(f"Cannot write {path}: give an output file ending in {', '.join(WRITABLE_SUFFIXES)}.")
+    if PurePath(path).suffix.lower() not in WRITABLE_SUFFIXES:
+        raise ValueError(f"Cannot write {PurePath(path).name}: use one of {', '.join(WRITABLE_SUFFIXES)}.")
     return path

@@ -247,12 +247,13 @@ class BuiltinGenerator:
     def generate_iter(self, request: GenerationRequest) -> Iterator[Step | Result]:
         """Yield kept reverse-trajectory Steps as they are sampled, then the Result.
 
-        A reference is used one of two ways. "variation" is SDEdit (Meng et al. 2022): its mel is
-        noised to `strength` and denoised under the condition, so its structure survives.
-        "style" embeds it in the text–audio space and conditions a fresh sample on that, alone or
-        blended with the prompt at `style_weight`: a new sound like it, not a copy of it.
+        A reference is used one of two ways. "variation" is SDEdit (Meng et al. 2022): its mel is noised to
+        `strength` and denoised under the condition, so its structure survives. "style" conditions a fresh sample
+        on its place in the text–audio space, alone or blended with the prompt: like it, not a copy of it.
         """
-        started, timings, notes = time.perf_counter(), {}, []  # type: tuple[float, dict[str, float], list[str]]
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        notes: list[str] = []
         r = self.check_request(request)  # 0. check every input before any work
         assert r.seconds is not None and r.steps is not None and r.sampler is not None and r.guidance is not None
 

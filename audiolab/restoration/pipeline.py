@@ -49,10 +49,10 @@ class RestorationPipeline:
         wave = self._load(audio, "recording")
         restoration = self.restorer.restore(wave, method, task, steps, strength, guidance, seed, cutoff_hz, progress)
         total = len(restoration.trajectory)
+        waves = [torch.from_numpy(w)[None] for _, w in restoration.trajectory]  # an estimate is both x_t and x̂_0
         reverse = tuple(
-            Step(i, total - 1, float(total - 1 - i), math.inf if i == total - 1 else math.nan,
-                 torch.from_numpy(w)[None], torch.from_numpy(w)[None], caption=caption)
-            for i, (caption, w) in enumerate(restoration.trajectory)
+            Step(i, total - 1, float(total - 1 - i), math.inf if i == total - 1 else math.nan, wave, wave, caption=caption)
+            for i, ((caption, _), wave) in enumerate(zip(restoration.trajectory, waves))
         )
         extras: dict[str, object] = {"task": task, "method_name": method or Restorer.default_method(task)}
         if restoration.mixture is not None:
