@@ -245,10 +245,13 @@ class MelTransform:
         """Σ w[n]² of the analysis window: E|STFT|² of white noise with unit variance."""
         return float((self._window**2).sum())
 
-    def log_mel(self, audio: np.ndarray | torch.Tensor) -> torch.Tensor:
-        """(..., samples) waveform -> (..., n_mels, frames) natural-log magnitude mel."""
+    def log_mel(self, audio: np.ndarray | torch.Tensor, differentiable: bool = False) -> torch.Tensor:
+        """(..., samples) waveform -> (..., n_mels, frames) natural-log magnitude mel.
+
+        With `differentiable` the gradient flows back to a tensor `audio` (a training loss on the mel).
+        """
         wave = torch.as_tensor(np.asarray(audio, dtype=np.float32) if isinstance(audio, np.ndarray) else audio)
-        with torch.no_grad():
+        with torch.set_grad_enabled(differentiable and torch.is_grad_enabled()):
             mel = self._mel(wave.float())
         return torch.log(torch.clamp(mel, min=self.settings.log_floor))
 

@@ -25,6 +25,7 @@ import torch
 from audiolab.core.audio import MelSettings, MelTransform, peak_limit
 from audiolab.core.diffusion import SAMPLERS, Schedule, Step, make_scheduler, sample
 from audiolab.core.mdct import MDCT
+from audiolab.vocoder.envelope import band_to_bin_map
 from audiolab.vocoder.network import VocoderNet, VocoderNetConfig
 
 PriorName = Literal["mel", "standard"]
@@ -109,26 +110,16 @@ class DiffusionVocoder:
     # ---- the prior -----------------------------------------------------------------------------
 
     def _band_to_bin_map(self) -> torch.Tensor:
-        """(bins, mels) linear interpolation of per-band log levels onto the MDCT bin frequencies."""
-        fb = self.mel.filterbank  # (stft bins, mels)
-        stft_freqs = torch.linspace(0, self.settings.mel.sample_rate / 2, fb.shape[0])
-        weight_sum = fb.sum(0).clamp_min(1e-8)
-        centres = (fb * stft_freqs[:, None]).sum(0) / weight_sum
-        bins = self.mdct.bin_frequencies(self.settings.mel.sample_rate)
-        position = torch.searchsorted(centres.contiguous(), bins).clamp(1, len(centres) - 1)
-        left, right = centres[position - 1], centres[position]
-        frac = ((bins - left) / (right - left)).clamp(0, 1)
-        mapping = torch.zeros(len(bins), len(centres))
-        mapping[torch.arange(len(bins)), position - 1] = 1 - frac
-        mapping[torch.arange(len(bins)), position] = frac
-        return mapping
+        """(MDCT bins, mels) interpolation of per-band log levels onto the MDCT bin frequencies."""
+        sample_rate = self.settings.mel.sample_rate
+        return band_to_bin_map(self.mel.filterbank, sample_rate, self.mdct.bin_frequencies(sample_rate))
 
     def envelope(self, log_mel: torch.Tensor, frames: int) -> torch.Tensor:
         """σ(mel): the noise standard deviation per (MDCT bin, frame), shape (batch, bins, frames)."""
         if self.settings.prior == "standard":
             return torch.full((log_mel.shape[0], self.mdct.hop, frames), self.prior_scale)
         log_sigma = self._envelope_map @ (log_mel - self._band_norm[:, None])
-        log_sigma = _fit_frames(log_sigma, frames)
+        log_sigma = fit_frames(log_sigma, frames)
         return torch.exp(log_sigma).clamp_min(self.settings.envelope_floor) * self.prior_scale
 
     def griffin_lim(self, log_mel: torch.Tensor, num_samples: int) -> torch.Tensor:
@@ -140,13 +131,13 @@ class DiffusionVocoder:
     def condition(self, log_mel: torch.Tensor, frames: int, sigma: torch.Tensor,
                   hint_wave: torch.Tensor | None) -> Conditioning:
         """The network's view of the mel: normalised mel frames, and the whitened Griffin-Lim coefficients."""
-        mel = _fit_frames((log_mel - self.settings.mel_mean) / self.settings.mel_std, frames)
+        mel = fit_frames((log_mel - self.settings.mel_mean) / self.settings.mel_std, frames)
         if not self.settings.griffin_lim_hint:
             return Conditioning(mel, None)
         if hint_wave is None:
             hint_wave = self.griffin_lim(log_mel, self.settings.mel.samples_for(log_mel.shape[-1]))
         hint = self.mdct.forward(hint_wave)
-        return Conditioning(mel, _fit_frames(hint, frames) / sigma)
+        return Conditioning(mel, fit_frames(hint, frames) / sigma)
 
     # ---- training ------------------------------------------------------------------------------
 
@@ -258,7 +249,7 @@ class DiffusionVocoder:
         return peak_limit(final.x0_hat[0].numpy(), self.settings.mel.sample_rate)  # never hard-clipped
 
 
-def _fit_frames(x: torch.Tensor, frames: int) -> torch.Tensor:
+def fit_frames(x: torch.Tensor, frames: int) -> torch.Tensor:
     """Crop or edge-pad the last axis to `frames` (the MDCT has one frame more when samples % hop ≠ 0)."""
     if x.shape[-1] >= frames:
         return x[..., :frames]

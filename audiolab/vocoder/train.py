@@ -23,11 +23,11 @@ import torch
 from audiolab.core.audio import MelTransform, normalize_loudness
 from audiolab.core.corpus import AudioSource
 from audiolab.core.credits import write_credits
-from audiolab.core.quality import log_mel_l1
+from audiolab.core.quality import log_mel_l1, pesq_wb
 from audiolab.core.training import optimizer_step, run_steps, update_ema, warmup_cosine
 from audiolab.generation import synth
 from audiolab.vocoder.diffusion_vocoder import DiffusionVocoder
-from audiolab.vocoder.preset import VocoderPreset, load_vocoder, save_vocoder
+from audiolab.vocoder.preset import Vocoder, VocoderPreset, build_vocoder, load_vocoder, save_vocoder
 
 Logger = Callable[[str], None]
 VALIDATION_SECONDS = 3.0
@@ -51,7 +51,7 @@ def _validation_clips(validation: Sequence[AudioSource], sample_rate: int, seed:
     samples = int(VALIDATION_SECONDS * sample_rate)
     rng = np.random.default_rng(seed + 7)
     if validation:
-        return [source.crop(samples, rng, level_dbfs=(-25.0, -25.0)) for source in validation for _ in range(2)]
+        return [source.crop(samples, rng, level_dbfs=(-25.0, -25.0)) for source in validation for _ in range(4)]
     return [normalize_loudness(clip[:samples], -25.0) for clip in _procedural_clips(sample_rate, seed + 10_000, 1)[:4]]
 
 
@@ -91,7 +91,7 @@ def _vocoder_data(preset: VocoderPreset, data: Sequence[str | Path], excluded: t
     return _VocoderData(sources, procedural, val_clips, transform)
 
 
-def _vocoder_model(preset: VocoderPreset, out: Path, resume: bool, log: Logger) -> tuple[DiffusionVocoder, int]:
+def _vocoder_model(preset: VocoderPreset, out: Path, resume: bool, log: Logger) -> tuple[Vocoder, int]:
     """A fresh vocoder, or with `resume` the one at `out`; and the steps already done."""
     previous_steps = 0
     if resume:
@@ -101,8 +101,22 @@ def _vocoder_model(preset: VocoderPreset, out: Path, resume: bool, log: Logger) 
         previous_steps = int(vocoder.metadata.get("steps", "0").split()[0])
         log(f"resuming from {out} after {previous_steps} steps")
     else:
-        vocoder = DiffusionVocoder(preset.settings)
+        vocoder = build_vocoder(preset.settings)
     return vocoder, previous_steps
+
+
+def validation_figures(clips: Sequence[np.ndarray], transform: MelTransform,
+                       vocode: Callable[[torch.Tensor, int], np.ndarray]) -> tuple[float, float | None]:
+    """Mean log-mel L1 and mean PESQ-WB (None for clips PESQ cannot score, such as non-speech) of `vocode`."""
+    l1s, pesqs = [], []
+    for clip in clips:
+        out = vocode(transform.log_mel(clip), clip.size)
+        l1s.append(log_mel_l1(clip, out))
+        try:
+            pesqs.append(pesq_wb(clip, out, transform.settings.sample_rate))
+        except ValueError:
+            pass
+    return float(np.mean(l1s)), (float(np.mean(pesqs)) if pesqs else None)
 
 
 class _VocoderTraining:
@@ -117,20 +131,17 @@ class _VocoderTraining:
         self.vocoder, self.previous_steps = _vocoder_model(preset, out, resume, log)
         self.net = self.vocoder.net.train()
         self.crop = int(settings.crop_seconds * preset.sample_rate)
-        if not resume:
+        if not resume and isinstance(self.vocoder, DiffusionVocoder):
             self.calibrate_prior(log)
-        log(f"model: {sum(p.numel() for p in self.net.parameters()) / 1e6:.2f} M parameters, "
-            f"prior '{preset.settings.prior}', T = {preset.settings.num_train_timesteps}")
+        log(f"model: {type(self.vocoder).__name__}, {sum(p.numel() for p in self.net.parameters()) / 1e6:.2f} M parameters")
         self.parameters = list(self.net.parameters())
         self.optimizer = torch.optim.AdamW(self.parameters, lr=settings.learning_rate, weight_decay=0.01)
         self.lr_schedule = warmup_cosine(self.optimizer, settings.warmup_steps, steps)
         self.ema = copy.deepcopy(self.vocoder)
         self.ema.net.eval()
         transform = data.transform
-        self.griffin_lim_l1 = float(np.mean([
-            log_mel_l1(clip, transform.griffin_lim(transform.log_mel(clip), 32, num_samples=clip.size))
-            for clip in data.val_clips
-        ]))
+        self.griffin_lim_figures = validation_figures(data.val_clips, transform, lambda log_mel, samples: (
+            transform.griffin_lim(log_mel, 32, num_samples=samples)))
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Waveform crops and, with the hint on, the same crops of their Griffin-Lim reconstructions."""
@@ -157,15 +168,11 @@ class _VocoderTraining:
         vocoder.prior_scale = float(y0.abs().median() / 0.6745)
         log(f"prior scale: {vocoder.prior_scale:.4g}")
 
-    def validation_l1(self) -> float:
-        """Mean log-mel L1 of the EMA vocoder's 6-step resynthesis of the validation clips."""
-        transform = self.data.transform
+    def validation(self) -> tuple[float, float | None]:
+        """Log-mel L1 and PESQ-WB of the EMA vocoder's 6-step resynthesis of the validation clips."""
         with torch.no_grad():
-            return float(np.mean([
-                log_mel_l1(clip, self.ema.vocode(transform.log_mel(clip), clip.size, steps=6, seed=0,
-                                                 projection_iterations=0))
-                for clip in self.data.val_clips
-            ]))
+            return validation_figures(self.data.val_clips, self.data.transform, lambda log_mel, samples: (
+                self.ema.vocode(log_mel, samples, steps=6, seed=0, projection_iterations=0)))
 
     def train_step(self, step: int) -> float:
         """One optimiser step on a fresh batch, then the EMA update; the batch loss."""
@@ -176,16 +183,19 @@ class _VocoderTraining:
         return loss.item()
 
     def validation_text(self) -> str:
-        return f"val log-mel L1 {self.validation_l1():.3f} (Griffin-Lim 32: {self.griffin_lim_l1:.3f})"
+        (l1, pesq), (gl_l1, gl_pesq) = self.validation(), self.griffin_lim_figures
+        text = f"val log-mel L1 {l1:.3f} (Griffin-Lim 32: {gl_l1:.3f})"
+        return text if pesq is None or gl_pesq is None else f"{text} PESQ-WB {pesq:.3f} (Griffin-Lim 32: {gl_pesq:.3f})"
 
     def save(self, step: int, loss_value: float, seconds: float) -> float:
         """Write the EMA vocoder with the numbers that describe it; the validation L1."""
-        val = self.validation_l1()
+        val, pesq = self.validation()
         metadata = {
             "preset": self.preset.name,
             "steps": f"{self.previous_steps + step} of {self.previous_steps + self.steps}",
             "final_loss": f"{loss_value:.5f}",
             "validation_log_mel_l1": f"{val:.4f}",
+            **({"validation_pesq_wb": f"{pesq:.3f}"} if pesq is not None else {}),
             "train_seconds": f"{seconds:.0f}",
             "data": json.dumps([str(Path(folder).name) for folder in self.folders]),
             "training": json.dumps(asdict(self.preset.training)),
