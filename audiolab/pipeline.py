@@ -19,13 +19,13 @@ import torch
 from audiolab.core.choices import DEFAULT_PRESET
 from audiolab.core.diffusion import Step
 from audiolab.core.result import MAX_PROCESS_SECONDS, AudioInput, Domain, Result, check_length, check_seed, load_input
+from audiolab.generation.batching import GenerationBatcher
 from audiolab.generation.pipeline import DEFAULT_FORWARD_T, REFERENCE_MODES, BuiltinGenerator, GenerationRequest
 from audiolab.generation.preset import GeneratorModels, Preset, load_generator, load_preset
 from audiolab.restoration.pipeline import RestorationPipeline
 from audiolab.restoration.restorer import RestoreMethod
-from audiolab.vocoder.diffusion_vocoder import DiffusionVocoder
 from audiolab.vocoder.pipeline import VocoderMethod, VocoderPipeline
-from audiolab.vocoder.preset import load_vocoder, load_vocoder_preset
+from audiolab.vocoder.preset import Vocoder, load_vocoder, load_vocoder_preset
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -38,12 +38,13 @@ class AudioLabPipeline:
     """Owns a preset and the device; each task goes to its own pipeline."""
 
     def __init__(self, preset: Preset, models: GeneratorModels, device: str = "cpu",
-                 vocoder: DiffusionVocoder | None = None) -> None:
+                 vocoder: Vocoder | None = None) -> None:
         self.preset = preset
         self.device = torch.device(device)
         self.vocoding = VocoderPipeline(preset.mel, vocoder, preset.vocoder_preset, preset.vocoder_method,
                                         preset.griffin_lim_iterations, owner=preset.name)
         self.generator = BuiltinGenerator(preset, models, self.vocoding)
+        self.batcher = GenerationBatcher(self.generator)  # concurrent callers share batched reverse processes
         self.restoration = RestorationPipeline(preset.sample_rate)
 
     @classmethod
@@ -59,7 +60,7 @@ class AudioLabPipeline:
         return self.generator.models
 
     @property
-    def vocoder(self) -> DiffusionVocoder | None:
+    def vocoder(self) -> Vocoder | None:
         return self.vocoding.vocoder
 
     @property
@@ -97,9 +98,10 @@ class AudioLabPipeline:
         """Yield kept reverse-trajectory Steps as they are sampled, then the Result.
 
         `settings` are the other fields of `GenerationRequest` (strength, seconds, steps, sampler, guidance,
-        seed, keep_every, progress, vocoder, vocoder_steps, reference_mode, style_weight).
+        seed, keep_every, progress, vocoder, vocoder_steps, reference_mode, style_weight). Calls from several
+        threads at once are batched (`generation/batching.py`): each gets the result it would get alone.
         """
-        return self.generator.generate_iter(GenerationRequest(text, label, reference, **settings))
+        return self.batcher.generate_iter(GenerationRequest(text, label, reference, **settings))
 
     def generate(self, text: str | None = None, label: str | None = None, reference: AudioInput | None = None,
                  **settings: Any) -> Result:
@@ -139,7 +141,7 @@ class AudioLabPipeline:
 
     # ---- vocoding ------------------------------------------------------------------------------
 
-    def diffusion_vocoder(self) -> DiffusionVocoder:
+    def diffusion_vocoder(self) -> Vocoder:
         return self.vocoding.diffusion_vocoder()
 
     def check_vocoder_method(self, method: str | None) -> VocoderMethod:

@@ -271,6 +271,7 @@ def sample(
     progress: bool = False,
     x0_range: tuple[float, float] | None = None,
     x0_correction: Callable[[torch.Tensor, float], torch.Tensor] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> Iterator[Step]:
     """Run the reverse process with any diffusers scheduler, yielding every `keep_every`-th Step.
 
@@ -284,6 +285,8 @@ def sample(
     amplifies small errors without bound (the "clip_sample" of Ho et al. 2020, for any sampler).
     `x0_correction(x̂_0, t)` is a more general projection applied the same way (after the clip), for
     instance onto the signals consistent with a known magnitude spectrogram.
+    `stop()` is asked before every model evaluation; when it says True the loop ends at once, with no
+    further Step (whoever wanted the result has gone).
     """
     steps, guidance = _check_sample_arguments(steps, guidance, keep_every, strength)
 
@@ -297,6 +300,8 @@ def sample(
     # 2. the loop: one model evaluation per scheduler timestep (Heun's second evaluations included)
     total = len(timesteps)
     for index, t in enumerate(tqdm(timesteps, desc="sampling", disable=not progress, leave=False)):
+        if stop is not None and stop():
+            return
         x_vp = scheduler.scale_model_input(x, t)  # Euler/Heun keep x in σ-scale; the model sees VP scale
         t_model = torch.as_tensor(t, dtype=torch.float32).reshape(1)
         with torch.no_grad():

@@ -1,7 +1,9 @@
 """Figures: trajectory grids, forward-process strips, the noise schedule, spectrogram comparisons.
 
-Every figure is a matplotlib Figure (Agg backend, no display); `spectrogram_image` is a fast
-array-to-RGB path for live previews while a sampler runs.
+Every figure is a matplotlib Figure (Agg backend, no display), made without pyplot: pyplot keeps a
+process-wide list of open figures, and several users' requests draw at the same time. Such a Figure
+is freed like any object once nothing refers to it. `spectrogram_image` is a fast array-to-RGB path
+for live previews while a sampler runs.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from audiolab.core.diffusion import BETA_SCHEDULES, Schedule, Step
@@ -24,6 +26,13 @@ CMAP = "magma"
 NORMALIZED_RANGE = (-2.5, 2.5)  # normalised log-mels: clean content spans about ±2.5 standard deviations
 
 ToImage = Callable[[torch.Tensor], np.ndarray]
+
+
+def _figure(**settings: object) -> Figure:
+    """A Figure on its own Agg canvas (drawable and savable without pyplot)."""
+    figure = Figure(**settings)  # type: ignore[arg-type]
+    FigureCanvasAgg(figure)
+    return figure
 
 
 def _as_image(x: torch.Tensor) -> np.ndarray:
@@ -36,7 +45,7 @@ def spectrogram_image(x: torch.Tensor, value_range: tuple[float, float] = NORMAL
     image = _as_image(x)
     low, high = value_range
     scaled = np.clip((image - low) / (high - low), 0, 1)[::-1]
-    rgb = plt.get_cmap(CMAP)(scaled)[..., :3]
+    rgb = matplotlib.colormaps[CMAP](scaled)[..., :3]
     return (rgb * 255).astype(np.uint8)
 
 
@@ -52,7 +61,8 @@ def trajectory_figure(
         raise ValueError("No trajectory steps to plot.")
     rows = 2 if show_estimate else 1
     columns = len(steps)
-    figure, axes = plt.subplots(rows, columns, figsize=(max(2.2 * columns, 4), 2.0 * rows + 0.6), squeeze=False)
+    figure = _figure(figsize=(max(2.2 * columns, 4), 2.0 * rows + 0.6))
+    axes = figure.subplots(rows, columns, squeeze=False)
     vmin, vmax = value_range if value_range else (None, None)
     for column, step in enumerate(steps):
         pictures = [step.x_t, step.x0_hat][:rows]
@@ -89,7 +99,8 @@ def waveform_trajectory_figure(
         raise ValueError("No trajectory steps to plot.")
     steps = thin_steps(steps, max_columns)
     columns = len(steps)
-    figure, axes = plt.subplots(2, columns, figsize=(max(2.2 * columns, 4), 4.4), squeeze=False)
+    figure = _figure(figsize=(max(2.2 * columns, 4), 4.4))
+    axes = figure.subplots(2, columns, squeeze=False)
     images = [to_image(step.x_t) for step in steps]
     high = max(float(np.max(image)) for image in images)
     limit = max(float(step.x_t.abs().max()) for step in steps) or 1.0
@@ -114,7 +125,8 @@ def waveform_trajectory_figure(
 def schedule_figure(num_train_timesteps: int = 1000, marks: Sequence[int] = ()) -> Figure:
     """ᾱ_t and SNR(t) in dB for the linear and the cosine schedule; optional vertical marks at chosen t."""
     t = torch.arange(num_train_timesteps)
-    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
+    figure = _figure(figsize=(9, 3.2))
+    left, right = figure.subplots(1, 2)
     for kind in BETA_SCHEDULES:
         schedule = Schedule(kind, num_train_timesteps)  # type: ignore[arg-type]
         left.plot(t, schedule.alphas_cumprod.numpy(), label=kind)
@@ -136,7 +148,8 @@ def spectrogram_comparison(panels: Sequence[tuple[str, np.ndarray]], title: str 
     if not panels:
         raise ValueError("Nothing to compare.")
     # constrained layout keeps the axis labels and the shared colour bar inside the figure
-    figure, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3), squeeze=False, layout="constrained")
+    figure = _figure(figsize=(4 * len(panels), 3), layout="constrained")
+    axes = figure.subplots(1, len(panels), squeeze=False)
     high = max(float(np.max(image)) for _, image in panels)
     for axis, (name, image) in zip(axes[0], panels):
         shown = axis.imshow(image, origin="lower", aspect="auto", cmap=CMAP, vmin=high - 10, vmax=high)
@@ -156,7 +169,8 @@ def _suptitle(figure: Figure, title: str) -> None:
 
 
 def close(figure: Figure) -> None:
-    plt.close(figure)
+    """Release a figure's drawing buffers now rather than when it is garbage-collected."""
+    figure.clear()
 
 
 def mixture_figure(residual: np.ndarray, density_at: Callable[[torch.Tensor], torch.Tensor], components: int,
@@ -169,7 +183,8 @@ def mixture_figure(residual: np.ndarray, density_at: Callable[[torch.Tensor], to
     values = np.asarray(residual, dtype=np.float64).reshape(-1)
     limit = float(np.quantile(np.abs(values), 0.995)) or 1.0
     grid = torch.linspace(-limit, limit, 400)
-    figure, axis = plt.subplots(figsize=(6.4, 3.2))
+    figure = _figure(figsize=(6.4, 3.2))
+    axis = figure.subplots()
     axis.hist(values, bins=160, range=(-limit, limit), density=True, color="#c9b6e4",
               label="true residual (noisy − clean)" if residual_is_true else "removed noise (noisy − restored)")
     axis.plot(grid.numpy(), density_at(grid).numpy(), color="#5b2a86", linewidth=1.6,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
@@ -63,6 +63,29 @@ class GenerationRequest:
     vocoder_steps: int | None = None
     reference_mode: str = "variation"
     style_weight: float = 0.5
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """One checked request made ready to sample: its condition, starting noise and what its Result will say."""
+
+    request: GenerationRequest
+    num_samples: int
+    cond: torch.Tensor | None
+    null: torch.Tensor
+    noise: torch.Tensor
+    init: torch.Tensor | None  # the reference's mel, for a variation (SDEdit)
+    reference_audio: np.ndarray | None
+    described: list[str]
+    notes: list[str]
+    generator: torch.Generator
+    encode_seconds: float
+
+
+def _one_of(step: Step, index: int) -> Step:
+    """Request `index`'s share of a batched Step (the last Step's x_t and x̂_0 stay one tensor)."""
+    x_t = step.x_t[index : index + 1]
+    return replace(step, x_t=x_t, x0_hat=x_t if step.x0_hat is step.x_t else step.x0_hat[index : index + 1])
 
 
 @runtime_checkable
@@ -251,53 +274,99 @@ class BuiltinGenerator:
         `strength` and denoised under the condition, so its structure survives. "style" conditions a fresh sample
         on its place in the text–audio space, alone or blended with the prompt: like it, not a copy of it.
         """
-        started = time.perf_counter()
-        timings: dict[str, float] = {}
-        notes: list[str] = []
-        r = self.check_request(request)  # 0. check every input before any work
-        assert r.seconds is not None and r.steps is not None and r.sampler is not None and r.guidance is not None
+        for items in self.generate_group_iter([request]):
+            yield items[0]
 
-        # 1. the reference, then the condition
+    def batch_key(self, request: GenerationRequest) -> tuple[object, ...]:
+        """What requests must share to run as one batch (`generate_group_iter`); a checked request's key.
+
+        The sampling settings and the kind of start must agree; the conditions, seeds and references may
+        differ. DDPM draws fresh noise at every step from one generator, so a DDPM request never shares a
+        batch: its result would then depend on its neighbours.
+        """
+        r = request
+        variation = r.reference is not None and r.reference_mode == "variation"
+        conditioned = r.text is not None or (r.label is not None and bool(str(r.label).strip())) or (
+            r.reference is not None and r.reference_mode == "style")
+        alone = id(request) if r.sampler == "ddpm" else None
+        return (r.seconds, r.steps, r.sampler, r.guidance, r.keep_every, r.vocoder, r.vocoder_steps, variation,
+                r.strength if variation else None, conditioned, alone)
+
+    def _prepare(self, r: GenerationRequest) -> _Prepared:
+        """A checked request's reference, condition and starting noise (and the reference's mel, for SDEdit)."""
+        started = time.perf_counter()
+        assert r.seconds is not None
+        notes: list[str] = []
         num_samples, frames = self.frames_for(r.seconds)
         reference_audio, style = self._prepare_reference(r, num_samples, notes)
         cond, null, described = self.condition(r.text, r.label, style, r.style_weight)
-        timings["encode"] = time.perf_counter() - started
-
-        # 2. prepare the starting noise (and the reference's mel, for SDEdit)
         generator = torch.Generator().manual_seed(r.seed)
         noise = torch.randn((1, 1, self.preset.mel.n_mels, frames), generator=generator)
         init = None
         if reference_audio is not None and r.reference_mode == "variation":
             init = self.audio_to_mel(reference_audio, frames)
             described.append(f"reference at strength {r.strength:.2f}")
+        return _Prepared(r, num_samples, cond, null, noise, init, reference_audio, described, notes, generator,
+                         time.perf_counter() - started)
 
-        # 3. the reverse process
-        scheduler = make_scheduler(r.sampler, self.schedule)  # type: ignore[arg-type]
-        kept: list[Step] = []
+    def generate_group_iter(self, requests: Sequence[GenerationRequest],
+                            stop: Callable[[], bool] | None = None) -> Iterator[list[Step] | list[Result]]:
+        """Several requests with one `batch_key` in one batched reverse process.
+
+        Yields, at every kept step, one Step per request (in order), then one Result per request. Each
+        request's noise comes from its own seed, so its result is the one it gets alone, up to the rounding
+        of batched arithmetic; only the network's calls are shared.
+        """
+        started = time.perf_counter()
+        checked = [self.check_request(request) for request in requests]  # 0. check every input before any work
+        if not checked or len({self.batch_key(r) for r in checked}) != 1:
+            raise ValueError("A batch needs at least one request, and its requests must share their sampling settings.")
+        prepared = [self._prepare(r) for r in checked]  # 1. references, conditions, starting noise
+        r = checked[0]
+        assert r.steps is not None and r.sampler is not None and r.guidance is not None
+        cond = torch.cat([p.cond for p in prepared]) if prepared[0].cond is not None else None  # type: ignore[misc]
+        init = torch.cat([p.init for p in prepared]) if prepared[0].init is not None else None  # type: ignore[misc]
+
+        # 2. the reverse process, every kept step handed out per request
+        kept: list[list[Step]] = [[] for _ in prepared]
         sample_started = time.perf_counter()
         for step in sample(
-            self._denoise_fn, scheduler, self.schedule, noise, r.steps, cond=cond, uncond=null, guidance=r.guidance,
-            keep_every=r.keep_every or 1, init=init, strength=r.strength if init is not None else 1.0,
-            generator=generator, progress=r.progress,
-            x0_range=(self.models.normalization.low, self.models.normalization.high),
+            self._denoise_fn, make_scheduler(r.sampler, self.schedule), self.schedule,  # type: ignore[arg-type]
+            torch.cat([p.noise for p in prepared]), r.steps, cond=cond, uncond=torch.cat([p.null for p in prepared]),
+            guidance=r.guidance, keep_every=r.keep_every or 1, init=init,
+            strength=r.strength if init is not None else 1.0, generator=prepared[0].generator, progress=r.progress,
+            x0_range=(self.models.normalization.low, self.models.normalization.high), stop=stop,
         ):
-            kept.append(step)
-            yield step
-        timings["sample"] = time.perf_counter() - sample_started
+            items = [_one_of(step, index) for index in range(len(prepared))]
+            for trajectory, item in zip(kept, items):
+                trajectory.append(item)
+            yield items
+        sample_seconds = time.perf_counter() - sample_started
+        if stop is not None and stop():
+            return
+        yield [self._finish(p, trajectory, sample_seconds, len(prepared), started)
+               for p, trajectory in zip(prepared, kept)]
 
-        # 4. mel -> waveform, levelled: loudness-normalised and peak-limited to −1 dBFS (no hard clipping)
+    def _finish(self, p: _Prepared, kept: list[Step], sample_seconds: float, batch: int, started: float) -> Result:
+        """Mel -> waveform, levelled: loudness-normalised and peak-limited to −1 dBFS (no hard clipping)."""
+        r = p.request
         vocode_started = time.perf_counter()
-        audio = level(self.mel_to_audio(kept[-1].x0_hat, num_samples, seed=r.seed, method=r.vocoder,
+        audio = level(self.mel_to_audio(kept[-1].x0_hat, p.num_samples, seed=r.seed, method=r.vocoder,
                                         steps=r.vocoder_steps), self.sample_rate)
-        timings["vocode"] = time.perf_counter() - vocode_started
-        timings["total"] = time.perf_counter() - started
-        conditioned = " + ".join(described) if described else "nothing (unconditional)"
+        timings = {"encode": p.encode_seconds, "sample": sample_seconds,
+                   "vocode": time.perf_counter() - vocode_started, "total": time.perf_counter() - started}
+        notes = list(p.notes)
+        if batch > 1:
+            notes.append(f"Sampled in one batch with {batch - 1} other request{'s' if batch > 2 else ''} "
+                         "that arrived together; the result is the same as alone.")
+        conditioned = " + ".join(p.described) if p.described else "nothing (unconditional)"
+        assert r.sampler is not None and r.guidance is not None
         method = (
             f"{SAMPLER_TITLES[r.sampler]}, {r.steps} steps, guidance {r.guidance:g}, seed {r.seed}; conditioned on "
             f"{conditioned}; {self.vocoder.describe(r.vocoder, r.vocoder_steps)}."  # type: ignore[arg-type]
         )
-        yield Result(audio, self.sample_rate, method, reverse=tuple(kept), timings=timings, notes=tuple(notes),
-                     input_audio=reference_audio)
+        return Result(audio, self.sample_rate, method, reverse=tuple(kept), timings=timings, notes=tuple(notes),
+                      input_audio=p.reference_audio)
 
     def generate_batch(self, requests: Sequence[tuple[str | None, str | None]], seeds: Sequence[int],
                        seconds: float | None = None, steps: int | None = None, guidance: float | None = None,

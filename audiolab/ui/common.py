@@ -14,6 +14,10 @@ from audiolab.pipeline import AudioLabPipeline, Result
 # Every event that runs a model or draws a figure shares one queue: one CPU job at a time keeps clicks
 # fast and deterministic (torch's RNG and pyplot are process-wide).
 MODEL_QUEUE = "model"
+# Generation has its own group that admits many clicks at once: they wait together in the pipeline's batcher
+# (`generation/batching.py`), which runs the model one batch at a time, so N waiting users share its calls.
+GENERATION_QUEUE = "generation"
+GENERATION_CONCURRENCY = 16
 
 X0_HAT_CHOICE = "x̂_0 (clean estimate)"
 X_T_CHOICE = "x_t (noisy state)"

@@ -13,7 +13,8 @@ from audiolab.examples import EXAMPLE_PROMPTS, example_recordings
 from audiolab.generation.preset import Preset, load_preset
 from audiolab.pipeline import Step
 from audiolab.ui.common import (
-    MODEL_QUEUE,
+    GENERATION_CONCURRENCY,
+    GENERATION_QUEUE,
     X0_HAT_CHOICE,
     Widgets,
     get_pipeline,
@@ -61,7 +62,7 @@ def make_generation_handler(require_reference: bool) -> Callable[..., Iterator[t
         vocoder_steps: float = 6,
         reference_mode: str = "variation",
         style_weight: float = 0.5,
-        progress: gr.Progress = gr.Progress(track_tqdm=True),
+        progress: gr.Progress = gr.Progress(),
     ) -> Iterator[tuple[Any, ...]]:
         """Stream a preview of x̂_0 while sampling; then the audio, the trajectory grid and the step picker."""
         if require_reference and reference is None:
@@ -69,11 +70,12 @@ def make_generation_handler(require_reference: bool) -> Callable[..., Iterator[t
         pipeline = get_pipeline(preset)
         for item in pipeline.generate_iter(
             text=text, label=label or None, reference=reference, strength=strength, seconds=seconds,
-            steps=int(steps), sampler=sampler, guidance=guidance, seed=seed, progress=True,
+            steps=int(steps), sampler=sampler, guidance=guidance, seed=seed, progress=False,
             vocoder=vocoder, vocoder_steps=int(vocoder_steps) if vocoder == "diffusion" else None,
             reference_mode=reference_mode, style_weight=float(style_weight),
         ):
             if isinstance(item, Step):
+                progress((item.index, item.total), desc="sampling", unit="steps")  # the sampler runs in the batcher
                 preview = plots.spectrogram_image(item.x0_hat)
                 yield gr.skip(), preview, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             else:
@@ -147,7 +149,8 @@ def wire_generation(
               controls["seconds"], controls["steps"], controls["sampler"], controls["guidance"], controls["seed"],
               controls["vocoder"], controls["vocoder_steps"], *reference_controls]
     targets = [outputs[k] for k in ("audio", "preview", "figure", "state", "picker", "summary")] + [last_generated]
-    button.click(handler, inputs, targets, api_name=api_name, concurrency_id=MODEL_QUEUE)
+    button.click(handler, inputs, targets, api_name=api_name, concurrency_id=GENERATION_QUEUE,
+                 concurrency_limit=GENERATION_CONCURRENCY)
     wire_step_listener(preset, outputs["state"], outputs["picker"], outputs["which"], outputs["step_audio"])
 
 

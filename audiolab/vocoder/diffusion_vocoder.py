@@ -184,6 +184,10 @@ class DiffusionVocoder:
             raise ValueError(f"The vocoder runs from 1 to {limit} steps (its training schedule has {limit}); got {steps!r}.")
         return int(steps)
 
+    def describe(self, steps: int | None = None) -> str:
+        return (f"{steps or self.settings.steps} steps of DiffWave-style ε-prediction on the waveform's MDCT, "
+                f"{self.settings.prior} prior, T = {self.settings.num_train_timesteps}")
+
     def sample_iter(
         self,
         log_mel: torch.Tensor | np.ndarray,

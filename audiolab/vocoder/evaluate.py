@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from audiolab.core.audio import MelTransform, load_audio, normalize_loudness
 from audiolab.core.corpus import audio_files
 from audiolab.core.quality import log_mel_l1, mel_cepstral_distortion, mr_stft_distance, pesq_wb, stoi
-from audiolab.vocoder.diffusion_vocoder import DiffusionVocoder
+from audiolab.vocoder.preset import Vocoder
 
 DEFAULT_METHODS: tuple[str, ...] = ("diffusion-6", "diffusion-12", "diffusion-50", "griffinlim-32", "griffinlim-100")
 EVAL_DBFS = -25.0  # every clip is levelled first, so clips count equally
@@ -63,7 +63,7 @@ def parse_method(method: str) -> tuple[str, int, int | None]:
     return name, int(count), int(projections) if projections else None
 
 
-def make_vocoder_fn(method: str, vocoder: DiffusionVocoder | None, transform: MelTransform,
+def make_vocoder_fn(method: str, vocoder: Vocoder | None, transform: MelTransform,
                     sampler: str | None = None) -> Callable[[torch.Tensor, int], np.ndarray]:
     name, count, projections = parse_method(method)
     if name == "griffinlim":
@@ -76,7 +76,7 @@ def make_vocoder_fn(method: str, vocoder: DiffusionVocoder | None, transform: Me
 
 def evaluate_vocoders(
     data: str | Path,
-    vocoder: DiffusionVocoder | None,
+    vocoder: Vocoder | None,
     transform: MelTransform,
     methods: Sequence[str] = DEFAULT_METHODS,
     speech: bool = False,

@@ -16,7 +16,8 @@ from audiolab.core.audio import MelSettings, MelTransform, peak_limit
 from audiolab.core.choices import VOCODER_METHODS
 from audiolab.core.diffusion import SAMPLER_TITLES
 from audiolab.core.result import MAX_PROCESS_SECONDS, Result, check_seed
-from audiolab.vocoder.diffusion_vocoder import DiffusionVocoder, check_log_mel
+from audiolab.vocoder.diffusion_vocoder import check_log_mel
+from audiolab.vocoder.preset import Vocoder
 
 VocoderMethod = Literal["diffusion", "griffinlim"]
 
@@ -24,7 +25,7 @@ VocoderMethod = Literal["diffusion", "griffinlim"]
 class VocoderPipeline:
     """Owns the mel transform, the (optional) diffusion vocoder and the Griffin-Lim default."""
 
-    def __init__(self, mel: MelSettings, vocoder: DiffusionVocoder | None, vocoder_name: str = "",
+    def __init__(self, mel: MelSettings, vocoder: Vocoder | None, vocoder_name: str = "",
                  default_method: str = "griffinlim", griffin_lim_iterations: int = 32, owner: str = "") -> None:
         if vocoder is not None and vocoder.settings.mel != mel:
             raise ValueError(f"Vocoder {vocoder_name} uses other mel settings than preset {owner}.")
@@ -40,7 +41,7 @@ class VocoderPipeline:
     def sample_rate(self) -> int:
         return self.settings.sample_rate
 
-    def diffusion_vocoder(self) -> DiffusionVocoder:
+    def diffusion_vocoder(self) -> Vocoder:
         if self.vocoder is None:
             raise ValueError(f"Preset {self.owner} has no diffusion vocoder; choose the Griffin-Lim method.")
         return self.vocoder
@@ -107,7 +108,6 @@ class VocoderPipeline:
                                          progress=progress, projection_iterations=projections))
         out = peak_limit(kept[-1].x0_hat[0].numpy(), self.sample_rate)  # never hard-clipped
         description = (f"{self.describe(method, steps)}, {projections} magnitude projections a step, "
-                       f"seed {seed}: DiffWave-style ε-prediction on the waveform's MDCT, "
-                       f"{vocoder.settings.prior} prior, T = {vocoder.settings.num_train_timesteps}.")
+                       f"seed {seed}: {vocoder.describe(steps)}.")
         return Result(out, self.sample_rate, description, reverse=kept, domain="waveform",
                       timings={"total": time.perf_counter() - started})

@@ -1,0 +1,151 @@
+"""The flow vocoder: its whitened STFT state, its Griffin-Lim source, its Euler sampler, its loss and its preset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from audiolab.core.quality import log_mel_l1
+from audiolab.generation import synth
+from audiolab.vocoder.flow_vocoder import FlowVocoder, FlowVocoderSettings
+from audiolab.vocoder.preset import build_vocoder, load_vocoder_preset
+from audiolab.vocoder.stft_network import StftNetConfig
+
+TINY = FlowVocoderSettings(net=StftNetConfig(dim=16, blocks=2, kernel_size=3, expansion=2, embedding_dim=16))
+
+
+@pytest.fixture(scope="module")
+def clip() -> np.ndarray:
+    return synth.synthesize("engine_hum", seed=11, seconds=1.0)
+
+
+def _randomised(vocoder: FlowVocoder, seed: int = 0) -> FlowVocoder:
+    """The untrained network with its zero output layer replaced by small random weights."""
+    torch.manual_seed(seed)
+    torch.nn.init.normal_(vocoder.net.output.weight, std=0.05)
+    return vocoder
+
+
+def test_state_inverts_to_the_same_waveform(clip: np.ndarray) -> None:
+    vocoder = FlowVocoder(TINY)
+    wave = torch.from_numpy(clip)[None]
+    sigma = vocoder.envelope(vocoder.mel.log_mel(wave))
+    assert torch.allclose(vocoder.to_wave(vocoder.to_state(wave, sigma), sigma, wave.shape[-1]), wave, atol=1e-5)
+
+
+def test_envelope_whitens_white_noise_to_about_unit_size() -> None:
+    vocoder = FlowVocoder(TINY)
+    for level in (0.3, 0.003):  # 50 dB apart: the state's size follows the mel, not the level
+        wave = torch.randn(1, 32_000, generator=torch.Generator().manual_seed(1)) * level
+        state = vocoder.to_state(wave, vocoder.envelope(vocoder.mel.log_mel(wave)))
+        rms = state[..., 2:-2].pow(2).mean().sqrt().item() * np.sqrt(2)  # |z| RMS over real + imaginary parts
+        assert 0.7 < rms < 1.6, (level, rms)
+
+
+def test_an_untrained_network_returns_griffin_lim(clip: np.ndarray) -> None:
+    """The last layer starts at zero, so ẑ_1 is the source's Griffin-Lim estimate whatever the noise."""
+    vocoder = FlowVocoder(TINY)
+    log_mel = vocoder.mel.log_mel(clip)
+    griffin_lim = vocoder.mel.griffin_lim(log_mel, TINY.griffin_lim_hint, num_samples=clip.size, seed=0)
+    for seed in (0, 1):
+        assert np.abs(vocoder.vocode(log_mel, clip.size, steps=3, seed=seed) - griffin_lim).max() < 0.01
+
+
+def test_trajectory_runs_from_the_noisy_source_to_its_last_estimate(clip: np.ndarray) -> None:
+    vocoder = _randomised(FlowVocoder(TINY))
+    steps = list(vocoder.sample_iter(vocoder.mel.log_mel(clip), clip.size, steps=4, seed=0))
+    assert [step.index for step in steps] == [0, 1, 2, 3, 4]
+    assert all(step.x_t.shape == (1, clip.size) and step.x0_hat.shape == (1, clip.size) for step in steps)
+    assert [step.t for step in steps] == pytest.approx([1.0, 0.75, 0.5, 0.25, 0.0])
+    assert torch.equal(steps[-1].x_t, steps[-1].x0_hat)
+    assert torch.allclose(steps[-1].x_t, steps[-2].x0_hat, atol=1e-5)  # the last Euler step lands on ẑ_1
+    assert "τ" in steps[0].label
+
+
+def test_sampling_is_seeded(clip: np.ndarray) -> None:
+    vocoder = _randomised(FlowVocoder(TINY))
+    log_mel = vocoder.mel.log_mel(clip)
+    first = vocoder.vocode(log_mel, clip.size, steps=3, seed=0)
+    assert first.shape == clip.shape and first.dtype == np.float32 and np.all(np.abs(first) <= 1.0)
+    assert np.array_equal(first, vocoder.vocode(log_mel, clip.size, steps=3, seed=0))
+    assert not np.allclose(first, vocoder.vocode(log_mel, clip.size, steps=3, seed=1))
+
+
+def test_n_steps_cost_n_network_calls(clip: np.ndarray) -> None:
+    vocoder = FlowVocoder(TINY)
+    calls = []
+    handle = vocoder.net.register_forward_hook(lambda *args: calls.append(1))
+    try:
+        vocoder.vocode(vocoder.mel.log_mel(clip), clip.size, steps=6)
+    finally:
+        handle.remove()
+    assert len(calls) == 6
+
+
+@pytest.mark.parametrize("steps", [0, 101, 2.5, True])
+def test_step_counts_out_of_range_are_refused(clip: np.ndarray, steps) -> None:
+    vocoder = FlowVocoder(TINY)
+    with pytest.raises(ValueError, match="from 1 to 100"):
+        vocoder.vocode(vocoder.mel.log_mel(clip), clip.size, steps=steps)
+
+
+def test_bad_mels_and_samplers_are_refused(clip: np.ndarray) -> None:
+    vocoder = FlowVocoder(TINY)
+    with pytest.raises(ValueError, match="64-band"):
+        vocoder.vocode(torch.zeros(80, 20))
+    with pytest.raises(ValueError, match="NaN"):
+        vocoder.vocode(torch.full((64, 20), float("nan")))
+    with pytest.raises(ValueError, match="euler"):
+        vocoder.vocode(vocoder.mel.log_mel(clip), sampler="ddim")
+
+
+def test_training_steps_lower_the_loss_and_move_off_griffin_lim(clip: np.ndarray) -> None:
+    """A few optimiser steps on one clip: the loss falls, and ẑ_1 gets closer to the clip's mel than the source."""
+    torch.manual_seed(0)
+    vocoder = FlowVocoder(TINY)
+    wave = torch.from_numpy(clip)[None].repeat(4, 1)
+    hint = torch.from_numpy(vocoder.mel.griffin_lim(vocoder.mel.log_mel(clip), 8, num_samples=clip.size))[None].repeat(4, 1)
+    optimizer = torch.optim.Adam(vocoder.net.parameters(), lr=3e-3)
+    losses = []
+    for step in range(40):
+        loss = vocoder.loss(wave, torch.Generator().manual_seed(step % 4), hint)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert np.isfinite(losses).all() and np.mean(losses[-5:]) < 0.9 * np.mean(losses[:5]), losses
+
+
+def test_flow_preset_loads_and_builds_a_flow_vocoder() -> None:
+    preset = load_vocoder_preset("vocoder-flow-16k")
+    assert isinstance(preset.settings, FlowVocoderSettings) and preset.settings.steps == 6
+    vocoder = build_vocoder(preset.settings)
+    assert isinstance(vocoder, FlowVocoder)
+    megabytes = 2 * sum(p.numel() for p in vocoder.net.parameters()) / 1e6  # float16
+    assert megabytes < 20
+
+
+def test_flow_preset_errors_name_the_problem(tmp_path: Path) -> None:
+    text = Path(load_vocoder_preset("vocoder-flow-16k").path).read_text()
+    both = tmp_path / "both.toml"
+    both.write_text(text + "\n[diffusion]\nprior = \"mel\"\n")
+    with pytest.raises(ValueError, match="not both"):
+        load_vocoder_preset(both)
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text(text.replace("source_noise = 0.5", "source_noise = 0.5\nnoise_level = 2"))
+    with pytest.raises(ValueError, match="noise_level"):
+        load_vocoder_preset(unknown)
+    sampler = tmp_path / "sampler.toml"
+    sampler.write_text(text.replace('sampler = "euler"', 'sampler = "ddim"'))
+    with pytest.raises(ValueError, match="euler"):
+        load_vocoder_preset(sampler)
+
+
+def test_log_mel_l1_of_griffin_lim_source_is_a_sane_baseline(clip: np.ndarray) -> None:
+    """The source the flow improves on already has the clip's mel roughly right (the prior is data-dependent)."""
+    vocoder = FlowVocoder(TINY)
+    out = vocoder.vocode(vocoder.mel.log_mel(clip), clip.size, steps=1)
+    assert log_mel_l1(clip, out) < 0.5
