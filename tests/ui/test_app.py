@@ -2,32 +2,47 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
+import urllib.parse
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
+import numpy as np
 import pytest
 import soundfile as sf
 from gradio_client import Client, handle_file
 
-from tests.conftest import TEST_PRESET
+from audiolab.examples import example_folder
+from tests.conftest import ROOT, TEST_PRESET
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+UPLOAD_CAP = 2 * 1024 * 1024  # the test server's cap: small enough to exceed quickly, big enough for test recordings
+
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[Client]:
+def server() -> Iterator[str]:
+    """The app served in-process with the launch settings `app.main` uses (a smaller upload cap)."""
     import app
 
     demo = app.build_app(TEST_PRESET)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    demo.queue().launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    settings = {**app.launch_settings(max_file_size=UPLOAD_CAP), "server_name": "127.0.0.1", "server_port": port}
+    demo.queue().launch(prevent_thread_lock=True, quiet=True, **settings)
     try:
-        yield Client(f"http://127.0.0.1:{port}/", verbose=False)
+        yield f"http://127.0.0.1:{port}/"
     finally:
         demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(server: str) -> Client:
+    return Client(server, verbose=False)
 
 
 def _frames(path: str) -> int:
@@ -98,8 +113,6 @@ def test_reference_tab_asks_for_a_recording(client: Client) -> None:
 
 
 def test_silent_upload_is_refused_with_a_message(client: Client, tmp_path) -> None:
-    import numpy as np
-
     silent = tmp_path / "silence.wav"
     sf.write(silent, np.zeros(16_000, np.float32), 16_000)
     with pytest.raises(Exception, match="silent"):
@@ -135,3 +148,58 @@ def test_default_app_offers_all_50_esc50_classes_and_switches_with_the_preset() 
     class_update, reference_update, text = app.labels_for_preset("synth-tiny")
     assert len(class_update["choices"]) == 12 and class_update["value"] == "siren"
     assert reference_update["choices"][0] == "" and "12 classes" in text
+
+
+# ---- safe to expose --------------------------------------------------------------------------------
+
+
+def _get(server: str, path: str) -> tuple[int, bytes]:
+    """GET `path` exactly as written: httpx would resolve `..` and re-encode before sending it."""
+    address = urllib.parse.urlsplit(server)
+    connection = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=30)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def _refused_paths() -> list[str]:
+    """Files the server must not hand out, named directly, relatively, by traversal and URL-encoded."""
+    examples = example_folder()
+    app_py, preset = ROOT / "app.py", ROOT / "presets" / f"{TEST_PRESET}.toml"
+    climb = os.path.relpath(app_py, examples)  # ../../<repository>/app.py, out of the examples folder
+    plain = ["/etc/passwd", str(app_py), str(preset), "app.py", f"presets/{TEST_PRESET}.toml",
+             f"{examples}/../../../../etc/passwd", f"{examples}/{climb}", f"{examples}/../{ROOT.name}/app.py"]
+    encoded = [urllib.parse.quote(path, safe="") for path in plain]
+    dotted = [path.replace("..", "%2e%2e") for path in plain if ".." in path]
+    slashed = [path.replace("../", "..%2f") for path in plain if ".." in path]
+    double = [urllib.parse.quote(path, safe="") for path in encoded]
+    return plain + encoded + dotted + slashed + double
+
+
+def test_file_routes_serve_only_the_examples_and_uploads(server: str, bell_wav: Path) -> None:
+    example = next(example_folder().glob("*.wav"))
+    status, body = _get(server, f"/gradio_api/file={example}")
+    assert status == 200 and body.startswith(b"RIFF")  # the examples folder is served ...
+    uploaded = httpx.post(server + "gradio_api/upload", files={"files": ("bell.wav", bell_wav.read_bytes())})
+    status, body = _get(server, f"/gradio_api/file={uploaded.json()[0]}")
+    assert status == 200 and body == bell_wav.read_bytes()  # ... and so are uploads
+    secrets = (b"root:", b"import ", b"[model]", b"[sampler]")
+    for path in _refused_paths():
+        for route in ("/gradio_api/file=", "/gradio_api/file/", "/file=", "/static/", "/assets/"):
+            status, body = _get(server, route + path)
+            assert status in (403, 404), route + path
+            assert not any(secret in body for secret in secrets), route + path
+
+
+def test_an_upload_over_the_cap_is_refused_with_a_message(server: str, client: Client, tmp_path: Path) -> None:
+    refused = httpx.post(server + "gradio_api/upload", files={"files": ("big.wav", bytes(UPLOAD_CAP + 1))})
+    assert refused.status_code == 413 and f"maximum allowed size of {UPLOAD_CAP} bytes" in refused.text
+    accepted = httpx.post(server + "gradio_api/upload", files={"files": ("big.wav", bytes(UPLOAD_CAP))})
+    assert accepted.status_code == 200
+    big = tmp_path / "big.wav"
+    big.write_bytes(bytes(UPLOAD_CAP + 1))
+    with pytest.raises(Exception, match="maximum (allowed|file) size"):  # gradio_client checks the cap first
+        client.predict(TEST_PRESET, handle_file(str(big)), "Recording", 6, 16, 0, 8, api_name="/vocode")
