@@ -157,7 +157,8 @@ def load_audio(
         try:
             info = sf.info(str(path))
         except Exception as error:  # libsndfile's own message names the problem
-            raise ValueError(f"Cannot read {path.name} as audio ({error}); use WAV, FLAC, OGG or MP3.") from error
+            reason = _reason(error, path)
+            raise ValueError(f"Cannot read {path.name} as audio ({reason}); use WAV, FLAC, OGG or MP3.") from error
         if info.frames > 0 and info.duration > max_seconds:
             raise ValueError(
                 f"{path.name} is {info.duration:.0f} s long; the limit is {max_seconds:.0f} s. Trim it first."
@@ -165,7 +166,8 @@ def load_audio(
         try:
             data, orig_sr = sf.read(str(path), dtype="float32", always_2d=True)
         except Exception as error:
-            raise ValueError(f"Cannot decode {path.name} ({error}); re-export it as WAV or FLAC.") from error
+            reason = _reason(error, path)
+            raise ValueError(f"Cannot decode {path.name} ({reason}); re-export it as WAV or FLAC.") from error
     audio = check_waveform(data, what)
     if audio.size < MIN_SECONDS * orig_sr:
         raise ValueError(f"The {what} is {audio.size / orig_sr * 1000:.0f} ms long; give at least {MIN_SECONDS * 1000:.0f} ms.")
@@ -174,6 +176,12 @@ def load_audio(
     audio = resample(audio, orig_sr, sample_rate)
     check_not_silent(audio, what)
     return audio
+
+
+def _reason(error: Exception, path: Path) -> str:
+    """libsndfile's reason for refusing a file, without the folder it lies in (a server's upload path)."""
+    reason = getattr(error, "error_string", None) or str(error).replace(str(path), path.name)
+    return str(reason).strip().rstrip(".")
 
 
 def save_audio(path: str | Path, audio: np.ndarray, sample_rate: int) -> Path:

@@ -170,3 +170,11 @@ def test_level_reaches_the_target_loudness_and_never_squashes_a_sparse_clip() ->
     # turned down as a whole (the limiter takes at most 6 dB), so the flat burst keeps one gain across it
     assert float(np.max(np.abs(levelled))) / float(np.min(np.abs(levelled[8000:8016]))) == pytest.approx(1.0)
     assert np.array_equal(level(np.zeros(100, dtype=np.float32), 16_000), np.zeros(100, dtype=np.float32))
+
+
+def test_a_file_that_is_not_audio_is_named_without_its_folder(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.wav"
+    junk.write_bytes(np.random.default_rng(0).bytes(20_000))
+    with pytest.raises(ValueError, match="junk.wav") as caught:
+        load_audio(junk)
+    assert str(tmp_path) not in str(caught.value)

@@ -203,3 +203,37 @@ def test_an_upload_over_the_cap_is_refused_with_a_message(server: str, client: C
     big.write_bytes(bytes(UPLOAD_CAP + 1))
     with pytest.raises(Exception, match="maximum (allowed|file) size"):  # gradio_client checks the cap first
         client.predict(TEST_PRESET, handle_file(str(big)), "Recording", 6, 16, 0, 8, api_name="/vocode")
+
+
+JUNK_CALLS = {
+    "/vocode": lambda junk: (TEST_PRESET, junk, "Recording", 6, 16, 0, 8),
+    "/denoise": lambda junk: (TEST_PRESET, junk, None, "baseline", "denoise", 0, 0.5, 0.5, 4000, 0),
+    "/generate_reference": lambda junk: (TEST_PRESET, "", "siren", junk, 0.5, 1.0, 4, "ddim", 3.0, 0, "diffusion", 2,
+                                         "variation", 0.5),
+}
+
+
+@pytest.mark.parametrize("api_name", list(JUNK_CALLS))
+def test_a_junk_upload_is_refused_by_name_without_server_paths(client: Client, tmp_path: Path, api_name: str) -> None:
+    junk = tmp_path / "junk.wav"
+    junk.write_bytes(np.random.default_rng(0).bytes(20_000))
+    with pytest.raises(Exception) as caught:
+        client.predict(*JUNK_CALLS[api_name](handle_file(str(junk))), api_name=api_name)
+    shown = str(caught.value)
+    assert "junk.wav" in shown or "cannot be read" in shown.lower()
+    assert not any(leak in shown for leak in ("/tmp", "/gradio", "Traceback", str(tmp_path)))
+
+
+def test_an_unexpected_failure_shows_a_short_message(client: Client, bell_wav: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from audiolab.ui.common import get_pipeline
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("out of memory loading /srv/models/unet.bin")
+
+    monkeypatch.setattr(get_pipeline(TEST_PRESET), "diffuse", fail)  # the served app shares this process's cache
+    with pytest.raises(Exception, match="Something went wrong") as caught:
+        client.predict(TEST_PRESET, handle_file(str(bell_wav)), [0, 500], "linear", "waveform", 0, api_name="/diffuse")
+    shown = str(caught.value)
+    assert "the inputs are kept" in shown
+    assert not any(leak in shown for leak in ("/srv", "RuntimeError", "out of memory", "Traceback"))
