@@ -143,10 +143,12 @@ def load_audio(
     sample_rate: int = 16_000,
     max_seconds: float = MAX_FILE_SECONDS,
     what: str = "recording",
+    notes: list[str] | None = None,
 ) -> np.ndarray:
     """Read a file (or a `(rate, samples)` pair as Gradio gives) into float32 mono at `sample_rate`.
 
-    Raises ValueError for unreadable, empty, non-finite, silent or over-long input.
+    Raises ValueError for unreadable, empty, non-finite, silent or over-long input. Given `notes`, appends a
+    note of what was done to the recording to fit (mixed to mono, resampled), so a task can say so.
     """
     if isinstance(source, tuple):
         orig_sr, data = int(source[0]), np.asarray(source[1])
@@ -168,6 +170,7 @@ def load_audio(
         except Exception as error:
             reason = _reason(error, path)
             raise ValueError(f"Cannot decode {path.name} ({reason}); re-export it as WAV or FLAC.") from error
+    channels = min(data.shape) if data.ndim == 2 else 1  # the shorter axis, as `to_mono` takes it
     audio = check_waveform(data, what)
     if audio.size < MIN_SECONDS * orig_sr:
         raise ValueError(f"The {what} is {audio.size / orig_sr * 1000:.0f} ms long; give at least {MIN_SECONDS * 1000:.0f} ms.")
@@ -175,7 +178,22 @@ def load_audio(
         raise ValueError(f"The {what} is {audio.size / orig_sr:.0f} s long; the limit is {max_seconds:.0f} s. Trim it first.")
     audio = resample(audio, orig_sr, sample_rate)
     check_not_silent(audio, what)
+    if notes is not None:
+        notes.extend(conversion_notes(what, channels, orig_sr, sample_rate))
     return audio
+
+
+def conversion_notes(what: str, channels: int, orig_sr: int, sample_rate: int) -> list[str]:
+    """What loading did to a recording, e.g. "Recording: mixed 2 channels to mono; resampled 44.1 kHz → 16 kHz."
+
+    No note when the recording was already mono at `sample_rate`.
+    """
+    done = []
+    if channels > 1:
+        done.append(f"mixed {channels} channels to mono")
+    if orig_sr != sample_rate:
+        done.append(f"resampled {orig_sr / 1000:g} kHz → {sample_rate / 1000:g} kHz")
+    return [f"{what[:1].upper()}{what[1:]}: {'; '.join(done)}."] if done else []
 
 
 def _reason(error: Exception, path: Path) -> str:

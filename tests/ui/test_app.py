@@ -16,6 +16,7 @@ import soundfile as sf
 from gradio_client import Client, handle_file
 
 from audiolab.examples import example_folder
+from audiolab.generation import synth
 from tests.conftest import ROOT, TEST_PRESET
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -237,3 +238,21 @@ def test_an_unexpected_failure_shows_a_short_message(client: Client, bell_wav: P
     shown = str(caught.value)
     assert "the inputs are kept" in shown
     assert not any(leak in shown for leak in ("/srv", "RuntimeError", "out of memory", "Traceback"))
+
+
+# ---- what was done to the input --------------------------------------------------------------------
+
+
+def test_the_summary_says_how_the_recording_was_converted(client: Client, tmp_path: Path) -> None:
+    clip = synth.synthesize("whistle", seed=1, seconds=2.0, sample_rate=44_100)
+    path = tmp_path / "stereo44k.wav"
+    sf.write(path, np.stack([clip, 0.5 * clip], axis=1), 44_100)
+    converted = "mixed 2 channels to mono; resampled 44.1 kHz → 16 kHz"
+    *_rest, summary = client.predict(TEST_PRESET, handle_file(str(path)), "Recording", 2, 8, 0, 0, api_name="/vocode")
+    assert converted in summary
+    *_rest, summary = client.predict(TEST_PRESET, handle_file(str(path)), None, "baseline", "denoise", 0, 0.5, 0.5,
+                                     4000, 0, api_name="/denoise")
+    assert converted in summary
+    *_rest, summary = client.predict(TEST_PRESET, "", "siren", handle_file(str(path)), 0.5, 1.0, 4, "ddim", 3.0, 0,
+                                     "griffinlim", 2, "variation", 0.5, api_name="/generate_reference")
+    assert converted in summary
