@@ -95,6 +95,11 @@ def result_summary(result: Result) -> str:
     return "\n\n".join(lines)
 
 
+def summary_markdown() -> gr.Markdown:
+    """Where a tab's result summary goes. A Markdown shows no label, but the label names the output in the API."""
+    return gr.Markdown(label="Summary")
+
+
 def step_choices(result: Result) -> list[tuple[str, int]]:
     """(label, index) of each kept step: the reverse trajectory, or the forward one when there is none."""
     steps = result.reverse or result.forward

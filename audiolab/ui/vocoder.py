@@ -20,6 +20,7 @@ from audiolab.ui.common import (
     result_summary,
     shows_errors,
     step_listener,
+    summary_markdown,
     wire_step_listener,
 )
 
@@ -125,7 +126,7 @@ def _vocoder_outputs() -> Widgets:
     with gr.Row():
         diffusion = gr.Audio(label="Diffusion vocoder", type="numpy", interactive=False)
         griffin_lim = gr.Audio(label="Griffin-Lim", type="numpy", interactive=False)
-    summary = gr.Markdown()
+    summary = summary_markdown()
     plot = gr.Plot(label="Input mel and both outputs' mels")
     trajectory = gr.Plot(label="Waveform reverse trajectory")
     picker, which, step_audio = step_listener(X_T_CHOICE)

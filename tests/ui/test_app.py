@@ -256,3 +256,21 @@ def test_the_summary_says_how_the_recording_was_converted(client: Client, tmp_pa
     *_rest, summary = client.predict(TEST_PRESET, "", "siren", handle_file(str(path)), 0.5, 1.0, 4, "ddim", 3.0, 0,
                                      "griffinlim", 2, "variation", 0.5, api_name="/generate_reference")
     assert converted in summary
+
+
+# ---- API names -------------------------------------------------------------------------------------
+
+
+def test_every_endpoint_names_its_inputs_and_outputs(client: Client, bell_wav: Path) -> None:
+    endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert {"/generate_text", "/generate_label", "/generate_reference", "/vocode", "/denoise", "/make_test_input",
+            "/diffuse"} <= set(endpoints)
+    for api_name, endpoint in endpoints.items():
+        names = [p["parameter_name"] for p in endpoint["parameters"]] + [p["label"] for p in endpoint["parameters"]]
+        names += [r["label"] for r in endpoint["returns"]]
+        assert not [name for name in names if name.startswith(("value_", "parameter_"))], api_name
+    text = next(p for p in endpoints["/generate_reference"]["parameters"] if p["parameter_name"] == "text")
+    assert text["parameter_has_default"] and text["parameter_default"] == ""
+    audio, *_rest = client.predict(preset=TEST_PRESET, label="siren", reference=handle_file(str(bell_wav)), seconds=1.0,
+                                   steps=4, vocoder="griffinlim", api_name="/generate_reference")  # no prompt given
+    assert _frames(audio) == 16_000
