@@ -8,6 +8,8 @@ This file only assembles the page: each tab's widgets and handlers live in `audi
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline-first: no usage pings
 
@@ -22,7 +24,11 @@ from audiolab.ui.generation import build_class_tab, build_reference_tab, build_t
 from audiolab.ui.restoration import build_restoration_tab
 from audiolab.ui.vocoder import build_vocoder_tab
 
-__all__ = ["build_app", "labels_for_preset", "main"]  # labels_for_preset: re-exported for callers of `app`
+# labels_for_preset: re-exported for callers of `app`
+__all__ = ["MAX_UPLOAD_SIZE", "build_app", "labels_for_preset", "launch_settings", "main"]
+
+REPOSITORY = Path(__file__).resolve().parent
+MAX_UPLOAD_SIZE = "100mb"  # about ten minutes of 16-bit stereo WAV at 44.1 kHz; far longer as FLAC or MP3
 
 
 def build_app(default_preset: str = DEFAULT_PRESET) -> gr.Blocks:
@@ -55,13 +61,25 @@ def build_app(default_preset: str = DEFAULT_PRESET) -> gr.Blocks:
     return demo
 
 
+def launch_settings(max_file_size: str | int = MAX_UPLOAD_SIZE) -> dict[str, Any]:
+    """How `main` serves the page: the files it may hand out, the upload cap, errors and the address.
+
+    Gradio serves uploads and its own cache; besides them only the examples folder is allowed. The repository's
+    code and models are blocked as well, since a blocked path wins over any path allowed later.
+    """
+    return {
+        "allowed_paths": [str(example_folder())],
+        "blocked_paths": [str(REPOSITORY / name) for name in ("app.py", "audiolab", "presets", "tests", ".git")],
+        "max_file_size": max_file_size,
+        "show_error": False,  # handlers word their own messages (ui/common.py); anything else must not reach the page
+        "server_name": os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+    }
+
+
 def main() -> None:
     """Serve the page locally, one model job at a time."""
     demo = build_app(os.environ.get("AUDIOLAB_PRESET", DEFAULT_PRESET))
-    demo.queue(default_concurrency_limit=1).launch(
-        allowed_paths=[str(example_folder())], max_file_size="100mb",
-        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-    )
+    demo.queue(default_concurrency_limit=1).launch(**launch_settings())
 
 
 if __name__ == "__main__":

@@ -95,6 +95,8 @@ def _vocode(args: argparse.Namespace) -> int:
                              seed=args.seed, progress=True, projections=args.projections)
     save_audio(args.out, result.audio, result.sample_rate)
     print(f"wrote {args.out}: {result.method}")
+    for note in result.notes:
+        print(f"note: {note}")
     if args.plot:
         from audiolab.core import plots
 

@@ -83,9 +83,9 @@ class AudioLabPipeline:
     def restorer(self) -> Any:
         return self.restoration.restorer
 
-    def load(self, source: AudioInput, what: str = "recording") -> np.ndarray:
-        """Any accepted input as float32 mono at the preset's rate (clear errors otherwise)."""
-        return load_input(source, self.sample_rate, what)
+    def load(self, source: AudioInput, what: str = "recording", notes: list[str] | None = None) -> np.ndarray:
+        """Any accepted input as float32 mono at the preset's rate (clear errors otherwise); see `load_input`."""
+        return load_input(source, self.sample_rate, what, notes=notes)
 
     def check_length(self, audio: np.ndarray, what: str) -> None:
         """Refuse recordings longer than MAX_PROCESS_SECONDS with a message that says how to fix them."""
@@ -153,12 +153,16 @@ class AudioLabPipeline:
     def vocode(self, audio: AudioInput, method: str | None = None, steps: int | None = None,
                iterations: int | None = None, seed: int = 0, keep_every: int = 1, progress: bool = False,
                projections: int | None = None) -> Result:
-        """Resynthesise a recording through its mel; the diffusion method keeps its waveform trajectory."""
-        wave = self.load(audio)
+        """Resynthesise a recording through its mel; the diffusion method keeps its waveform trajectory.
+
+        The notes say what was done to the recording to fit the preset (mixed to mono, resampled).
+        """
+        notes: list[str] = []
+        wave = self.load(audio, notes=notes)
         self.check_length(wave, "recording")
         result = self.vocoding.vocode_mel(self.mel.log_mel(wave), wave.size, method, steps, iterations, seed,
                                           keep_every, progress, projections)
-        return replace(result, input_audio=wave)
+        return replace(result, input_audio=wave, notes=(*notes, *result.notes))
 
     def vocode_mel(self, log_mel: torch.Tensor | np.ndarray, num_samples: int | None = None, method: str | None = None,
                    steps: int | None = None, iterations: int | None = None, seed: int = 0, keep_every: int = 1,

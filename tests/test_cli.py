@@ -50,6 +50,17 @@ def test_vocode_and_denoise_keep_the_length(tmp_path: Path, bell_wav: Path) -> N
         assert sf.info(out).frames == 32_000
 
 
+def test_vocode_and_denoise_note_what_they_did_to_the_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    t = np.arange(44_100) / 44_100
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    stereo = tmp_path / "stereo44k.wav"
+    sf.write(stereo, np.stack([tone, tone], axis=1), 44_100)
+    for command in (["vocode", "--method", "griffinlim"], ["denoise", "--method", "baseline"]):
+        assert main([command[0], str(stereo), "--out", str(tmp_path / "out.wav"), *command[1:],
+                     "--preset", TEST_PRESET]) == 0
+        assert "note: Recording: mixed 2 channels to mono; resampled 44.1 kHz → 16 kHz." in capsys.readouterr().out
+
+
 def test_vocode_with_either_method_and_a_trajectory_plot(tmp_path: Path, bell_wav: Path) -> None:
     out, plot = tmp_path / "diffusion.wav", tmp_path / "traj.png"
     assert main(["vocode", str(bell_wav), "--out", str(out), "--method", "diffusion", "--steps", "6", "--seed", "3",

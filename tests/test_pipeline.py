@@ -83,6 +83,21 @@ def test_forty_second_stereo_mp3_works_in_every_task(pipeline: AudioLabPipeline,
     assert any("first 10 s" in note for note in pipeline.diffuse(str(path), timesteps=[500]).notes)
 
 
+def test_every_task_notes_how_it_converted_the_recording(pipeline: AudioLabPipeline, tmp_path: Path) -> None:
+    clip = synth.synthesize("whistle", seed=1, seconds=2.0, sample_rate=44_100)
+    path = tmp_path / "stereo44k.wav"
+    sf.write(path, np.stack([clip, 0.5 * clip], axis=1), 44_100)
+    results = {
+        "vocode": pipeline.vocode(str(path), method="griffinlim"),
+        "denoise": pipeline.denoise(str(path), method="baseline"),
+        "reference": pipeline.generate(reference=str(path), strength=0.5, text="a whistle", **FAST),
+        "diffuse": pipeline.diffuse(str(path), timesteps=[500]),
+    }
+    for task, result in results.items():
+        assert any("mixed 2 channels to mono; resampled 44.1 kHz → 16 kHz" in note for note in result.notes), task
+    assert pipeline.vocode(clip[:16_000], method="griffinlim").notes == ()  # a bare array is at the model's rate
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

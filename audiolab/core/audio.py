@@ -143,10 +143,12 @@ def load_audio(
     sample_rate: int = 16_000,
     max_seconds: float = MAX_FILE_SECONDS,
     what: str = "recording",
+    notes: list[str] | None = None,
 ) -> np.ndarray:
     """Read a file (or a `(rate, samples)` pair as Gradio gives) into float32 mono at `sample_rate`.
 
-    Raises ValueError for unreadable, empty, non-finite, silent or over-long input.
+    Raises ValueError for unreadable, empty, non-finite, silent or over-long input. Given `notes`, appends a
+    note of what was done to the recording to fit (mixed to mono, resampled), so a task can say so.
     """
     if isinstance(source, tuple):
         orig_sr, data = int(source[0]), np.asarray(source[1])
@@ -157,7 +159,8 @@ def load_audio(
         try:
             info = sf.info(str(path))
         except Exception as error:  # libsndfile's own message names the problem
-            raise ValueError(f"Cannot read {path.name} as audio ({error}); use WAV, FLAC, OGG or MP3.") from error
+            reason = _reason(error, path)
+            raise ValueError(f"Cannot read {path.name} as audio ({reason}); use WAV, FLAC, OGG or MP3.") from error
         if info.frames > 0 and info.duration > max_seconds:
             raise ValueError(
                 f"{path.name} is {info.duration:.0f} s long; the limit is {max_seconds:.0f} s. Trim it first."
@@ -165,7 +168,9 @@ def load_audio(
         try:
             data, orig_sr = sf.read(str(path), dtype="float32", always_2d=True)
         except Exception as error:
-            raise ValueError(f"Cannot decode {path.name} ({error}); re-export it as WAV or FLAC.") from error
+            reason = _reason(error, path)
+            raise ValueError(f"Cannot decode {path.name} ({reason}); re-export it as WAV or FLAC.") from error
+    channels = min(data.shape) if data.ndim == 2 else 1  # the shorter axis, as `to_mono` takes it
     audio = check_waveform(data, what)
     if audio.size < MIN_SECONDS * orig_sr:
         raise ValueError(f"The {what} is {audio.size / orig_sr * 1000:.0f} ms long; give at least {MIN_SECONDS * 1000:.0f} ms.")
@@ -173,7 +178,28 @@ def load_audio(
         raise ValueError(f"The {what} is {audio.size / orig_sr:.0f} s long; the limit is {max_seconds:.0f} s. Trim it first.")
     audio = resample(audio, orig_sr, sample_rate)
     check_not_silent(audio, what)
+    if notes is not None:
+        notes.extend(conversion_notes(what, channels, orig_sr, sample_rate))
     return audio
+
+
+def conversion_notes(what: str, channels: int, orig_sr: int, sample_rate: int) -> list[str]:
+    """What loading did to a recording, e.g. "Recording: mixed 2 channels to mono; resampled 44.1 kHz → 16 kHz."
+
+    No note when the recording was already mono at `sample_rate`.
+    """
+    done = []
+    if channels > 1:
+        done.append(f"mixed {channels} channels to mono")
+    if orig_sr != sample_rate:
+        done.append(f"resampled {orig_sr / 1000:g} kHz → {sample_rate / 1000:g} kHz")
+    return [f"{what[:1].upper()}{what[1:]}: {'; '.join(done)}."] if done else []
+
+
+def _reason(error: Exception, path: Path) -> str:
+    """libsndfile's reason for refusing a file, without the folder it lies in (a server's upload path)."""
+    reason = getattr(error, "error_string", None) or str(error).replace(str(path), path.name)
+    return str(reason).strip().rstrip(".")
 
 
 def save_audio(path: str | Path, audio: np.ndarray, sample_rate: int) -> Path:

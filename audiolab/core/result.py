@@ -49,14 +49,16 @@ def check_seed(seed: int | float | None) -> int:
     return int(seed)
 
 
-def load_input(source: AudioInput, sample_rate: int, what: str = "recording", array_rate: int | None = None) -> np.ndarray:
+def load_input(source: AudioInput, sample_rate: int, what: str = "recording", array_rate: int | None = None,
+               notes: list[str] | None = None) -> np.ndarray:
     """Any accepted input as float32 mono at `sample_rate` (clear errors otherwise).
 
-    A bare array is taken to be at `array_rate` (default: `sample_rate`).
+    A bare array is taken to be at `array_rate` (default: `sample_rate`). Given `notes`, appends what was done
+    to the input to fit (mixed to mono, resampled), for the task's `Result.notes`.
     """
     if isinstance(source, np.ndarray):
         source = (array_rate or sample_rate, source)
-    return load_audio(source, sample_rate, what=what)
+    return load_audio(source, sample_rate, what=what, notes=notes)
 
 
 def check_length(audio: np.ndarray, sample_rate: int, what: str) -> None:

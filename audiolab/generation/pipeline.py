@@ -253,7 +253,7 @@ class BuiltinGenerator:
         """The reference levelled and cut or looped to the output's length, and (style mode) its embedding."""
         if request.reference is None:
             return None, None
-        audio = normalize_loudness(load_input(request.reference, self.sample_rate, "reference recording"),
+        audio = normalize_loudness(load_input(request.reference, self.sample_rate, "reference recording", notes=notes),
                                    REFERENCE_DBFS)
         style = None
         if request.reference_mode == "style":  # the whole reference (up to the longest output) informs the style
@@ -410,8 +410,8 @@ class BuiltinGenerator:
         chosen = Schedule(schedule or self.preset.schedule_kind, self.preset.num_train_timesteps)
         if not timesteps:
             raise ValueError("Choose at least one timestep t to show.")
-        wave = load_input(audio, self.sample_rate)
         notes: list[str] = []
+        wave = load_input(audio, self.sample_rate, notes=notes)
         limit = int(self.preset.max_seconds * self.sample_rate)
         if wave.size > limit:
             notes.append(f"Showing the first {self.preset.max_seconds:g} s of {wave.size / self.sample_rate:.1f} s.")

@@ -34,8 +34,8 @@ class RestorationPipeline:
             self._restorer = Restorer()
         return self._restorer
 
-    def _load(self, audio: AudioInput, what: str) -> np.ndarray:
-        return load_input(audio, self.restorer.sample_rate, what, array_rate=self.input_rate)
+    def _load(self, audio: AudioInput, what: str, notes: list[str] | None = None) -> np.ndarray:
+        return load_input(audio, self.restorer.sample_rate, what, array_rate=self.input_rate, notes=notes)
 
     def denoise(self, audio: AudioInput, method: RestoreMethod | None = None, task: str = "denoise",
                 steps: int | None = None, strength: float | None = None, guidance: float | None = None,
@@ -43,10 +43,12 @@ class RestorationPipeline:
         """Restore a recording (denoise, bandwidth, declip or inpaint); output length equals input length.
 
         The Result's reverse trajectory holds the estimate after each iteration or step as waveforms
-        (captions in `Step.caption`); for DiffGMM, `extras["mixture"]` is the fitted noise mixture.
+        (captions in `Step.caption`); for DiffGMM, `extras["mixture"]` is the fitted noise mixture. The notes
+        start with what was done to the recording to fit the restorer (mixed to mono, resampled).
         """
         seed = check_seed(seed)
-        wave = self._load(audio, "recording")
+        notes: list[str] = []
+        wave = self._load(audio, "recording", notes)
         restoration = self.restorer.restore(wave, method, task, steps, strength, guidance, seed, cutoff_hz, progress)
         total = len(restoration.trajectory)
         waves = [torch.from_numpy(w)[None] for _, w in restoration.trajectory]  # an estimate is both x_t and x̂_0
@@ -58,7 +60,7 @@ class RestorationPipeline:
         if restoration.mixture is not None:
             extras["mixture"] = restoration.mixture
         return Result(restoration.audio, self.restorer.sample_rate, restoration.description, reverse=reverse,
-                      domain="waveform", timings={"total": restoration.seconds}, notes=tuple(restoration.notes),
+                      domain="waveform", timings={"total": restoration.seconds}, notes=(*notes, *restoration.notes),
                       input_audio=wave, extras=extras)
 
     def reference(self, clean: AudioInput, result: Result) -> np.ndarray:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -26,6 +28,13 @@ WHICH_STEP_CHOICES = [X0_HAT_CHOICE, X_T_CHOICE]
 Component = gr.components.Component
 Widgets = dict[str, Component]  # a tab's widgets by short name, for the function that wires them
 
+UNEXPECTED_ERROR = ("Something went wrong on the server; the inputs are kept. Try again, or try other settings or "
+                    "another recording.")
+# An absolute path: a slash (or a drive letter) that does not follow a word, a dot, a colon or another slash, so
+# "and/or", "1/2", "L1 / MR-STFT", "../x" and URLs stay as they are. Group 1 is the path's last part.
+ABSOLUTE_PATH = re.compile(r"(?<![\w.:/\\])(?:/|[A-Za-z]:\\)(?:[^\s/\\'\"]+[/\\])*([^\s/\\'\",;:()]+)")
+
+logger = logging.getLogger(__name__)
 _PIPELINES: dict[str, AudioLabPipeline] = {}  # the one cache: a pipeline per preset, built on first use
 
 
@@ -37,7 +46,8 @@ def get_pipeline(preset: str) -> AudioLabPipeline:
 
 
 def shows_errors(handler: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the library's ValueErrors into messages on the page (the inputs stay as they were)."""
+    """Show the library's ValueErrors on the page (naming files, never their folders) and any other failure as a
+    short generic message, logged here with its traceback; the inputs stay as they were."""
 
     # A streaming handler must stay a generator function, or Gradio would not stream it.
     if inspect.isgeneratorfunction(handler):
@@ -46,8 +56,8 @@ def shows_errors(handler: Callable[..., Any]) -> Callable[..., Any]:
         def streaming(*args: Any, **kwargs: Any) -> Iterator[Any]:
             try:
                 yield from handler(*args, **kwargs)
-            except ValueError as error:
-                raise gr.Error(str(error)) from error
+            except Exception as error:
+                raise page_error(handler, error) from error
 
         return streaming
 
@@ -55,10 +65,25 @@ def shows_errors(handler: Callable[..., Any]) -> Callable[..., Any]:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         try:
             return handler(*args, **kwargs)
-        except ValueError as error:
-            raise gr.Error(str(error)) from error
+        except Exception as error:
+            raise page_error(handler, error) from error
 
     return wrapped
+
+
+def page_error(handler: Callable[..., Any], error: Exception) -> gr.Error:
+    """The message a failed handler shows: a ValueError's own words, anything else the generic line."""
+    if isinstance(error, gr.Error):  # already worded for the page (gr.Error is itself a ValueError)
+        return error
+    if isinstance(error, ValueError):
+        return gr.Error(without_paths(str(error)))
+    logger.exception("%s failed", handler.__qualname__)  # the traceback stays in the server's log
+    return gr.Error(UNEXPECTED_ERROR)
+
+
+def without_paths(message: str) -> str:
+    """`message` with every absolute path cut to its last part: a file's name, not where the server keeps it."""
+    return ABSOLUTE_PATH.sub(lambda match: match.group(1), message)
 
 
 def pipeline_audio(pipeline: AudioLabPipeline, audio: Any) -> tuple[int, Any]:
@@ -72,6 +97,11 @@ def result_summary(result: Result) -> str:
     lines = [f"**Method:** {result.method}", f"**Time:** {timings}"]
     lines += [f"*{note}*" for note in result.notes]
     return "\n\n".join(lines)
+
+
+def summary_markdown() -> gr.Markdown:
+    """Where a tab's result summary goes. A Markdown shows no label, but the label names the output in the API."""
+    return gr.Markdown(label="Summary")
 
 
 def step_choices(result: Result) -> list[tuple[str, int]]:

@@ -19,6 +19,7 @@ from audiolab.ui.common import (
     reset_step_picker,
     result_summary,
     shows_errors,
+    summary_markdown,
 )
 
 FORWARD_T_CHOICES = [0, 10, 50, 100, 200, 350, 500, 750, 900, 999]
@@ -59,7 +60,7 @@ def build_explorer_tab(preset: gr.Dropdown, defaults: Preset) -> None:
     gr.Markdown(EXPLORER_HELP)
     inputs = _explorer_inputs(defaults)
     button = gr.Button("Diffuse", variant="primary")
-    summary = gr.Markdown()
+    summary = summary_markdown()
     plot = gr.Plot(label="Forward trajectory")
     schedule_plot = gr.Plot(label="Schedules")
     with gr.Row():

@@ -23,6 +23,7 @@ from audiolab.ui.common import (
     result_summary,
     shows_errors,
     step_listener,
+    summary_markdown,
     wire_step_listener,
 )
 
@@ -129,7 +130,7 @@ def generation_outputs() -> Widgets:
     with gr.Row():
         audio = gr.Audio(label="Generated audio", type="numpy", interactive=False)
         preview = gr.Image(label="Live x̂_0 while sampling", height=160, interactive=False)
-    summary = gr.Markdown()
+    summary = summary_markdown()
     figure = gr.Plot(label="Reverse trajectory")
     picker, which, step_audio = step_listener(X0_HAT_CHOICE)
     state = gr.State(None)
@@ -209,7 +210,7 @@ def _reference_inputs(defaults: Preset) -> Widgets:
             mode = gr.Radio(REFERENCE_MODE_CHOICES, value="variation", label="Use the reference for")
             strength = gr.Slider(0, 1, value=0.6, step=0.05, label="Strength (variation)")
             style_weight = gr.Slider(0, 1, value=0.5, step=0.05, label="Style weight against the prompt (style)")
-            prompt = gr.Textbox(label="Prompt (optional)")
+            prompt = gr.Textbox("", label="Prompt (optional)")  # a value makes the API parameter optional
             label = gr.Dropdown([""] + list(defaults.labels), value="", label="Class (optional)")
     return {"reference": reference, "mode": mode, "strength": strength, "style_weight": style_weight,
             "prompt": prompt, "label": label}

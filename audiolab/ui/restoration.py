@@ -9,7 +9,15 @@ import gradio as gr
 from audiolab.core import plots, quality
 from audiolab.examples import noisy_speech_examples
 from audiolab.pipeline import Result
-from audiolab.ui.common import MODEL_QUEUE, Widgets, get_pipeline, reset_step_picker, result_summary, shows_errors
+from audiolab.ui.common import (
+    MODEL_QUEUE,
+    Widgets,
+    get_pipeline,
+    reset_step_picker,
+    result_summary,
+    shows_errors,
+    summary_markdown,
+)
 
 METHOD_CHOICES = [("DiffGMM", "diffgmm"), ("Score-based diffusion", "score"), ("Classical baseline", "baseline")]
 TASK_CHOICES = [("Denoise", "denoise"), ("Bandwidth extension", "bandwidth"), ("Declip", "declip"),
@@ -147,7 +155,7 @@ def _restoration_inputs() -> Widgets:
 def _restoration_outputs() -> Widgets:
     """The restored audio, the mels, the trajectory with its step player, and DiffGMM's mixture."""
     audio = gr.Audio(label="Restored", type="numpy", interactive=False)
-    summary = gr.Markdown()
+    summary = summary_markdown()
     plot = gr.Plot(label="Input, restored and clean mels")
     trajectory = gr.Plot(label="Restoration trajectory")
     with gr.Row():

@@ -20,6 +20,7 @@ from audiolab.ui.common import (
     result_summary,
     shows_errors,
     step_listener,
+    summary_markdown,
     wire_step_listener,
 )
 
@@ -43,19 +44,20 @@ def run_vocoder(
 ) -> tuple[Any, ...]:
     """Diffusion vocoder and Griffin-Lim on the same mel, side by side, with the diffusion trajectory."""
     pipeline = get_pipeline(preset)
+    settings: dict[str, Any] = {"steps": int(steps), "seed": seed, "progress": True, "projections": int(projections)}
     if source == LAST_GENERATED:
         if last_generated is None:
             raise ValueError("Generate a sound in the Text, Class or Reference tab first, or choose 'Recording'.")
         log_mel = pipeline.result_log_mel(last_generated)
         samples, original = last_generated.audio.size, None
+        diffusion = pipeline.vocode_mel(log_mel, samples, method="diffusion", **settings)
     else:
         if recording is None:
             raise ValueError("Upload or record a recording to vocode, or pick an example.")
-        original = pipeline.load(recording)
-        pipeline.check_length(original, "recording")
+        # `vocode` loads and checks the recording, and notes what it did to it (mixed to mono, resampled)
+        diffusion = pipeline.vocode(recording, method="diffusion", **settings)
+        original = diffusion.input_audio
         log_mel, samples = pipeline.mel.log_mel(original), original.size
-    diffusion = pipeline.vocode_mel(log_mel, samples, method="diffusion", steps=int(steps), seed=seed, progress=True,
-                                    projections=int(projections))
     griffin_lim = pipeline.vocode_mel(log_mel, samples, method="griffinlim", iterations=int(iterations), seed=seed)
     comparison = plots.spectrogram_comparison([
         ("input mel", log_mel.numpy()),
@@ -124,7 +126,7 @@ def _vocoder_outputs() -> Widgets:
     with gr.Row():
         diffusion = gr.Audio(label="Diffusion vocoder", type="numpy", interactive=False)
         griffin_lim = gr.Audio(label="Griffin-Lim", type="numpy", interactive=False)
-    summary = gr.Markdown()
+    summary = summary_markdown()
     plot = gr.Plot(label="Input mel and both outputs' mels")
     trajectory = gr.Plot(label="Waveform reverse trajectory")
     picker, which, step_audio = step_listener(X_T_CHOICE)

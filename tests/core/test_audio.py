@@ -170,3 +170,27 @@ def test_level_reaches_the_target_loudness_and_never_squashes_a_sparse_clip() ->
     # turned down as a whole (the limiter takes at most 6 dB), so the flat burst keeps one gain across it
     assert float(np.max(np.abs(levelled))) / float(np.min(np.abs(levelled[8000:8016]))) == pytest.approx(1.0)
     assert np.array_equal(level(np.zeros(100, dtype=np.float32), 16_000), np.zeros(100, dtype=np.float32))
+
+
+def test_loading_notes_what_it_did_to_the_recording(tmp_path: Path) -> None:
+    t = np.arange(44_100 * 2) / 44_100
+    tone = np.sin(2 * np.pi * 440 * t).astype(np.float32)
+    stereo = tmp_path / "stereo44k.wav"
+    sf.write(stereo, np.stack([tone, 0.5 * tone], axis=1), 44_100)
+    notes: list[str] = []
+    load_audio(stereo, 16_000, what="reference recording", notes=notes)
+    assert notes == ["Reference recording: mixed 2 channels to mono; resampled 44.1 kHz → 16 kHz."]
+    mono = tmp_path / "mono16k.wav"
+    sf.write(mono, tone[:32_000], 16_000)
+    notes.clear()
+    load_audio(mono, 16_000, notes=notes)
+    load_audio((22_050, np.stack([tone, tone])), 22_050, notes=notes)  # (channels, samples), already at the rate
+    assert notes == ["Recording: mixed 2 channels to mono."]
+
+
+def test_a_file_that_is_not_audio_is_named_without_its_folder(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.wav"
+    junk.write_bytes(np.random.default_rng(0).bytes(20_000))
+    with pytest.raises(ValueError, match="junk.wav") as caught:
+        load_audio(junk)
+    assert str(tmp_path) not in str(caught.value)

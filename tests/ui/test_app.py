@@ -2,33 +2,48 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
+import urllib.parse
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 import soundfile as sf
 from gradio_client import Client, handle_file
 
-from tests.conftest import TEST_PRESET
+from audiolab.examples import example_folder
+from audiolab.generation import synth
+from tests.conftest import ROOT, TEST_PRESET
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+UPLOAD_CAP = 2 * 1024 * 1024  # the test server's cap: small enough to exceed quickly, big enough for test recordings
+
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[Client]:
+def server() -> Iterator[str]:
+    """The app served in-process with the launch settings `app.main` uses (a smaller upload cap)."""
     import app
 
     demo = app.build_app(TEST_PRESET)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    demo.queue().launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    settings = {**app.launch_settings(max_file_size=UPLOAD_CAP), "server_name": "127.0.0.1", "server_port": port}
+    demo.queue().launch(prevent_thread_lock=True, quiet=True, **settings)
     try:
-        yield Client(f"http://127.0.0.1:{port}/", verbose=False)
+        yield f"http://127.0.0.1:{port}/"
     finally:
         demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(server: str) -> Client:
+    return Client(server, verbose=False)
 
 
 def _frames(path: str) -> int:
@@ -99,8 +114,6 @@ def test_reference_tab_asks_for_a_recording(client: Client) -> None:
 
 
 def test_silent_upload_is_refused_with_a_message(client: Client, tmp_path) -> None:
-    import numpy as np
-
     silent = tmp_path / "silence.wav"
     sf.write(silent, np.zeros(16_000, np.float32), 16_000)
     with pytest.raises(Exception, match="silent"):
@@ -136,6 +149,131 @@ def test_default_app_offers_all_50_esc50_classes_and_switches_with_the_preset() 
     class_update, reference_update, text = app.labels_for_preset("synth-tiny")
     assert len(class_update["choices"]) == 12 and class_update["value"] == "siren"
     assert reference_update["choices"][0] == "" and "12 classes" in text
+
+
+# ---- safe to expose --------------------------------------------------------------------------------
+
+
+def _get(server: str, path: str) -> tuple[int, bytes]:
+    """GET `path` exactly as written: httpx would resolve `..` and re-encode before sending it."""
+    address = urllib.parse.urlsplit(server)
+    connection = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=30)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def _refused_paths() -> list[str]:
+    """Files the server must not hand out, named directly, relatively, by traversal and URL-encoded."""
+    examples = example_folder()
+    app_py, preset = ROOT / "app.py", ROOT / "presets" / f"{TEST_PRESET}.toml"
+    climb = os.path.relpath(app_py, examples)  # ../../<repository>/app.py, out of the examples folder
+    plain = ["/etc/passwd", str(app_py), str(preset), "app.py", f"presets/{TEST_PRESET}.toml",
+             f"{examples}/../../../../etc/passwd", f"{examples}/{climb}", f"{examples}/../{ROOT.name}/app.py"]
+    encoded = [urllib.parse.quote(path, safe="") for path in plain]
+    dotted = [path.replace("..", "%2e%2e") for path in plain if ".." in path]
+    slashed = [path.replace("../", "..%2f") for path in plain if ".." in path]
+    double = [urllib.parse.quote(path, safe="") for path in encoded]
+    return plain + encoded + dotted + slashed + double
+
+
+def test_file_routes_serve_only_the_examples_and_uploads(server: str, bell_wav: Path) -> None:
+    example = next(example_folder().glob("*.wav"))
+    status, body = _get(server, f"/gradio_api/file={example}")
+    assert status == 200 and body.startswith(b"RIFF")  # the examples folder is served ...
+    uploaded = httpx.post(server + "gradio_api/upload", files={"files": ("bell.wav", bell_wav.read_bytes())})
+    status, body = _get(server, f"/gradio_api/file={uploaded.json()[0]}")
+    assert status == 200 and body == bell_wav.read_bytes()  # ... and so are uploads
+    secrets = (b"root:", b"import ", b"[model]", b"[sampler]")
+    for path in _refused_paths():
+        for route in ("/gradio_api/file=", "/gradio_api/file/", "/file=", "/static/", "/assets/"):
+            status, body = _get(server, route + path)
+            assert status in (403, 404), route + path
+            assert not any(secret in body for secret in secrets), route + path
+
+
+def test_an_upload_over_the_cap_is_refused_with_a_message(server: str, client: Client, tmp_path: Path) -> None:
+    refused = httpx.post(server + "gradio_api/upload", files={"files": ("big.wav", bytes(UPLOAD_CAP + 1))})
+    assert refused.status_code == 413 and f"maximum allowed size of {UPLOAD_CAP} bytes" in refused.text
+    accepted = httpx.post(server + "gradio_api/upload", files={"files": ("big.wav", bytes(UPLOAD_CAP))})
+    assert accepted.status_code == 200
+    big = tmp_path / "big.wav"
+    big.write_bytes(bytes(UPLOAD_CAP + 1))
+    with pytest.raises(Exception, match="maximum (allowed|file) size"):  # gradio_client checks the cap first
+        client.predict(TEST_PRESET, handle_file(str(big)), "Recording", 6, 16, 0, 8, api_name="/vocode")
+
+
+JUNK_CALLS = {
+    "/vocode": lambda junk: (TEST_PRESET, junk, "Recording", 6, 16, 0, 8),
+    "/denoise": lambda junk: (TEST_PRESET, junk, None, "baseline", "denoise", 0, 0.5, 0.5, 4000, 0),
+    "/generate_reference": lambda junk: (TEST_PRESET, "", "siren", junk, 0.5, 1.0, 4, "ddim", 3.0, 0, "diffusion", 2,
+                                         "variation", 0.5),
+}
+
+
+@pytest.mark.parametrize("api_name", list(JUNK_CALLS))
+def test_a_junk_upload_is_refused_by_name_without_server_paths(client: Client, tmp_path: Path, api_name: str) -> None:
+    junk = tmp_path / "junk.wav"
+    junk.write_bytes(np.random.default_rng(0).bytes(20_000))
+    with pytest.raises(Exception) as caught:
+        client.predict(*JUNK_CALLS[api_name](handle_file(str(junk))), api_name=api_name)
+    shown = str(caught.value)
+    assert "junk.wav" in shown or "cannot be read" in shown.lower()
+    assert not any(leak in shown for leak in ("/tmp", "/gradio", "Traceback", str(tmp_path)))
+
+
+def test_an_unexpected_failure_shows_a_short_message(client: Client, bell_wav: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from audiolab.ui.common import get_pipeline
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("out of memory loading /srv/models/unet.bin")
+
+    monkeypatch.setattr(get_pipeline(TEST_PRESET), "diffuse", fail)  # the served app shares this process's cache
+    with pytest.raises(Exception, match="Something went wrong") as caught:
+        client.predict(TEST_PRESET, handle_file(str(bell_wav)), [0, 500], "linear", "waveform", 0, api_name="/diffuse")
+    shown = str(caught.value)
+    assert "the inputs are kept" in shown
+    assert not any(leak in shown for leak in ("/srv", "RuntimeError", "out of memory", "Traceback"))
+
+
+# ---- what was done to the input --------------------------------------------------------------------
+
+
+def test_the_summary_says_how_the_recording_was_converted(client: Client, tmp_path: Path) -> None:
+    clip = synth.synthesize("whistle", seed=1, seconds=2.0, sample_rate=44_100)
+    path = tmp_path / "stereo44k.wav"
+    sf.write(path, np.stack([clip, 0.5 * clip], axis=1), 44_100)
+    converted = "mixed 2 channels to mono; resampled 44.1 kHz → 16 kHz"
+    *_rest, summary = client.predict(TEST_PRESET, handle_file(str(path)), "Recording", 2, 8, 0, 0, api_name="/vocode")
+    assert converted in summary
+    *_rest, summary = client.predict(TEST_PRESET, handle_file(str(path)), None, "baseline", "denoise", 0, 0.5, 0.5,
+                                     4000, 0, api_name="/denoise")
+    assert converted in summary
+    *_rest, summary = client.predict(TEST_PRESET, "", "siren", handle_file(str(path)), 0.5, 1.0, 4, "ddim", 3.0, 0,
+                                     "griffinlim", 2, "variation", 0.5, api_name="/generate_reference")
+    assert converted in summary
+
+
+# ---- API names -------------------------------------------------------------------------------------
+
+
+def test_every_endpoint_names_its_inputs_and_outputs(client: Client, bell_wav: Path) -> None:
+    endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert {"/generate_text", "/generate_label", "/generate_reference", "/vocode", "/denoise", "/make_test_input",
+            "/diffuse"} <= set(endpoints)
+    for api_name, endpoint in endpoints.items():
+        names = [p["parameter_name"] for p in endpoint["parameters"]] + [p["label"] for p in endpoint["parameters"]]
+        names += [r["label"] for r in endpoint["returns"]]
+        assert not [name for name in names if name.startswith(("value_", "parameter_"))], api_name
+    text = next(p for p in endpoints["/generate_reference"]["parameters"] if p["parameter_name"] == "text")
+    assert text["parameter_has_default"] and text["parameter_default"] == ""
+    audio, *_rest = client.predict(preset=TEST_PRESET, label="siren", reference=handle_file(str(bell_wav)), seconds=1.0,
+                                   steps=4, vocoder="griffinlim", api_name="/generate_reference")  # no prompt given
+    assert _frames(audio) == 16_000
 
 
 def test_simultaneous_clients_are_batched_and_each_gets_its_own_sound(client: Client) -> None:
