@@ -76,25 +76,56 @@ def _cold_load_seconds(preset: str) -> float:
 _APP_PROBE = r"""
 import json, resource, statistics, sys, time
 import app
-from gradio_client import Client
-demo = app.build_app(sys.argv[1])
-demo.queue().launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1")
+from audiolab.examples import example_recordings
+from gradio_client import Client, handle_file
+preset, clicks, prompt, clients = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+demo = app.build_app(preset)
+demo.queue(default_concurrency_limit=1).launch(prevent_thread_lock=True, quiet=True,
+                                               **{**app.launch_settings(), "server_name": "127.0.0.1"})
 client = Client(demo.local_url, verbose=False)
+def click(seed):
+    return client.predict(preset, prompt, 4.0, 25, "dpm", 3.0, seed, "diffusion", 6, api_name="/generate_text")
 times = []
-for seed in range(int(sys.argv[2]) + 1):
+for seed in range(clicks + 1):
     started = time.perf_counter()
-    client.predict(sys.argv[1], sys.argv[3], 4.0, 25, "dpm", 3.0, seed, "diffusion", 6, api_name="/generate_text")
+    click(seed)
     times.append(time.perf_counter() - started)
+result = {"click": statistics.median(times[1:])}
+if clients:
+    seeds = range(1000, 1000 + clients)
+    started = time.perf_counter()
+    jobs = [client.submit(preset, prompt, 4.0, 25, "dpm", 3.0, seed, "diffusion", 6, api_name="/generate_text")
+            for seed in seeds]
+    for job in jobs:
+        job.result(timeout=3600)
+    result["together"] = time.perf_counter() - started
+    started = time.perf_counter()
+    for seed in seeds:
+        click(seed)
+    result["one_by_one"] = time.perf_counter() - started
+recording = handle_file(str(example_recordings(16000)["church_bell"]))
+client.predict(preset, "", "", recording, 0.6, 4.0, 25, "dpm", 3.0, 0, "diffusion", 6, "style", 0.5,
+               api_name="/generate_reference")
+client.predict(preset, recording, "Recording", 6, 16, 0, 8, api_name="/vocode")
+for method, task in (("diffgmm", "denoise"), ("score", "denoise"), ("score", "bandwidth")):
+    client.predict(preset, recording, None, method, task, 0, 0.5, 0.5, 4000, 0, api_name="/denoise")
+client.predict(preset, recording, [0, 500, 999], "linear", "waveform", 0, api_name="/diffuse")
 demo.close()
-print(json.dumps({"click": statistics.median(times[1:]), "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(result))
 """
 
 
-def app_click_and_memory(preset: str, repeats: int) -> dict[str, float]:
-    """Launch the app in a fresh process, click Generate (text, 4 s, 25 steps) through its API, read its peak RSS."""
+def app_click_and_memory(preset: str, repeats: int, clients: int = 0) -> dict[str, float]:
+    """Launch the app in a fresh process and drive it through its API as users would.
+
+    Times a Generate click (text, 4 s, 25 steps) and, with `clients`, that many simultaneous requests
+    (distinct seeds) against the same requests one at a time; then uses every other tab (reference,
+    vocoder, denoise with both models, explorer) before reading the process's peak memory.
+    """
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     output = subprocess.run(
-        [sys.executable, "-c", _APP_PROBE, preset, str(repeats), BENCH_PROMPT],
+        [sys.executable, "-c", _APP_PROBE, preset, str(repeats), BENCH_PROMPT, str(clients)],
         capture_output=True, text=True, cwd=root, check=True,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
@@ -158,6 +189,7 @@ def run_bench(
     load_repeats: int = 3,
     app_clicks: int = 3,
     restore_seconds: float = 10.0,
+    clients: int = 20,
 ) -> None:
     print_line(f"machine: {_cpu_name()}, {os.cpu_count()} CPUs, "
                f"torch {torch.__version__} with {torch.get_num_threads()} threads, Python {platform.python_version()}")
@@ -187,6 +219,10 @@ def run_bench(
     vocoder_bench(pipeline, seconds, repeats, print_line)
     restoration_bench(pipeline, restore_seconds, repeats, print_line)
     if app:
-        measured = app_click_and_memory(preset, app_clicks)
-        print_line(f"app: a Generate click (text, 4 s, 25 steps, plots included) median {measured['click']:.2f} s; "
-                   f"peak memory {measured['peak_mb']:.0f} MB")
+        measured = app_click_and_memory(preset, app_clicks, clients)
+        print_line(f"\napp: a Generate click (text, 4 s, 25 steps, plots included) median {measured['click']:.2f} s")
+        if clients:
+            print_line(f"app: {clients} simultaneous clicks (distinct seeds) served in {measured['together']:.1f} s "
+                       f"({measured['together'] / measured['click']:.1f} clicks' time), against "
+                       f"{measured['one_by_one']:.1f} s one at a time")
+        print_line(f"app: peak memory after using every tab {measured['peak_mb']:.0f} MB")

@@ -205,7 +205,7 @@ def _bench(args: argparse.Namespace) -> int:
     from audiolab.bench import run_bench
 
     run_bench(args.preset, samplers=args.samplers, step_counts=args.steps, repeats=args.repeats,
-              app=not args.no_app, seconds=args.seconds)
+              app=not args.no_app, seconds=args.seconds, clients=args.clients)
     return 0
 
 
@@ -465,6 +465,8 @@ def _add_bench_command(commands: argparse._SubParsersAction[argparse.ArgumentPar
     bench.add_argument("--repeats", type=int, default=5, help="timed runs per setting (the median is reported)")
     bench.add_argument("--seconds", type=float, default=4.0, help="audio length generated")
     bench.add_argument("--no-app", action="store_true", help="skip the app click and memory measurement")
+    bench.add_argument("--clients", type=int, default=20,
+                       help="simultaneous app requests to time against the same requests one at a time (0 skips)")
     bench.set_defaults(handler=_bench)
 
 
