@@ -181,7 +181,7 @@ def _train(args: argparse.Namespace) -> int:
         vocoder_preset = _vocoder_preset(args.preset)
         data = args.data if args.data is not None else list(vocoder_preset.training.data)
         train_vocoder(vocoder_preset, data, exclude=args.exclude or (), validation=args.val or (), steps=args.steps,
-                      out=out, log=log, resume=args.resume)
+                      out=out, log=log, resume=args.resume, cache=Path(args.cache) if args.cache else None)
         return 0
     if args.data and len(args.data) > 1:
         raise ValueError("The generator trains on one ESC-50 folder: pass a single --data DIR.")
@@ -395,6 +395,8 @@ def _add_training_commands(commands: argparse._SubParsersAction[argparse.Argumen
                        help="which model to train (encoder: the audio half of the text–audio space)")
     train.add_argument("--data", nargs="+", default=None, help="vocoder: folders of recordings to train on; generator (esc50 presets): the ESC-50 folder")
     train.add_argument("--exclude", nargs="+", default=None, help="vocoder: file-name globs to hold out")
+    train.add_argument("--cache", default=None,
+                       help="vocoder: a folder for the training clips' Griffin-Lim estimates, reused by later runs")
     train.add_argument("--val", nargs="+", default=None,
                        help="vocoder, denoiser: folders of held-out clips (denoiser: held-out speech) for the validation figure")
     train.add_argument("--speech", nargs="+", default=None, help="denoiser: folders of clean speech (default: the preset's)")

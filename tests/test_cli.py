@@ -99,6 +99,28 @@ def test_train_vocoder_runs_and_saves_a_loadable_checkpoint(tmp_path: Path) -> N
     assert "val log-mel L1" in (tmp_path / "log.txt").read_text()
 
 
+def test_train_flow_vocoder_resumes_and_reuses_its_griffin_lim_cache(tmp_path: Path) -> None:
+    from audiolab.generation import synth
+    from audiolab.vocoder.flow_vocoder import FlowVocoder
+    from audiolab.vocoder.preset import load_vocoder, load_vocoder_preset
+
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    data.mkdir()
+    sf.write(data / "hum.wav", synth.synthesize("engine_hum", seed=2, seconds=3.0), 16_000)
+    out, log = tmp_path / "flow.safetensors", tmp_path / "log.txt"
+    command = ["train", "vocoder", "--preset", "vocoder-flow-16k", "--data", str(data), "--steps", "2", "--out", str(out),
+               "--log", str(log), "--cache", str(cache)]
+    assert main(command) == 0
+    cached = sorted(cache.glob("*.npy"))
+    assert [path.name.split("-griffin-lim-")[0] for path in cached] == ["data", "procedural"]
+    stamps = [path.stat().st_mtime_ns for path in cached]
+    assert main([*command, "--resume"]) == 0
+    assert [path.stat().st_mtime_ns for path in sorted(cache.glob("*.npy"))] == stamps  # read, not recomputed
+    vocoder = load_vocoder(load_vocoder_preset("vocoder-flow-16k"), out)
+    assert isinstance(vocoder, FlowVocoder) and vocoder.metadata["steps"] == "4 of 4"
+    assert "PESQ-WB" in log.read_text() or "val log-mel L1" in log.read_text()
+
+
 def test_bad_input_exits_non_zero_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     silent = tmp_path / "silent.wav"
     sf.write(silent, np.zeros(16_000, np.float32), 16_000)

@@ -11,6 +11,7 @@ magnitude projections), next to Griffin-Lim's (32 iterations).
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -65,8 +66,33 @@ class _VocoderData:
     transform: MelTransform
 
 
+def _griffin_lim_companions(source: AudioSource, transform: MelTransform, iterations: int,
+                            cache: Path | None) -> list[np.ndarray]:
+    """Griffin-Lim of every clip of `source`, read from `cache` when an earlier run computed the same thing.
+
+    The cache file's name hashes what the result depends on: the mel settings, the iterations, and each
+    clip's length and a sparse checksum of its samples; a changed folder makes a new file.
+    """
+    def compute() -> list[np.ndarray]:
+        return [transform.griffin_lim(transform.log_mel(clip), iterations, num_samples=clip.size)
+                for clip in source.clips]
+
+    if cache is None:
+        return compute()
+    fingerprint = json.dumps({"mel": asdict(transform.settings), "iterations": iterations,
+                              "clips": [[clip.size, float(np.sum(clip[::997], dtype=np.float64))] for clip in source.clips]})
+    path = cache / f"{source.name}-griffin-lim-{hashlib.sha1(fingerprint.encode()).hexdigest()[:16]}.npy"
+    if path.is_file():
+        flat = np.load(path)
+        return np.split(flat, np.cumsum([clip.size for clip in source.clips])[:-1])
+    companions = compute()
+    cache.mkdir(parents=True, exist_ok=True)
+    np.save(path, np.concatenate(companions).astype(np.float32))
+    return companions
+
+
 def _vocoder_data(preset: VocoderPreset, data: Sequence[str | Path], excluded: tuple[str, ...],
-                  validation: Sequence[str | Path], log: Logger) -> _VocoderData:
+                  validation: Sequence[str | Path], log: Logger, cache: Path | None = None) -> _VocoderData:
     """Every folder in memory, the procedural set, held-out validation clips; Griffin-Lim hints if the preset asks."""
     settings, sample_rate = preset.training, preset.sample_rate
     started = time.perf_counter()
@@ -80,10 +106,7 @@ def _vocoder_data(preset: VocoderPreset, data: Sequence[str | Path], excluded: t
     if preset.settings.griffin_lim_hint:  # once per clip, not per step: Griffin-Lim is scale-equivariant
         hint_started = time.perf_counter()
         for source in sources + [procedural]:
-            source.companions = [
-                transform.griffin_lim(transform.log_mel(clip), preset.settings.griffin_lim_hint, num_samples=clip.size)
-                for clip in source.clips
-            ]
+            source.companions = _griffin_lim_companions(source, transform, preset.settings.griffin_lim_hint, cache)
         log(f"data: Griffin-Lim ({preset.settings.griffin_lim_hint} iterations) of every clip in "
             f"{time.perf_counter() - hint_started:.0f} s")
     log(f"data: excluded {', '.join(excluded) or 'nothing'}; {len(val_clips)} validation clips; "
@@ -215,8 +238,13 @@ def train_vocoder(
     log_every: int = 100,
     save_every: int = 500,
     resume: bool = False,
+    cache: Path | None = None,
 ) -> VocoderTrainReport:
-    """Train the preset's vocoder on the folders in `data` (plus procedural sounds); save EMA weights."""
+    """Train the preset's vocoder on the folders in `data` (plus procedural sounds); save EMA weights.
+
+    `cache`: a folder to keep the Griffin-Lim estimates of the training clips in between runs (they take
+    longer to compute than a thousand training steps).
+    """
     settings = preset.training
     steps = steps or settings.steps
     if steps < 1:
@@ -230,7 +258,7 @@ def train_vocoder(
 
     # 1. data: every folder in memory, the procedural set, held-out validation clips
     excluded = tuple(exclude) or settings.exclude
-    training = _vocoder_data(preset, data, excluded, validation, log)
+    training = _vocoder_data(preset, data, excluded, validation, log, cache)
 
     # 2. model, optimiser, EMA
     run = _VocoderTraining(preset, training, data, generator, rng, steps, out, resume, log)
