@@ -7,7 +7,7 @@ from typing import Any
 import gradio as gr
 
 from audiolab.core import plots, quality
-from audiolab.examples import noisy_speech_examples
+from audiolab.examples import restoration_examples
 from audiolab.pipeline import Result
 from audiolab.ui.common import (
     MODEL_QUEUE,
@@ -22,7 +22,6 @@ from audiolab.ui.common import (
 METHOD_CHOICES = [("DiffGMM", "diffgmm"), ("Score-based diffusion", "score"), ("Classical baseline", "baseline")]
 TASK_CHOICES = [("Denoise", "denoise"), ("Bandwidth extension", "bandwidth"), ("Declip", "declip"),
                 ("Inpaint a gap", "inpaint")]
-EXAMPLE_RATE = 16000  # the restorers' rate (diffgmm-16k, score-16k), whatever the generator preset's
 RESTORATION_HELP = (
     "Restores a recording two ways. **DiffGMM** estimates a Gaussian mixture of the noise and subtracts "
     "its mean, iteration after iteration. **Score-based** runs a diffusion model of clean speech: "
@@ -112,9 +111,8 @@ def build_restoration_tab(preset: gr.Dropdown) -> None:
     inputs = _restoration_inputs()
     button = gr.Button("Restore", variant="primary")
     outputs = _restoration_outputs()
-    pairs = noisy_speech_examples(EXAMPLE_RATE).values()
-    gr.Examples([[str(noisy_path), str(clean_path)] for noisy_path, clean_path in pairs],
-                [inputs["recording"], inputs["clean"]], label="Example noisy mixtures (with their clean references)")
+    gr.Examples(example_rows(), [inputs["recording"], inputs["clean"], inputs["method"], inputs["task"]],
+                label="Examples: real speech, noisy, low-passed, clipped or with gaps (with the clean recording)")
     button.click(run_denoise,
                  [preset, *(inputs[k] for k in ("recording", "clean", "method", "task", "steps", "strength", "guidance",
                                                  "cutoff", "seed"))],
@@ -124,6 +122,13 @@ def build_restoration_tab(preset: gr.Dropdown) -> None:
                              api_name=False, concurrency_id=MODEL_QUEUE)
     inputs["make"].click(make_test_input, [preset, inputs["clean"], inputs["task"], inputs["seed"]],
                          inputs["recording"], api_name="make_test_input", concurrency_id=MODEL_QUEUE)
+
+
+def example_rows() -> list[list[str]]:
+    """Recording, clean reference, method, task: real speech (LJ Speech) degraded for each task, each row with its
+    task and that task's default method, since DiffGMM only denoises."""
+    return [[str(degraded), str(clean), example.method, example.task]
+            for example, degraded, clean in restoration_examples()]
 
 
 def _restoration_inputs() -> Widgets:
