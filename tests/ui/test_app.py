@@ -92,6 +92,18 @@ def test_explorer_vocoder_and_denoise_endpoints(client: Client, bell_wav) -> Non
     audio, plot, trajectory, mixture, picker, summary = client.predict(
         TEST_PRESET, handle_file(str(bell_wav)), None, "baseline", "denoise", 0, 0.5, 0.5, 4000, 0, api_name="/denoise")
     assert _frames(audio) == 32_000 and "Wiener" in summary and plot is not None and trajectory is not None
+    assert "| | DNSMOS OVRL ↑ | SIG ↑ | BAK ↑ |" in summary and "SI-SDR" not in summary  # no clean recording given
+
+
+def test_denoise_endpoint_restores_a_shipped_example_and_rates_it(client: Client) -> None:
+    from audiolab.ui.restoration import example_rows
+
+    recording, clean, method, task = example_rows()[0]
+    audio, *_rest, summary = client.predict(TEST_PRESET, handle_file(recording), handle_file(clean), method, task,
+                                            0, 0.3, 0.05, 4000, 0, api_name="/denoise")
+    assert _frames(audio) == _frames(recording) and "DiffGMM" in summary
+    assert "| | DNSMOS OVRL ↑ | SIG ↑ | BAK ↑ | SI-SDR dB ↑ | PESQ-wb ↑ | STOI ↑ |" in summary
+    assert "| input |" in summary and "| restored |" in summary
 
 
 @pytest.mark.parametrize(

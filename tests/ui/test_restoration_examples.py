@@ -11,7 +11,8 @@ import soundfile as sf
 from audiolab.examples import RESTORATION_EXAMPLES, SHIPPED_EXAMPLES, example_folder
 from audiolab.restoration.degradations import TASKS
 from audiolab.restoration.restorer import Restorer
-from audiolab.ui.restoration import example_rows
+from audiolab.ui.restoration import example_rows, run_denoise
+from tests.conftest import TEST_PRESET
 
 ROWS = example_rows()
 
@@ -41,3 +42,22 @@ def test_the_examples_cover_every_task_and_are_small_and_credited() -> None:
         assert f"`{example.name}.flac`" in credits and example.how() in credits
         if example.noise:
             assert example.noise_author in credits
+
+
+def test_the_summary_rates_input_and_output_with_and_without_the_clean_recording() -> None:
+    recording, clean, method, task = ROWS[0]
+    *_outputs, summary = run_denoise(TEST_PRESET, recording, clean, method, task)
+    header, _rule, noisy, restored = summary.split("\n\n")[-1].splitlines()
+    assert header == "| | DNSMOS OVRL ↑ | SIG ↑ | BAK ↑ | SI-SDR dB ↑ | PESQ-wb ↑ | STOI ↑ |"
+    assert noisy.startswith("| input |") and restored.startswith("| restored |")
+    bak = [float(row.split("|")[4]) for row in (noisy, restored)]
+    assert bak[1] > bak[0]  # DiffGMM takes out the rain: less background heard
+    *_outputs, summary = run_denoise(TEST_PRESET, recording, None, method, task)
+    assert "| | DNSMOS OVRL ↑ | SIG ↑ | BAK ↑ |\n" in summary and "SI-SDR" not in summary
+
+
+def test_a_recording_too_short_for_dnsmos_is_still_restored(tmp_path: Path) -> None:
+    short = tmp_path / "short.wav"
+    sf.write(short, sf.read(ROWS[0][0])[0][:16_000], 16_000)
+    *_outputs, summary = run_denoise(TEST_PRESET, str(short), None, "baseline", "denoise")
+    assert "| input | — | — | — |" in summary and "DNSMOS judges at least 2 s" in summary
