@@ -7,16 +7,22 @@
 
 from __future__ import annotations
 
+import filecmp
+import os
 import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from audiolab.core.audio import save_audio
 from audiolab.generation import synth
+
+if TYPE_CHECKING:
+    from audiolab.restoration.degradations import Task
 
 EXAMPLE_PROMPTS: tuple[str, ...] = (  # none of them is a caption the built-in models were trained on
     "a puppy yapping at the mailman",
@@ -67,10 +73,11 @@ GAP_SECONDS = 0.1  # inpaint: each gap's length
 @dataclass(frozen=True)
 class RestorationExample:
     """One shipped example: an excerpt of an LJ Speech clip, degraded for `task`, and the excerpt as its clean
-    reference (`<name>.flac`, `<name>-clean.flac`). The degradations are `eval denoise`'s (degradations.degrade)."""
+    reference (`<name>.flac`, `<name>-clean.flac`). The low-pass and the clipping are `eval denoise --task`'s
+    (degradations.degrade); the gaps are placed in speech, not in pauses, so there is something to fill."""
 
     name: str
-    task: str  # denoise, bandwidth, declip or inpaint: the task the example row selects
+    task: Task  # the task the example's row selects
     speech: str  # LJ Speech clip id (public domain)
     start: float  # the excerpt, in seconds into the clip
     end: float
@@ -118,8 +125,10 @@ def restoration_examples() -> list[tuple[RestorationExample, Path, Path]]:
         for suffix in ("", "-clean"):
             shipped = SHIPPED_EXAMPLES / f"{example.name}{suffix}.flac"
             served = example_folder() / shipped.name
-            if not served.exists() or served.stat().st_size != shipped.stat().st_size:
-                shutil.copyfile(shipped, served)
+            if not served.exists() or not filecmp.cmp(shipped, served, shallow=False):
+                partial = served.with_name(f".{served.name}.{os.getpid()}")
+                shutil.copyfile(shipped, partial)
+                os.replace(partial, served)  # atomic: another process serving the folder never sees half a file
             paths.append(served)
         examples.append((example, paths[0], paths[1]))
     return examples

@@ -29,7 +29,7 @@ DNSMOS_RATE = 16_000  # the model's only rate
 WINDOW_SAMPLES = 144_160  # 9.01 s at 16 kHz: the model's fixed input length
 HOP_SAMPLES = DNSMOS_RATE  # one window per second, as the reference script
 INSTALL = "the speechmos and onnxruntime packages: pip install -r requirements.txt"
-MIN_SECONDS = 2.0  # shorter clips, looped to fill a window, are mostly repetition: no fair judgement
+MIN_SECONDS = 1.0  # a shorter clip, looped nine times or more to fill a window, is mostly repetition: no fair judgement
 # the reference script's non-personalised P.835 mappings from raw outputs to MOS (highest power first)
 POLYNOMIALS: dict[str, tuple[float, ...]] = {
     "sig": (-0.08397278, 1.22083953, 0.0052439),

@@ -5,7 +5,7 @@ VoiceBank-DEMAND) or from mixing the clean folder with held-out noise at chosen 
 For the other tasks (`--task bandwidth|declip|inpaint`) the degraded input is made from the clean
 recording. Every method restores every input; the table gives SI-SDR, wide-band PESQ, STOI, the
 log-spectral distance and DNSMOS P.835's OVRL, SIG and BAK (Reddy et al. 2022: no reference needed; clips
-under 2 s get none) as means over clips, and the real-time factor (median over clips).
+under 1 s get none) as means over clips, and the real-time factor (median over clips).
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def evaluate_restoration(pairs: Sequence[Pair], methods: Sequence[str], task: st
             try:
                 mos = dnsmos(out, SAMPLE_RATE)
             except ValueError:
-                pass  # under 2 s: too short to judge
+                pass  # under 1 s: too short to judge
             else:
                 entry.add("dnsmos_ovrl", mos.ovrl)
                 entry.add("dnsmos_sig", mos.sig)

@@ -58,6 +58,6 @@ def test_the_summary_rates_input_and_output_with_and_without_the_clean_recording
 
 def test_a_recording_too_short_for_dnsmos_is_still_restored(tmp_path: Path) -> None:
     short = tmp_path / "short.wav"
-    sf.write(short, sf.read(ROWS[0][0])[0][:16_000], 16_000)
+    sf.write(short, sf.read(ROWS[0][0])[0][:8_000], 16_000)
     *_outputs, summary = run_denoise(TEST_PRESET, str(short), None, "baseline", "denoise")
-    assert "| input | — | — | — |" in summary and "DNSMOS judges at least 2 s" in summary
+    assert "| input | — | — | — |" in summary and "DNSMOS judges at least 1 s" in summary
