@@ -9,6 +9,7 @@ import pytest
 import soundfile as sf
 
 from audiolab.examples import RESTORATION_EXAMPLES, SHIPPED_EXAMPLES, example_folder
+from audiolab.pipeline import AudioLabPipeline
 from audiolab.restoration.degradations import TASKS
 from audiolab.restoration.restorer import Restorer
 from audiolab.ui.restoration import example_rows, run_denoise
@@ -18,7 +19,8 @@ ROWS = example_rows()
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[example.name for example in RESTORATION_EXAMPLES])
-def test_every_example_is_short_16k_mono_speech_and_restores_with_its_task(row: list[str], pipeline) -> None:  # noqa: ANN001
+def test_every_example_is_short_16k_mono_speech_and_restores_with_its_task(row: list[str],
+                                                                           pipeline: AudioLabPipeline) -> None:
     recording, clean, method, task = row
     for path in (recording, clean):
         info = sf.info(path)
