@@ -3,8 +3,9 @@
 Pairs come either from two folders with the same file names (real noisy/clean pairs such as
 VoiceBank-DEMAND) or from mixing the clean folder with held-out noise at chosen SNRs (seeded).
 For the other tasks (`--task bandwidth|declip|inpaint`) the degraded input is made from the clean
-recording. Every method restores every input; the table gives SI-SDR, wide-band PESQ, STOI and
-the log-spectral distance (means over clips) and the real-time factor (median over clips).
+recording. Every method restores every input; the table gives SI-SDR, wide-band PESQ, STOI, the
+log-spectral distance and DNSMOS P.835's OVRL, SIG and BAK (Reddy et al. 2022: no reference needed; clips
+under 1 s get none) as means over clips, and the real-time factor (median over clips).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tqdm.auto import tqdm
 
 from audiolab.core.audio import load_audio
 from audiolab.core.corpus import AudioSource, audio_files
+from audiolab.core.dnsmos import dnsmos
 from audiolab.core.quality import log_spectral_distance, pesq_wb, si_sdr, stoi
 from audiolab.restoration.degradations import TASKS, degrade
 from audiolab.restoration.noisy_speech import esc50_noise, held_out_source, mix_at_snr_pair
@@ -34,6 +36,9 @@ MEASURES: tuple[tuple[str, str, bool], ...] = (
     ("pesq", "PESQ-wb ↑", True),
     ("stoi", "STOI ↑", True),
     ("lsd", "LSD dB ↓", False),
+    ("dnsmos_ovrl", "DNSMOS OVRL ↑", True),
+    ("dnsmos_sig", "SIG ↑", True),
+    ("dnsmos_bak", "BAK ↑", True),
     ("rtf", "RTF ↓", False),
 )
 Pair = tuple[str, np.ndarray, np.ndarray]  # name, clean, degraded
@@ -125,6 +130,14 @@ def evaluate_restoration(pairs: Sequence[Pair], methods: Sequence[str], task: st
                 entry.add("pesq", pesq_wb(clean, out, SAMPLE_RATE))
             except ValueError:
                 pass
+            try:
+                mos = dnsmos(out, SAMPLE_RATE)
+            except ValueError:
+                pass  # under 1 s: too short to judge
+            else:
+                entry.add("dnsmos_ovrl", mos.ovrl)
+                entry.add("dnsmos_sig", mos.sig)
+                entry.add("dnsmos_bak", mos.bak)
     return [scores[m] for m in methods]
 
 

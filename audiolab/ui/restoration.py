@@ -1,4 +1,5 @@
-"""The Denoise & restore tab: DiffGMM, score-based diffusion or a classical baseline, scored against clean audio."""
+"""The Denoise & restore tab: DiffGMM, score-based diffusion or a classical baseline, scored by DNSMOS and, given the
+clean recording, against it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 import gradio as gr
 
 from audiolab.core import plots, quality
-from audiolab.examples import noisy_speech_examples
+from audiolab.core.dnsmos import dnsmos
+from audiolab.examples import restoration_examples
 from audiolab.pipeline import Result
 from audiolab.ui.common import (
     MODEL_QUEUE,
@@ -22,13 +24,15 @@ from audiolab.ui.common import (
 METHOD_CHOICES = [("DiffGMM", "diffgmm"), ("Score-based diffusion", "score"), ("Classical baseline", "baseline")]
 TASK_CHOICES = [("Denoise", "denoise"), ("Bandwidth extension", "bandwidth"), ("Declip", "declip"),
                 ("Inpaint a gap", "inpaint")]
-EXAMPLE_RATE = 16000  # the restorers' rate (diffgmm-16k, score-16k), whatever the generator preset's
+DNSMOS_WINDOWS = 5  # DNSMOS windows per recording at most: a 10-minute upload is judged in seconds, not minutes
 RESTORATION_HELP = (
     "Restores a recording two ways. **DiffGMM** estimates a Gaussian mixture of the noise and subtracts "
     "its mean, iteration after iteration. **Score-based** runs a diffusion model of clean speech: "
     "conditioned on the noisy input to denoise, or as a prior with *posterior sampling* (a likelihood "
-    "step through x̂₀ at every step) for bandwidth extension, declipping and inpainting. Give the clean "
-    "recording too to see SI-SDR, PESQ and STOI, or make a test input from it."
+    "step through x̂₀ at every step) for bandwidth extension, declipping and inpainting. **DNSMOS** rates the "
+    "input and the output with no clean recording needed (1 to 5: OVRL overall, SIG the speech, BAK the "
+    "background, 5 = no noise heard); give the clean recording too to see SI-SDR, PESQ and STOI, or make a test "
+    "input from it."
 )
 
 
@@ -67,24 +71,32 @@ def run_denoise(
         result.reverse, result.sample_rate, lambda x: pipeline.log_mel_image(x.reshape(-1).numpy()),
         "Restoration trajectory: the estimate after each iteration or step (waveform above its mel)")
     mixture = pipeline.mixture_figure(result, reference) if "mixture" in result.extras else None
-    lines = [result_summary(result)]
-    if reference is not None:
-        lines.append(restoration_scores(reference, result))
+    lines = [result_summary(result), restoration_scores(reference, result)]
     return ((result.sample_rate, result.audio), comparison, trajectory, mixture, result, reset_step_picker(result),
             "\n\n".join(lines))
 
 
 def restoration_scores(clean: Any, result: Result) -> str:
-    """SI-SDR, PESQ and STOI of the input and of the output against the clean reference."""
-    rows = ["| | SI-SDR dB ↑ | PESQ-wb ↑ | STOI ↑ |", "|---|---:|---:|---:|"]
+    """Input against output: DNSMOS P.835 (Reddy et al. 2022; no reference needed) and, given the clean reference,
+    SI-SDR, PESQ and STOI against it."""
+    header = "| | DNSMOS OVRL ↑ | SIG ↑ | BAK ↑ |" + (" SI-SDR dB ↑ | PESQ-wb ↑ | STOI ↑ |" if clean is not None else "")
+    rows = [header, "|---|" + "---:|" * header.count("↑")]
+    note = ""
     for name, audio in (("input", result.input_audio), ("restored", result.audio)):
         try:
-            pesq = f"{quality.pesq_wb(clean, audio, result.sample_rate):.2f}"
-        except ValueError:
-            pesq = "—"  # PESQ needs speech in the reference
-        rows.append(f"| {name} | {quality.si_sdr(clean, audio):.2f} | {pesq} | "
-                    f"{quality.stoi(clean, audio, result.sample_rate):.3f} |")
-    return "\n".join(rows)
+            mos = dnsmos(audio, result.sample_rate, max_windows=DNSMOS_WINDOWS)
+            cells = [f"{mos.ovrl:.2f}", f"{mos.sig:.2f}", f"{mos.bak:.2f}"]
+        except ValueError as error:  # too short to judge: the restoration still stands
+            cells, note = ["—"] * 3, f"DNSMOS: {error}"
+        if clean is not None:
+            try:
+                pesq = f"{quality.pesq_wb(clean, audio, result.sample_rate):.2f}"
+            except ValueError:
+                pesq = "—"  # PESQ needs speech in the reference
+            cells += [f"{quality.si_sdr(clean, audio):.2f}", pesq,
+                      f"{quality.stoi(clean, audio, result.sample_rate):.3f}"]
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(rows) + (f"\n\n{note}" if note else "")
 
 
 @shows_errors
@@ -112,9 +124,8 @@ def build_restoration_tab(preset: gr.Dropdown) -> None:
     inputs = _restoration_inputs()
     button = gr.Button("Restore", variant="primary")
     outputs = _restoration_outputs()
-    pairs = noisy_speech_examples(EXAMPLE_RATE).values()
-    gr.Examples([[str(noisy_path), str(clean_path)] for noisy_path, clean_path in pairs],
-                [inputs["recording"], inputs["clean"]], label="Example noisy mixtures (with their clean references)")
+    gr.Examples(example_rows(), [inputs["recording"], inputs["clean"], inputs["method"], inputs["task"]],
+                label="Examples: real speech, noisy, low-passed, clipped or with gaps (with the clean recording)")
     button.click(run_denoise,
                  [preset, *(inputs[k] for k in ("recording", "clean", "method", "task", "steps", "strength", "guidance",
                                                  "cutoff", "seed"))],
@@ -124,6 +135,13 @@ def build_restoration_tab(preset: gr.Dropdown) -> None:
                              api_name=False, concurrency_id=MODEL_QUEUE)
     inputs["make"].click(make_test_input, [preset, inputs["clean"], inputs["task"], inputs["seed"]],
                          inputs["recording"], api_name="make_test_input", concurrency_id=MODEL_QUEUE)
+
+
+def example_rows() -> list[list[str]]:
+    """Recording, clean reference, method, task: real speech (LJ Speech) degraded for each task, each row with its
+    task and that task's default method, since DiffGMM only denoises."""
+    return [[str(degraded), str(clean), example.method, example.task]
+            for example, degraded, clean in restoration_examples()]
 
 
 def _restoration_inputs() -> Widgets:

@@ -15,7 +15,7 @@ import pytest
 import soundfile as sf
 from gradio_client import Client, handle_file
 
-from audiolab.examples import example_folder
+from audiolab.examples import SHIPPED_EXAMPLES, example_folder
 from audiolab.generation import synth
 from tests.conftest import ROOT, TEST_PRESET
 
@@ -92,6 +92,18 @@ def test_explorer_vocoder_and_denoise_endpoints(client: Client, bell_wav) -> Non
     audio, plot, trajectory, mixture, picker, summary = client.predict(
         TEST_PRESET, handle_file(str(bell_wav)), None, "baseline", "denoise", 0, 0.5, 0.5, 4000, 0, api_name="/denoise")
     assert _frames(audio) == 32_000 and "Wiener" in summary and plot is not None and trajectory is not None
+    assert "| | DNSMOS OVRL ↑ | SIG ↑ | BAK ↑ |" in summary and "SI-SDR" not in summary  # no clean recording given
+
+
+def test_denoise_endpoint_restores_a_shipped_example_and_rates_it(client: Client) -> None:
+    from audiolab.ui.restoration import example_rows
+
+    recording, clean, method, task = example_rows()[0]
+    audio, *_rest, summary = client.predict(TEST_PRESET, handle_file(recording), handle_file(clean), method, task,
+                                            0, 0.3, 0.05, 4000, 0, api_name="/denoise")
+    assert _frames(audio) == _frames(recording) and "DiffGMM" in summary
+    assert "| | DNSMOS OVRL ↑ | SIG ↑ | BAK ↑ | SI-SDR dB ↑ | PESQ-wb ↑ | STOI ↑ |" in summary
+    assert "| input |" in summary and "| restored |" in summary
 
 
 @pytest.mark.parametrize(
@@ -170,8 +182,9 @@ def _refused_paths() -> list[str]:
     """Files the server must not hand out, named directly, relatively, by traversal and URL-encoded."""
     examples = example_folder()
     app_py, preset = ROOT / "app.py", ROOT / "presets" / f"{TEST_PRESET}.toml"
+    shipped = SHIPPED_EXAMPLES / "CREDITS.md"  # inside the package, so refused: the app serves copies of its recordings
     climb = os.path.relpath(app_py, examples)  # ../../<repository>/app.py, out of the examples folder
-    plain = ["/etc/passwd", str(app_py), str(preset), "app.py", f"presets/{TEST_PRESET}.toml",
+    plain = ["/etc/passwd", str(app_py), str(preset), str(shipped), "app.py", f"presets/{TEST_PRESET}.toml",
              f"{examples}/../../../../etc/passwd", f"{examples}/{climb}", f"{examples}/../{ROOT.name}/app.py"]
     encoded = [urllib.parse.quote(path, safe="") for path in plain]
     dotted = [path.replace("..", "%2e%2e") for path in plain if ".." in path]
@@ -184,10 +197,12 @@ def test_file_routes_serve_only_the_examples_and_uploads(server: str, bell_wav: 
     example = next(example_folder().glob("*.wav"))
     status, body = _get(server, f"/gradio_api/file={example}")
     assert status == 200 and body.startswith(b"RIFF")  # the examples folder is served ...
+    status, body = _get(server, f"/gradio_api/file={example_folder() / 'denoise-rain-5dB.flac'}")
+    assert status == 200 and body.startswith(b"fLaC")  # ... with the Denoise tab's shipped recordings ...
     uploaded = httpx.post(server + "gradio_api/upload", files={"files": ("bell.wav", bell_wav.read_bytes())})
     status, body = _get(server, f"/gradio_api/file={uploaded.json()[0]}")
     assert status == 200 and body == bell_wav.read_bytes()  # ... and so are uploads
-    secrets = (b"root:", b"import ", b"[model]", b"[sampler]")
+    secrets = (b"root:", b"import ", b"[model]", b"[sampler]", b"# Example recordings")
     for path in _refused_paths():
         for route in ("/gradio_api/file=", "/gradio_api/file/", "/file=", "/static/", "/assets/"):
             status, body = _get(server, route + path)

@@ -159,6 +159,18 @@ def test_denoise_tab_restores_an_example_and_shows_scores_and_the_mixture(page: 
     page.screenshot(path=tmp_path / "denoise.png", full_page=True)
 
 
+def test_denoise_tab_examples_pick_their_task_and_method(page: sync_api.Page) -> None:
+    from audiolab.ui.restoration import METHOD_CHOICES, TASK_CHOICES, example_rows
+
+    page.get_by_role("tab", name="Denoise & restore").click()
+    panel = page.get_by_role("tabpanel").filter(visible=True)
+    methods, tasks = ({value: label for label, value in choices} for choices in (METHOD_CHOICES, TASK_CHOICES))
+    for index, (_recording, _clean, method, task) in reversed(list(enumerate(example_rows()))):
+        panel.get_by_test_id(f"dataset-cell-{index}-0").click()
+        sync_api.expect(panel.get_by_label(tasks[task], exact=True)).to_be_checked(timeout=TIMEOUT_MS)
+        sync_api.expect(panel.get_by_label(methods[method], exact=True)).to_be_checked()
+
+
 def test_reference_tab_generates_from_a_reference_style(page: sync_api.Page, tmp_path: Path) -> None:
     page.get_by_role("tab", name="Reference audio").click()
     panel = page.get_by_role("tabpanel").filter(visible=True)
