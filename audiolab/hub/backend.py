@@ -16,6 +16,8 @@ A kept Step holds display spectrograms (normalised log-mels); the audio of each 
 from __future__ import annotations
 
 import math
+import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
@@ -35,6 +37,7 @@ from audiolab.hub.loading import LoadedModel, load_model
 from audiolab.hub.sampling import LatentStep, Start, is_flow_matching, reverse_process
 
 KEPT_STEPS = 6  # about this many kept (decoded) steps by default: a decode costs about as much as a model step
+MAX_RUN_ENV = "AUDIOLAB_MAX_RUN_SECONDS"  # a server's limit on one hub generation (CPU-basic Spaces: set it)
 HUB_REFERENCE_MODES = ("variation", "inpaint")
 StepAudio = dict[str, np.ndarray]  # {"x_t": waveform, "x0_hat": waveform}, (samples,) or (samples, channels)
 
@@ -54,6 +57,19 @@ def latent_model(loaded: LoadedModel) -> LatentModel:
     return StableAudio3Model(loaded)
 
 
+def describe_duration(seconds: float) -> str:
+    """A duration as people say it: "40 s", "3 min 20 s", "1 h 5 min"."""
+    seconds = max(0.0, float(seconds))
+    if seconds < 60:
+        return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
+    minutes = int(round(seconds / 60 * 6)) / 6 if seconds < 600 else round(seconds / 60)
+    if minutes < 60:
+        whole = int(minutes)
+        rest = int(round((minutes - whole) * 60))
+        return f"{whole} min {rest} s" if rest else f"{whole} min"
+    return f"{int(minutes // 60)} h {int(minutes % 60)} min"
+
+
 def _as_output(wave: torch.Tensor) -> np.ndarray:
     """(channels, samples) -> what a Result holds: (samples,) for mono, (samples, channels) for stereo."""
     array = wave.detach().cpu().float().numpy()
@@ -66,6 +82,9 @@ class HubGenerator:
     def __init__(self, model: LatentModel) -> None:
         self.model = model
         self.seconds_per_call: dict[int, float] = {}  # latent elements -> measured seconds of one guided model call
+        # One generation at a time: a large model's activations are the memory problem, and two runs sharing a CPU
+        # each take twice as long.
+        self._running = threading.Lock()
 
     @classmethod
     def load(cls, id_or_folder: str | Path, device: str | None = None) -> "HubGenerator":
@@ -100,7 +119,7 @@ class HubGenerator:
             raise ValueError(f"{self.name} uses a reference as a variation (SDEdit) or to inpaint a span; style "
                              "transfer needs a built-in preset's audio encoder.")
         text = check_prompt(r.text or "")
-        seconds = float(model.default_seconds if r.seconds is None else r.seconds)
+        seconds = float(min(model.default_seconds, model.max_seconds) if r.seconds is None else r.seconds)
         shortest = min(MIN_SECONDS, model.max_seconds)
         if not math.isfinite(seconds) or not shortest <= seconds <= model.max_seconds:
             raise ValueError(f"{self.name} makes from {shortest:g} to {model.max_seconds:g} s; got {seconds:g}.")
@@ -142,7 +161,21 @@ class HubGenerator:
         from audiolab.hub.spaces import run_on_gpu
 
         checked = self.check_request(request)  # 0. bad input fails before any model work
-        yield from run_on_gpu(self, checked, stop)
+        with self._running:
+            self.check_time(checked)
+            yield from run_on_gpu(self, checked, stop)
+
+    def check_time(self, request: GenerationRequest) -> None:
+        """Refuse a run the server's limit (AUDIOLAB_MAX_RUN_SECONDS) says is too long, with the measured estimate."""
+        limit = os.environ.get(MAX_RUN_ENV, "").strip()
+        if not limit:
+            return
+        estimate = self.estimate_seconds(request)
+        if estimate is not None and estimate > float(limit):
+            raise ValueError(f"{self.name} would take about {describe_duration(estimate)} for {request.steps} steps "
+                             f"of {request.seconds:g} s on this {self.model.device.type.upper()} (measured), over "
+                             f"this server's limit of {describe_duration(float(limit))}: use fewer steps or a "
+                             "shorter sound.")
 
     def _scheduler(self, sampler: str | None, notes: list[str]) -> Any:
         """The checkpoint's scheduler, or one of audiolab's samplers on the same training schedule where the

@@ -58,6 +58,16 @@ class ResolvedModel:
     local: bool
 
 
+def is_hub_choice(choice: str | Path) -> bool:
+    """True for a hub id or a local diffusers folder; False for a built-in preset's name or a preset .toml path."""
+    from audiolab.core.presets import PRESETS_DIR
+
+    text = str(choice).strip()
+    if text.endswith(".toml") or (PRESETS_DIR / f"{text}.toml").is_file():
+        return False
+    return is_local_folder(text) or "/" in text
+
+
 def is_local_folder(id_or_folder: str | Path) -> bool:
     return Path(id_or_folder).expanduser().is_dir()
 
