@@ -20,6 +20,12 @@ PIPELINE_FAMILIES: dict[str, Family] = {
     "StableAudio3InpaintPipeline": "stable_audio_3",
 }
 
+FAMILY_TITLES: dict[Family, str] = {
+    "audioldm2": "AudioLDM 2 (Liu et al. 2024)",
+    "stable_audio": "Stable Audio Open (Evans et al. 2024)",
+    "stable_audio_3": "Stable Audio 3",
+}
+
 
 @dataclass(frozen=True)
 class HubModel:

@@ -49,7 +49,7 @@ def run_vocoder(
         if last_generated is None:
             raise ValueError("Generate a sound in the Text, Class or Reference tab first, or choose 'Recording'.")
         log_mel = pipeline.result_log_mel(last_generated)
-        samples, original = last_generated.audio.size, None
+        samples, original = int(round(last_generated.seconds * pipeline.sample_rate)), None
         diffusion = pipeline.vocode_mel(log_mel, samples, method="diffusion", **settings)
     else:
         if recording is None:

@@ -112,6 +112,9 @@ def stable_audio_3_folder(folder: Path, pipeline_class: str = "StableAudio3Pipel
     vae = AutoencoderSAME(audio_channels=2, patch_size=8, encoder_channels=8, encoder_c_mults=(2,),
                           encoder_strides=(2,), encoder_transformer_depths=(1,), latent_dim=8,
                           use_differential_attention=False, dim_heads=4, ff_mult=2, sampling_rate=STABLE_AUDIO_RATE)
+    for weight in (*transformer.parameters(), *vae.parameters()):  # zero-initialised projections (adaLN-zero
+        if weight.dim() >= 2 and not weight.any():  # gates, the inpainting path, residual outputs) are not zero once
+            torch.nn.init.normal_(weight, std=0.2)  # trained: the conditioning and the latents must reach the audio
     tokenizer = GemmaTokenizer(model_max_length=32)
     module = T5GemmaModuleConfig(vocab_size=max(len(tokenizer), 8), hidden_size=cond, intermediate_size=32,
                                  num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1, head_dim=8,
