@@ -134,10 +134,18 @@ def pipeline_family(resolved: ResolvedModel) -> Family:
         raise ValueError(f"{Path(resolved.source).name if resolved.local else resolved.source} holds a "
                          f"{resolved.pipeline_class}, which audiolab cannot drive; it drives "
                          f"{', '.join(PIPELINE_FAMILIES)}.")
-    if family == "stable_audio_3":
+    if family == "stable_audio_3" and not stable_audio_3_available():
         import diffusers
 
-        if not hasattr(diffusers, "StableAudio3Pipeline"):
-            raise ValueError(f"{resolved.pipeline_class} needs a diffusers release that has StableAudio3Pipeline; "
-                             f"diffusers {diffusers.__version__} has not: upgrade diffusers.")
+        raise ValueError(f"{resolved.pipeline_class} needs a diffusers release that has StableAudio3Pipeline; "
+                         f"diffusers {diffusers.__version__} has not: upgrade diffusers.")
     return family
+
+
+def stable_audio_3_available() -> bool:
+    """Whether the installed diffusers has Stable Audio 3 (0.42.1, the pinned release, has)."""
+    try:
+        from diffusers import StableAudio3Pipeline  # noqa: F401
+    except ImportError:
+        return False
+    return True
