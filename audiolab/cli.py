@@ -156,6 +156,15 @@ def _diffuse(args: argparse.Namespace) -> int:
 def _vocode(args: argparse.Namespace) -> int:
     from audiolab.core.audio import save_audio
 
+    if args.method == "hifigan":
+        from audiolab.hub.hifigan import DEFAULT_CHECKPOINT, HiFiGan
+
+        result = HiFiGan.load(args.model or DEFAULT_CHECKPOINT).vocode(args.input)
+        save_audio(args.out, result.audio, result.sample_rate)
+        print(f"wrote {args.out}: {result.method}")
+        for note in result.notes:
+            print(f"note: {note}")
+        return 0
     pipeline = _pipeline(args.preset)
     result = pipeline.vocode(args.input, method=args.method, steps=args.steps, iterations=args.iterations,
                              seed=args.seed, progress=True, projections=args.projections)
@@ -433,8 +442,11 @@ def _add_audio_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     vocode = _with_preset(commands.add_parser("vocode", help="resynthesise a recording through its mel"))
     vocode.add_argument("input")
     vocode.add_argument("--out", required=True)
-    vocode.add_argument("--method", choices=["diffusion", "griffinlim"], default=None,
-                        help="default: the preset's (the diffusion vocoder where it has one)")
+    vocode.add_argument("--method", choices=["diffusion", "griffinlim", "hifigan"], default=None,
+                        help="default: the preset's (the diffusion vocoder where it has one); hifigan: AudioLDM 2's, "
+                             "from --model")
+    vocode.add_argument("--model", default=None,
+                        help="hifigan: the AudioLDM 2 checkpoint (a local folder or hub id; default cvssp/audioldm2)")
     vocode.add_argument("--steps", type=int, default=None, help="diffusion vocoder steps (default: its preset's, 6)")
     vocode.add_argument("--iterations", type=int, default=None, help="Griffin-Lim iterations")
     vocode.add_argument("--projections", type=int, default=None,
