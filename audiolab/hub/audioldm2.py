@@ -56,7 +56,7 @@ class AudioLDM2Model(LatentModel):
 
     def latent_shape(self, seconds: float) -> tuple[int, ...]:
         scale = self.pipe.vae_scale_factor
-        frames = int(math.ceil(seconds * self.sample_rate / self.hop / scale)) * scale
+        frames = math.ceil(seconds * self.sample_rate / self.hop / scale) * scale
         return (1, int(self.pipe.unet.config.in_channels), frames // scale,
                 int(self.pipe.vocoder.config.model_in_dim) // scale)
 

@@ -62,10 +62,10 @@ def describe_duration(seconds: float) -> str:
     seconds = max(0.0, float(seconds))
     if seconds < 60:
         return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
-    minutes = int(round(seconds / 60 * 6)) / 6 if seconds < 600 else round(seconds / 60)
+    minutes = round(seconds / 60 * 6) / 6 if seconds < 600 else round(seconds / 60)
     if minutes < 60:
         whole = int(minutes)
-        rest = int(round((minutes - whole) * 60))
+        rest = round((minutes - whole) * 60)
         return f"{whole} min {rest} s" if rest else f"{whole} min"
     return f"{int(minutes // 60)} h {int(minutes % 60)} min"
 
@@ -201,7 +201,7 @@ class HubGenerator:
         elif audio.size < num_samples:
             notes.append(f"The {audio.size / self.sample_rate:.1f} s reference was looped to "
                          f"{num_samples / self.sample_rate:g} s.")
-            audio = np.tile(audio, int(math.ceil(num_samples / audio.size)))
+            audio = np.tile(audio, math.ceil(num_samples / audio.size))
         audio = audio[:num_samples]
         return audio, np.repeat(audio[None], self.model.channels, axis=0)
 
@@ -212,7 +212,7 @@ class HubGenerator:
         r, model = request, self.model
         assert r.seconds is not None and r.steps is not None and r.guidance is not None and r.text is not None
         notes: list[str] = []
-        num_samples = int(round(r.seconds * self.sample_rate))
+        num_samples = round(r.seconds * self.sample_rate)
         shape = model.latent_shape(r.seconds)
         scheduler = self._scheduler(r.sampler, notes)
         if r.guidance != model.default_guidance and not model.uses_guidance:
@@ -291,7 +291,7 @@ class HubGenerator:
         """1 along latent time where the reference is kept, 0 over the span to regenerate."""
         rate = self.model.latent_frames_per_second(shape, seconds)
         keep = torch.ones(shape[2], device=self.model.device)
-        keep[int(math.floor(span[0] * rate)) : int(math.ceil(span[1] * rate))] = 0.0
+        keep[math.floor(span[0] * rate) : math.ceil(span[1] * rate)] = 0.0
         return keep
 
     def _blend(self, scheduler: Any, start: Start, reference: torch.Tensor | None, noise: torch.Tensor,

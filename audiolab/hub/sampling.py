@@ -59,7 +59,7 @@ def noisy_start(scheduler: SchedulerMixin, steps: int, noise: torch.Tensor, init
     if init is None or strength >= 1.0:
         return Start(timesteps, noise * scheduler.init_noise_sigma)
     order = int(getattr(scheduler, "order", 1))
-    run = int(round(steps * strength))
+    run = round(steps * strength)
     if run == 0:
         return None
     begin = (steps - run) * order

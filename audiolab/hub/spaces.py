@@ -43,7 +43,7 @@ def gpu_duration(name: str, request: GenerationRequest) -> int:
     length = 1.0 if family == "stable_audio" else seconds / 10.0
     steps = int(request.steps or backend.model.default_steps)
     calls = steps * int(getattr(backend.model.pipe.scheduler, "order", 1)) + steps // (request.keep_every or 1) + 2
-    return min(MAX_GPU_SECONDS, int(math.ceil(GPU_OVERHEAD_SECONDS + calls * GPU_SECONDS_PER_CALL[family] * length)))
+    return min(MAX_GPU_SECONDS, math.ceil(GPU_OVERHEAD_SECONDS + calls * GPU_SECONDS_PER_CALL[family] * length))
 
 
 def _sample_by_name(name: str, request: GenerationRequest) -> Iterator["Step | Result"]:

@@ -65,7 +65,7 @@ class StableAudio3Model(LatentModel):
 
     def latent_shape(self, seconds: float) -> tuple[int, ...]:
         ratio = self.pipe.vae.downsampling_ratio
-        return (1, int(self.pipe.vae.config.latent_dim), int(math.ceil(seconds * self.sample_rate / ratio)))
+        return (1, int(self.pipe.vae.config.latent_dim), math.ceil(seconds * self.sample_rate / ratio))
 
     def model_output(self, x_in: torch.Tensor, t: torch.Tensor, cond: Conditioning) -> torch.Tensor:
         guided = cond["guidance"] > 1.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -79,6 +80,7 @@ def test_sdedit_starts_part_way_and_strength_zero_keeps_the_reference(audioldm2:
     assert half.input_audio is not None and half.input_audio.shape == (8_000,)
     steps, kept = run(audioldm2, text="a siren", reference=reference, strength=0.0, seconds=0.5, steps=6)
     assert len(steps) == 1 and steps[0].snr_db == math.inf  # nothing to run: the reference's latents, decoded
+    assert kept.extras["latents"][0][0].shape == half.extras["latents"][0][0].shape
     _, fresh = run(audioldm2, text="a siren", seconds=0.5, steps=6)
     assert not np.allclose(half.audio, fresh.audio)
 
@@ -98,7 +100,7 @@ def test_inpainting_keeps_the_reference_outside_the_span(audioldm2: HubGenerator
     model = audioldm2.model
     kept = model.encode_audio(np.repeat(result.input_audio[None], 1, axis=0), model.latent_shape(0.5))
     rate = model.latent_frames_per_second(tuple(final.shape), 0.5)
-    before, after = int(0.2 * rate), int(math.ceil(0.4 * rate))
+    before, after = int(0.2 * rate), math.ceil(0.4 * rate)
     torch.testing.assert_close(final[:, :, :before], kept[:, :, :before])  # blended back in at every step
     torch.testing.assert_close(final[:, :, after:], kept[:, :, after:])
     assert not torch.allclose(final[:, :, before:after], kept[:, :, before:after])
@@ -154,6 +156,16 @@ def test_the_facade_generates_plays_steps_and_vocodes_a_hub_result(pipeline, sta
     assert log_mel.shape[0] == pipeline.preset.mel.n_mels
     forward = hub.diffuse((tiny.STABLE_AUDIO_RATE, tone(tiny.STABLE_AUDIO_RATE, 0.5)), [0, 999])
     assert "latent space" in forward.method and hub.step_audio(forward, 1, "x_t").shape == (4_000, 2)
+
+
+def test_from_model_tells_presets_from_hub_models(pipeline, stable_audio_folder: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from audiolab.pipeline import AudioLabPipeline
+
+    monkeypatch.setattr(AudioLabPipeline, "from_preset", classmethod(lambda cls, name, device="cpu": pipeline))
+    assert AudioLabPipeline.from_model("synth-tiny") is pipeline
+    hub = AudioLabPipeline.from_model(str(stable_audio_folder), device="cpu")
+    assert hub.hub is not None and hub.hub.name == "stable-audio-tiny" and hub.sample_rate == pipeline.sample_rate
 
 
 def test_a_time_estimate_is_measured_before_a_run(stable_audio: HubGenerator, monkeypatch: pytest.MonkeyPatch) -> None:

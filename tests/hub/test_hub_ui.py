@@ -44,7 +44,8 @@ def test_a_folder_typed_in_generates_behind_the_same_handlers(pipeline, stable_a
     assert result.sample_rate == 8_000 and len(result.reverse) == 3
     assert "Measured here: about" in models.model_status(str(stable_audio_folder))
     label, reference_label, note, status = models.on_model_change(str(stable_audio_folder))
-    assert label["choices"] == [] and "conditioned on text" in note
+    assert label["choices"] == [] and reference_label["value"] == "" and "conditioned on text" in note
+    assert status == models.model_status(str(stable_audio_folder))
 
 
 def test_zero_gpu_durations_follow_the_steps_and_the_length(audioldm2: HubGenerator) -> None:
