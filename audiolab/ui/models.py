@@ -47,7 +47,8 @@ def hub_pipeline(choice: str) -> AudioLabPipeline:
             from audiolab.hub.backend import HubGenerator
 
             _HUB.clear()  # let the previous model go before the next one needs the memory
-            _HUB[key] = get_pipeline(DEFAULT_PRESET).with_backend(HubGenerator.load(key))
+            base = os.environ.get("AUDIOLAB_PRESET", DEFAULT_PRESET)  # the app's preset keeps the other tasks
+            _HUB[key] = get_pipeline(base).with_backend(HubGenerator.load(key))
         return _HUB[key]
 
 
