@@ -48,6 +48,7 @@ def hub_pipeline(choice: str) -> AudioLabPipeline:
 
             _HUB.clear()  # let the previous model go before the next one needs the memory
             base = os.environ.get("AUDIOLAB_PRESET", DEFAULT_PRESET)  # the app's preset keeps the other tasks
+            base = DEFAULT_PRESET if is_hub_choice(base) else base
             _HUB[key] = get_pipeline(base).with_backend(HubGenerator.load(key))
         return _HUB[key]
 
