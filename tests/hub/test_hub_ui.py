@@ -55,3 +55,21 @@ def test_zero_gpu_durations_follow_the_steps_and_the_length(audioldm2: HubGenera
     more = spaces.gpu_duration(audioldm2.name, GenerationRequest(text="x", seconds=5.0, steps=200))
     assert spaces.GPU_OVERHEAD_SECONDS < short < longer and short < more <= spaces.MAX_GPU_SECONDS
     assert spaces.spaces is None  # not installed here: generation runs in place (the tests above)
+
+
+def test_the_text_tab_handler_streams_a_hub_model(pipeline, stable_audio_folder: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from audiolab.ui.generation import run_generation
+
+    monkeypatch.setattr("audiolab.ui.models.get_pipeline", lambda name: pipeline)
+    monkeypatch.setattr(models, "_HUB", {})
+    outputs = list(run_generation(str(stable_audio_folder), "a bell", None, None, 0.6, 0.5, 3, "dpm", 3.0, 0))
+    previews = [output[1] for output in outputs[:-1]]
+    assert len(previews) == 4 and all(preview.ndim == 3 for preview in previews)  # the live x̂_0, as RGB
+    (rate, audio), _, figure, result, picker, summary, _ = outputs[-1]
+    assert rate == 8_000 and audio.shape == (4_000, 2) and figure is not None
+    assert "Stable Audio Open" in summary and len(picker["choices"]) == 4
+    from audiolab.ui.common import listen_to_step
+
+    played_rate, played = listen_to_step(str(stable_audio_folder), result, 1, "x_t (noisy state)")
+    assert played_rate == 8_000 and played.shape == (4_000, 2)
