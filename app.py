@@ -16,11 +16,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline-first: no 
 import gradio as gr
 
 from audiolab.core.choices import DEFAULT_PRESET
-from audiolab.core.presets import list_presets
 from audiolab.examples import example_folder
 from audiolab.generation.preset import load_preset
 from audiolab.ui.explorer import build_explorer_tab
 from audiolab.ui.generation import build_class_tab, build_reference_tab, build_text_tab, labels_for_preset
+from audiolab.ui.models import model_dropdown, model_status, on_model_change
 from audiolab.ui.restoration import build_restoration_tab
 from audiolab.ui.vocoder import build_vocoder_tab
 
@@ -32,17 +32,16 @@ MAX_UPLOAD_SIZE = "100mb"  # about ten minutes of 16-bit stereo WAV at 44.1 kHz;
 
 
 def build_app(default_preset: str = DEFAULT_PRESET) -> gr.Blocks:
-    """The whole page: the header, the preset picker shared by every tab, and the six tabs."""
+    """The whole page: the header, the model picker shared by every tab (built-in presets, hub models, a local
+    diffusers folder) with what the choice needs, and the six tabs."""
     defaults = load_preset(default_preset)
     with gr.Blocks(title="audiolab: audio diffusion you can watch") as demo:
         gr.Markdown(
             "# audiolab\nGenerate sounds by reversing a noise process, and watch it happen: every tab shows the "
             "trajectory, and any kept step is one click from your ears. Runs offline on a CPU with built-in models."
         )
-        presets = list_presets()
-        # A preset given by path (not built in) still has to be a choice for the dropdown to show it.
-        choices = presets if default_preset in presets else [default_preset, *presets]
-        preset = gr.Dropdown(choices, value=default_preset, label="Preset (built-in models)")
+        preset = model_dropdown(default_preset)  # a preset given by path (not built in) is listed too
+        status = gr.Markdown(model_status(default_preset))
         last_generated = gr.State(None)  # the latest generation, for the Vocoder tab
 
         with gr.Tab("Text to audio"):
@@ -57,7 +56,7 @@ def build_app(default_preset: str = DEFAULT_PRESET) -> gr.Blocks:
             build_restoration_tab(preset)
         with gr.Tab("Diffusion explorer"):
             build_explorer_tab(preset, defaults)
-        preset.change(labels_for_preset, preset, [label, reference_label, class_count], api_name=False)
+        preset.change(on_model_change, preset, [label, reference_label, class_count, status], api_name=False)
     return demo
 
 
@@ -77,7 +76,12 @@ def launch_settings(max_file_size: str | int = MAX_UPLOAD_SIZE) -> dict[str, Any
 
 
 def main() -> None:
-    """Serve the page locally, one model job at a time."""
+    """Serve the page locally, one model job at a time. AUDIOLAB_PRELOAD (comma-separated hub ids or folders) loads
+    hub models at start-up, as a ZeroGPU Space needs: its GPU functions run in processes forked from this one."""
+    from audiolab.ui.common import get_pipeline
+
+    for choice in filter(None, (c.strip() for c in os.environ.get("AUDIOLAB_PRELOAD", "").split(","))):
+        get_pipeline(choice)
     demo = build_app(os.environ.get("AUDIOLAB_PRESET", DEFAULT_PRESET))
     demo.queue(default_concurrency_limit=1).launch(**launch_settings())
 

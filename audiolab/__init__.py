@@ -3,6 +3,7 @@
     from audiolab import AudioLabPipeline
     pipe = AudioLabPipeline.from_preset("synth-tiny")
     result = pipe.generate(text="an ambulance passing by", steps=25, seed=0)
+    hub = AudioLabPipeline.from_model("cvssp/audioldm2")  # a hub model (or a local diffusers folder) generating
 
 The names below load on first use (PEP 562), so `python -m audiolab --help` does not import torch.
 """
@@ -19,6 +20,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 _PUBLIC = {  # name -> the module that defines it
     "SAMPLERS": "audiolab.core.choices",
     "AudioLabPipeline": "audiolab.pipeline",
+    "HubGenerator": "audiolab.hub.backend",
     "Result": "audiolab.core.result",
     "Preset": "audiolab.generation.preset",
     "Schedule": "audiolab.core.diffusion",

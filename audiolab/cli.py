@@ -2,6 +2,8 @@
 
     python -m audiolab generate "PROMPT" --out out.wav [--label NAME] [--reference ref.wav --strength 0.6]
         [--seconds 4] [--steps 25] [--sampler dpm] [--guidance 3] [--seed 0] [--preset synth-tiny] [--plot traj.png]
+    python -m audiolab generate "PROMPT" --model cvssp/audioldm2|FOLDER --out out.wav [--negative-prompt TEXT]
+        [--reference ref.wav (--strength 0.6 | --inpaint START END)]
     python -m audiolab labels [--preset NAME]
     python -m audiolab diffuse in.wav --t 500 --out noisy.wav --plot forward.png
     python -m audiolab vocode in.wav --out out.wav
@@ -40,10 +42,80 @@ def _save_figure(figure: object, path: str) -> None:
     print(f"wrote {path}")
 
 
-def _generate(args: argparse.Namespace) -> int:
+def _check_hub_arguments(args: argparse.Namespace) -> None:
+    """What a hub model cannot take, and the ranges every model shares: refused before the (slow) load."""
+    from audiolab.core.diffusion import check_guidance, check_steps
+    from audiolab.core.result import check_seed
+
+    refused = {"--label": args.label, "--vocoder": args.vocoder,
+               "--reference-mode style": args.reference_mode == "style" or None}
+    for option, value in refused.items():
+        if value is not None:
+            raise ValueError(f"{option} is for the built-in presets; a hub model generates from text (and a "
+                             "reference as a variation or to inpaint) and decodes with its own VAE.")
+    if not args.prompt or not args.prompt.strip():
+        raise ValueError("Give a text prompt: hub models generate from text.")
+    if args.steps is not None:
+        check_steps(args.steps)
+    if args.guidance is not None:
+        check_guidance(args.guidance)
+    if args.seconds is not None and not 0 < args.seconds < float("inf"):
+        raise ValueError(f"--seconds must be a positive duration; got {args.seconds}.")
+    check_seed(args.seed)
+    if not 0.0 <= args.strength <= 1.0:
+        raise ValueError(f"The strength must be between 0 and 1; got {args.strength}.")
+    if args.inpaint is not None and args.reference is None:
+        raise ValueError("--inpaint regenerates a span of a recording: give it with --reference.")
+
+
+def _generate_hub(args: argparse.Namespace) -> int:
+    """`generate --model`: a hub id or a local diffusers folder, with the same outputs as a preset."""
+    import time
+
+    from audiolab.core.audio import save_audio
+    from audiolab.core.diffusion import Step
+    from audiolab.generation.pipeline import GenerationRequest
+    from audiolab.hub.backend import HubGenerator, describe_duration
+
+    _check_hub_arguments(args)
+    backend = HubGenerator.load(args.model)
+    request = backend.check_request(GenerationRequest(  # the model's own limits, still before sampling
+        text=args.prompt, reference=args.reference, strength=args.strength, seconds=args.seconds, steps=args.steps,
+        sampler=args.sampler, guidance=args.guidance, seed=args.seed, negative_prompt=args.negative_prompt,
+        inpaint=tuple(args.inpaint) if args.inpaint else None,
+        reference_mode="inpaint" if args.inpaint else "variation"))
+    estimate = backend.estimate_seconds(request)
+    if estimate is not None:
+        print(f"estimate: about {describe_duration(estimate)} on this {backend.model.device.type.upper()} "
+              f"({request.steps} steps of {request.seconds:g} s; one step measured)", flush=True)
+    started, result = time.perf_counter(), None
+    for item in backend.generate_iter(request):
+        if isinstance(item, Step):
+            print(f"  {item.label} ({time.perf_counter() - started:.1f} s)", flush=True)
+        result = item
+    save_audio(args.out, result.audio, result.sample_rate)  # type: ignore[union-attr]
+    return _report(args, result)
+
+
+def _report(args: argparse.Namespace, result: object) -> int:
+    """Print what a generation wrote, its notes and timings; save its trajectory figure if asked."""
     from audiolab.core import plots
+
+    print(f"wrote {args.out} ({result.seconds:.2f} s): {result.method}")  # type: ignore[attr-defined]
+    for note in result.notes:  # type: ignore[attr-defined]
+        print(f"note: {note}")
+    print("timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items()))  # type: ignore[attr-defined]
+    if args.plot:
+        _save_figure(plots.trajectory_figure(result.reverse,  # type: ignore[attr-defined]
+                                             "Reverse trajectory: x_t (top), x̂_0 (bottom)"), args.plot)
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
     from audiolab.core.audio import save_audio
 
+    if args.model:
+        return _generate_hub(args)
     pipeline = _pipeline(args.preset)
     result = pipeline.generate(
         text=args.prompt, label=args.label, reference=args.reference, strength=args.strength, seconds=args.seconds,
@@ -51,13 +123,7 @@ def _generate(args: argparse.Namespace) -> int:
         reference_mode=args.reference_mode, style_weight=args.style_weight, vocoder=args.vocoder,
     )
     save_audio(args.out, result.audio, result.sample_rate)
-    print(f"wrote {args.out} ({result.seconds:.2f} s): {result.method}")
-    for note in result.notes:
-        print(f"note: {note}")
-    print("timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items()))
-    if args.plot:
-        _save_figure(plots.trajectory_figure(result.reverse, "Reverse trajectory: x_t (top), x̂_0 (bottom)"), args.plot)
-    return 0
+    return _report(args, result)
 
 
 def _labels(args: argparse.Namespace) -> int:
@@ -90,6 +156,15 @@ def _diffuse(args: argparse.Namespace) -> int:
 def _vocode(args: argparse.Namespace) -> int:
     from audiolab.core.audio import save_audio
 
+    if args.method == "hifigan":
+        from audiolab.hub.hifigan import DEFAULT_CHECKPOINT, HiFiGan
+
+        result = HiFiGan.load(args.model or DEFAULT_CHECKPOINT).vocode(args.input)
+        save_audio(args.out, result.audio, result.sample_rate)
+        print(f"wrote {args.out}: {result.method}")
+        for note in result.notes:
+            print(f"note: {note}")
+        return 0
     pipeline = _pipeline(args.preset)
     result = pipeline.vocode(args.input, method=args.method, steps=args.steps, iterations=args.iterations,
                              seed=args.seed, progress=True, projections=args.projections)
@@ -340,6 +415,12 @@ def _add_generation_commands(commands: argparse._SubParsersAction[argparse.Argum
     generate.add_argument("--vocoder", choices=VOCODER_METHODS, default=None,
                           help="mel -> waveform: the diffusion vocoder or Griffin-Lim (default: the preset's)")
     generate.add_argument("--plot", default=None, help="save the reverse trajectory figure here")
+    generate.add_argument("--model", default=None,
+                          help="a hub model instead of the preset: a hub id (cvssp/audioldm2, cvssp/audioldm2-large, "
+                               "cvssp/audioldm2-music, stabilityai/stable-audio-open-1.0) or a local diffusers folder")
+    generate.add_argument("--negative-prompt", default=None, help="hub models: what guidance steers away from")
+    generate.add_argument("--inpaint", nargs=2, type=float, default=None, metavar=("START", "END"),
+                          help="hub models: regenerate this span (seconds) of --reference, keeping the rest")
     generate.set_defaults(handler=_generate)
 
     labels = _with_preset(commands.add_parser("labels", help="list the preset's class labels, one per line"))
@@ -361,8 +442,11 @@ def _add_audio_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     vocode = _with_preset(commands.add_parser("vocode", help="resynthesise a recording through its mel"))
     vocode.add_argument("input")
     vocode.add_argument("--out", required=True)
-    vocode.add_argument("--method", choices=["diffusion", "griffinlim"], default=None,
-                        help="default: the preset's (the diffusion vocoder where it has one)")
+    vocode.add_argument("--method", choices=["diffusion", "griffinlim", "hifigan"], default=None,
+                        help="default: the preset's (the diffusion vocoder where it has one); hifigan: AudioLDM 2's, "
+                             "from --model")
+    vocode.add_argument("--model", default=None,
+                        help="hifigan: the AudioLDM 2 checkpoint (a local folder or hub id; default cvssp/audioldm2)")
     vocode.add_argument("--steps", type=int, default=None, help="diffusion vocoder steps (default: its preset's, 6)")
     vocode.add_argument("--iterations", type=int, default=None, help="Griffin-Lim iterations")
     vocode.add_argument("--projections", type=int, default=None,

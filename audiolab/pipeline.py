@@ -8,6 +8,7 @@ to the generation backend. Each task returns a `Result`; generation also streams
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import torch
 
+from audiolab.core.audio import resample, to_mono
 from audiolab.core.choices import DEFAULT_PRESET
 from audiolab.core.diffusion import Step
 from audiolab.core.result import MAX_PROCESS_SECONDS, AudioInput, Domain, Result, check_length, check_seed, load_input
@@ -29,6 +31,8 @@ from audiolab.vocoder.preset import Vocoder, load_vocoder, load_vocoder_preset
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+    from audiolab.hub.backend import HubGenerator
 
 __all__ = ["DEFAULT_FORWARD_T", "MAX_PROCESS_SECONDS", "REFERENCE_MODES", "AudioLabPipeline", "AudioInput", "Result",
            "Step", "check_seed"]
@@ -46,12 +50,37 @@ class AudioLabPipeline:
         self.generator = BuiltinGenerator(preset, models, self.vocoding)
         self.batcher = GenerationBatcher(self.generator)  # concurrent callers share batched reverse processes
         self.restoration = RestorationPipeline(preset.sample_rate)
+        self.hub: HubGenerator | None = None  # a hub model that generates in the preset's place (`with_backend`)
 
     @classmethod
     def from_preset(cls, name: str | Path = DEFAULT_PRESET, device: str = "cpu") -> "AudioLabPipeline":
         preset = load_preset(name)
         vocoder = load_vocoder(load_vocoder_preset(preset.vocoder_preset)) if preset.vocoder_preset else None
         return cls(preset, load_generator(preset, device), device, vocoder)
+
+    @classmethod
+    def from_model(cls, choice: str | Path = DEFAULT_PRESET, device: str | None = None) -> "AudioLabPipeline":
+        """A built-in preset (name or .toml path), or a hub id or local diffusers folder (AudioLDM 2, Stable Audio)
+        that generates while the default preset keeps the vocoder, restoration and waveform tasks."""
+        from audiolab.hub.models import is_hub_choice
+
+        if not is_hub_choice(choice):
+            return cls.from_preset(choice, device or "cpu")
+        from audiolab.hub.backend import HubGenerator
+
+        return cls.from_preset(DEFAULT_PRESET).with_backend(HubGenerator.load(choice, device))
+
+    def with_backend(self, hub: "HubGenerator") -> "AudioLabPipeline":
+        """This pipeline with `hub` generating (and showing the forward process) in place of the preset; the
+        preset's vocoder, restoration and models stay shared, not copied."""
+        twin = copy.copy(self)
+        twin.hub = hub
+        return twin
+
+    @property
+    def backend(self) -> Any:
+        """What generates: the hub model, or the preset's `BuiltinGenerator`."""
+        return self.hub if self.hub is not None else self.generator
 
     # ---- what the preset holds -------------------------------------------------------------------
 
@@ -98,10 +127,14 @@ class AudioLabPipeline:
         """Yield kept reverse-trajectory Steps as they are sampled, then the Result.
 
         `settings` are the other fields of `GenerationRequest` (strength, seconds, steps, sampler, guidance,
-        seed, keep_every, progress, vocoder, vocoder_steps, reference_mode, style_weight). Calls from several
-        threads at once are batched (`generation/batching.py`): each gets the result it would get alone.
+        seed, keep_every, progress, vocoder, vocoder_steps, reference_mode, style_weight; for a hub model also
+        negative_prompt and inpaint). Calls from several threads at once are batched (`generation/batching.py`):
+        each gets the result it would get alone. A hub model runs one request at a time.
         """
-        return self.batcher.generate_iter(GenerationRequest(text, label, reference, **settings))
+        request = GenerationRequest(text, label, reference, **settings)
+        if self.hub is not None:
+            return self.hub.generate_iter(request)
+        return self.batcher.generate_iter(request)
 
     def generate(self, text: str | None = None, label: str | None = None, reference: AudioInput | None = None,
                  **settings: Any) -> Result:
@@ -129,6 +162,10 @@ class AudioLabPipeline:
         return self.generator.mel_to_audio(x, num_samples, seed, iterations, method, steps)
 
     def result_log_mel(self, result: Result) -> torch.Tensor:
+        """The natural-log mel a generation ended on; for a hub model's sound, the preset's mel of its audio."""
+        if "step_audio" in result.extras:
+            wave = resample(to_mono(result.audio), result.sample_rate, self.sample_rate)
+            return self.mel.log_mel(wave)
         return self.generator.result_log_mel(result)
 
     def text_audio_space(self) -> Any:
@@ -136,7 +173,10 @@ class AudioLabPipeline:
 
     def diffuse(self, audio: AudioInput, timesteps: Sequence[int] = DEFAULT_FORWARD_T, schedule: str | None = None,
                 domain: Domain = "mel", seed: int = 0) -> Result:
-        """The forward process q(x_t | x_0) of a recording (the diffusion explorer)."""
+        """The forward process q(x_t | x_0) of a recording (the diffusion explorer); with a hub model, in the mel
+        domain, in its latent space (its own schedule: `schedule` does not apply)."""
+        if self.hub is not None and domain == "mel":
+            return self.hub.diffuse(audio, timesteps, seed)
         return self.generator.diffuse(audio, timesteps, schedule, domain, seed)
 
     # ---- vocoding ------------------------------------------------------------------------------
@@ -195,6 +235,11 @@ class AudioLabPipeline:
         steps = result.reverse or result.forward
         if not 0 <= index < len(steps):
             raise ValueError(f"Step {index} does not exist; this trajectory kept {len(steps)} steps.")
+        decoded = result.extras.get("step_audio")  # a hub model decoded every kept step while it sampled
+        if decoded is not None:
+            wave = np.asarray(decoded[index][which], dtype=np.float32)
+            peak = float(np.abs(wave).max())
+            return wave / peak * 0.9 if peak > 1 else wave
         tensor = getattr(steps[index], which)
         if result.domain == "waveform":
             wave = tensor.reshape(-1).numpy().astype(np.float32)

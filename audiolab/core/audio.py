@@ -203,10 +203,15 @@ def _reason(error: Exception, path: Path) -> str:
 
 
 def save_audio(path: str | Path, audio: np.ndarray, sample_rate: int) -> Path:
-    """Write a float waveform as 16-bit PCM (format from the suffix: .wav, .flac, .ogg)."""
+    """Write a float waveform as 16-bit PCM (format from the suffix: .wav, .flac, .ogg); (samples, channels)
+    keeps its channels (a stereo hub model's sound)."""
     path = Path(check_writable(str(path)))
     path.parent.mkdir(parents=True, exist_ok=True)
-    clipped = np.clip(check_waveform(audio), -1.0, 1.0)
+    audio = np.asarray(audio)
+    if audio.ndim == 2 and 1 < audio.shape[1] <= 8 < audio.shape[0]:
+        clipped = np.clip(np.stack([check_waveform(channel) for channel in audio.T], axis=1), -1.0, 1.0)
+    else:
+        clipped = np.clip(check_waveform(audio), -1.0, 1.0)
     subtype = "PCM_16" if path.suffix.lower() in {".wav", ".flac"} else None
     sf.write(str(path), clipped, sample_rate, subtype=subtype)
     return path

@@ -151,7 +151,7 @@ class Step:
     def label(self) -> str:
         if self.caption:
             return self.caption
-        snr = "clean" if math.isinf(self.snr_db) else f"SNR {self.snr_db:+.1f} dB"
+        snr = ("clean" if self.snr_db > 0 else "pure noise") if math.isinf(self.snr_db) else f"SNR {self.snr_db:+.1f} dB"
         return f"step {self.index}/{self.total} · t={self.t:.0f} · {snr}"
 
 

@@ -33,7 +33,7 @@ class Result:
 
     @property
     def seconds(self) -> float:
-        return self.audio.size / self.sample_rate
+        return self.audio.shape[0] / self.sample_rate  # (samples,) or (samples, channels)
 
 
 def check_seed(seed: int | float | None) -> int:

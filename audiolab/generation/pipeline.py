@@ -63,6 +63,8 @@ class GenerationRequest:
     vocoder_steps: int | None = None
     reference_mode: str = "variation"
     style_weight: float = 0.5
+    negative_prompt: str | None = None  # hub models: what guidance steers away from
+    inpaint: tuple[float, float] | None = None  # hub models: the span of the reference to regenerate (start, end s)
 
 
 @dataclass(frozen=True)
@@ -239,7 +241,11 @@ class BuiltinGenerator:
         if text is None and (r.label is None or not str(r.label).strip()) and r.reference is None:
             raise ValueError("Give a text prompt, a class label or a reference recording to generate from.")
         if r.reference_mode not in REFERENCE_MODES:
-            raise ValueError(f"Unknown reference mode {r.reference_mode!r}; choose one of {', '.join(REFERENCE_MODES)}.")
+            raise ValueError(f"Unknown reference mode {r.reference_mode!r}; choose one of {', '.join(REFERENCE_MODES)}"
+                             " (inpainting needs a hub model).")
+        if (r.negative_prompt or "").strip() or r.inpaint is not None:
+            raise ValueError(f"Preset {preset.name} takes no negative prompt and cannot inpaint; choose a hub model "
+                             "(AudioLDM 2, Stable Audio) for those.")
         if not (isinstance(r.style_weight, (int, float)) and 0.0 <= float(r.style_weight) <= 1.0):
             raise ValueError(f"The style weight must be between 0 and 1; got {r.style_weight!r}.")
         if r.reference is not None and r.reference_mode == "variation" and not 0.0 <= float(r.strength) <= 1.0:

@@ -6,6 +6,25 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+
+Family = Literal["audioldm2", "stable_audio", "stable_audio_3"]
+
+# The diffusers pipeline classes a hub backend can drive, by the family of code that drives them. Stable Audio 3's
+# audio-to-audio and inpainting pipelines share its components, so one backend serves all three.
+PIPELINE_FAMILIES: dict[str, Family] = {
+    "AudioLDM2Pipeline": "audioldm2",
+    "StableAudioPipeline": "stable_audio",
+    "StableAudio3Pipeline": "stable_audio_3",
+    "StableAudio3AudioToAudioPipeline": "stable_audio_3",
+    "StableAudio3InpaintPipeline": "stable_audio_3",
+}
+
+FAMILY_TITLES: dict[Family, str] = {
+    "audioldm2": "AudioLDM 2 (Liu et al. 2024)",
+    "stable_audio": "Stable Audio Open (Evans et al. 2024)",
+    "stable_audio_3": "Stable Audio 3",
+}
 
 
 @dataclass(frozen=True)
@@ -16,14 +35,24 @@ class HubModel:
     title: str
     sample_rate: int
     gated: bool = False  # the hub asks for an accepted licence and a token (read from HF_TOKEN)
+    parameters: float = 1.0  # billions, all components together: what loading costs in memory (4 bytes each in fp32)
 
 
 KNOWN_MODELS: tuple[HubModel, ...] = (
-    HubModel("cvssp/audioldm2", "AudioLDM 2 (Liu et al. 2024)", 16_000),
-    HubModel("cvssp/audioldm2-large", "AudioLDM 2 large", 16_000),
-    HubModel("cvssp/audioldm2-music", "AudioLDM 2 music", 16_000),
-    HubModel("stabilityai/stable-audio-open-1.0", "Stable Audio Open 1.0 (Evans et al. 2024)", 44_100, gated=True),
+    # Parameter counts from the checkpoints' files: UNet 350 M (large: 750 M), Flan-T5-large encoder 341 M,
+    # CLAP 194 M, GPT-2 124 M, VAE and HiFi-GAN 55 M each.
+    HubModel("cvssp/audioldm2", "AudioLDM 2 (Liu et al. 2024)", 16_000, parameters=1.12),
+    HubModel("cvssp/audioldm2-large", "AudioLDM 2 large", 16_000, parameters=1.52),
+    HubModel("cvssp/audioldm2-music", "AudioLDM 2 music", 16_000, parameters=1.12),
+    # DiT 1.06 B, T5-base encoder 110 M, Oobleck VAE 157 M.
+    HubModel("stabilityai/stable-audio-open-1.0", "Stable Audio Open 1.0 (Evans et al. 2024)", 44_100, gated=True,
+             parameters=1.33),
 )
+
+
+def known_model(model_id: str) -> HubModel | None:
+    """The KNOWN_MODELS entry for a hub id, or None."""
+    return next((model for model in KNOWN_MODELS if model.model_id == model_id), None)
 
 
 @dataclass(frozen=True)
@@ -33,6 +62,16 @@ class ResolvedModel:
     source: str  # a local folder, or the hub id
     pipeline_class: str
     local: bool
+
+
+def is_hub_choice(choice: str | Path) -> bool:
+    """True for a hub id or a local diffusers folder; False for a built-in preset's name or a preset .toml path."""
+    from audiolab.core.presets import PRESETS_DIR
+
+    text = str(choice).strip()
+    if text.endswith(".toml") or (PRESETS_DIR / f"{text}.toml").is_file():
+        return False
+    return is_local_folder(text) or "/" in text
 
 
 def is_local_folder(id_or_folder: str | Path) -> bool:
@@ -78,6 +117,35 @@ def resolve_model(id_or_folder: str | Path) -> ResolvedModel:
     except RepositoryNotFoundError as error:
         raise ValueError(f"{model_id} was not found on the hub (or is private: set HF_TOKEN).") from error
     except Exception as error:  # offline: LocalEntryNotFoundError, connection errors, HF_HUB_OFFLINE=1
-        raise ValueError(f"{model_id} is not on this machine and the hub cannot be reached ({type(error).__name__}); "
-                         "connect to the network (and unset HF_HUB_OFFLINE) or give a local diffusers folder.") from error
+        raise ValueError(offline_message(model_id, type(error).__name__)) from error
     return ResolvedModel(model_id, read_model_index(Path(index).parent), local=False)
+
+
+def offline_message(model_id: str, reason: str) -> str:
+    """The one line that says a hub model is neither cached nor downloadable, and what to do about it."""
+    return (f"{model_id} is not on this machine and the hub cannot be reached ({reason}); audiolab stays offline "
+            "unless HF_HUB_OFFLINE=0 is set: connect to the network and set it, or give a local diffusers folder.")
+
+
+def pipeline_family(resolved: ResolvedModel) -> Family:
+    """Which hub backend drives the resolved pipeline class; a ValueError names the ones audiolab drives."""
+    family = PIPELINE_FAMILIES.get(resolved.pipeline_class)
+    if family is None:
+        raise ValueError(f"{Path(resolved.source).name if resolved.local else resolved.source} holds a "
+                         f"{resolved.pipeline_class}, which audiolab cannot drive; it drives "
+                         f"{', '.join(PIPELINE_FAMILIES)}.")
+    if family == "stable_audio_3" and not stable_audio_3_available():
+        import diffusers
+
+        raise ValueError(f"{resolved.pipeline_class} needs a diffusers release that has StableAudio3Pipeline; "
+                         f"diffusers {diffusers.__version__} has not: upgrade diffusers.")
+    return family
+
+
+def stable_audio_3_available() -> bool:
+    """Whether the installed diffusers has Stable Audio 3 (0.42.1, the pinned release, has)."""
+    try:
+        from diffusers import StableAudio3Pipeline  # noqa: F401
+    except ImportError:
+        return False
+    return True

@@ -39,7 +39,14 @@ _PIPELINES: dict[str, AudioLabPipeline] = {}  # the one cache: a pipeline per pr
 
 
 def get_pipeline(preset: str) -> AudioLabPipeline:
-    """The preset's pipeline, loaded on first use and kept for the life of the process."""
+    """The preset's pipeline, loaded on first use and kept for the life of the process; a hub id or a local
+    diffusers folder gets the default preset's pipeline with that model generating (`ui/models.py`)."""
+    from audiolab.hub.models import is_hub_choice
+
+    if is_hub_choice(preset):
+        from audiolab.ui.models import hub_pipeline
+
+        return hub_pipeline(preset)
     if preset not in _PIPELINES:
         _PIPELINES[preset] = AudioLabPipeline.from_preset(preset)
     return _PIPELINES[preset]
@@ -122,7 +129,7 @@ def listen_to_step(preset: str, result: Result | None, index: int | None, which:
         return None
     pipeline = get_pipeline(preset)
     kind = "x_t" if which.startswith("x_t") else "x0_hat"
-    return pipeline_audio(pipeline, pipeline.step_audio(result, int(index), kind))
+    return (result.sample_rate, pipeline.step_audio(result, int(index), kind))  # a hub model's rate may differ
 
 
 def step_listener(which_value: str) -> tuple[gr.Dropdown, gr.Radio, gr.Audio]:

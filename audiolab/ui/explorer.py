@@ -15,7 +15,6 @@ from audiolab.ui.common import (
     MODEL_QUEUE,
     Widgets,
     get_pipeline,
-    pipeline_audio,
     reset_step_picker,
     result_summary,
     shows_errors,
@@ -52,7 +51,7 @@ def listen_to_forward(preset: str, result: Result | None, index: int | None) -> 
     if result is None or index is None:
         return None
     pipeline = get_pipeline(preset)
-    return pipeline_audio(pipeline, pipeline.step_audio(result, int(index), "x_t"))
+    return (result.sample_rate, pipeline.step_audio(result, int(index), "x_t"))
 
 
 def build_explorer_tab(preset: gr.Dropdown, defaults: Preset) -> None:

@@ -18,7 +18,6 @@ from audiolab.ui.common import (
     X0_HAT_CHOICE,
     Widgets,
     get_pipeline,
-    pipeline_audio,
     reset_step_picker,
     result_summary,
     shows_errors,
@@ -81,7 +80,7 @@ def make_generation_handler(require_reference: bool) -> Callable[..., Iterator[t
                 yield gr.skip(), preview, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             else:
                 figure = plots.trajectory_figure(item.reverse, "Reverse trajectory: x_t (top) and x̂_0 (bottom)")
-                yield (pipeline_audio(pipeline, item.audio), gr.skip(), figure, item, reset_step_picker(item),
+                yield ((item.sample_rate, item.audio), gr.skip(), figure, item, reset_step_picker(item),
                        result_summary(item), item)
 
     return run_generation

@@ -49,7 +49,7 @@ def run_vocoder(
         if last_generated is None:
             raise ValueError("Generate a sound in the Text, Class or Reference tab first, or choose 'Recording'.")
         log_mel = pipeline.result_log_mel(last_generated)
-        samples, original = last_generated.audio.size, None
+        samples, original = int(round(last_generated.seconds * pipeline.sample_rate)), None
         diffusion = pipeline.vocode_mel(log_mel, samples, method="diffusion", **settings)
     else:
         if recording is None:
@@ -103,6 +103,9 @@ def build_vocoder_tab(preset: gr.Dropdown, defaults: Preset, last_generated: gr.
                  [outputs[k] for k in ("diffusion", "griffin_lim", "plot", "trajectory", "state", "picker", "summary")],
                  api_name="vocode", concurrency_id=MODEL_QUEUE)
     wire_step_listener(preset, outputs["state"], outputs["picker"], outputs["which"], outputs["step_audio"])
+    from audiolab.ui.hifigan import build_hifigan_section  # a third method, from an AudioLDM 2 checkpoint
+
+    build_hifigan_section(preset, inputs["recording"], last_generated, inputs["source"])
 
 
 def _vocoder_inputs(defaults: Preset) -> Widgets:

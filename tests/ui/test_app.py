@@ -155,7 +155,11 @@ def test_default_app_offers_all_50_esc50_classes_and_switches_with_the_preset() 
 
     demo = app.build_app()  # the default preset: esc50-small
     dropdowns = {block.label: block for block in demo.blocks.values() if isinstance(block, gr.Dropdown)}
-    assert dropdowns["Preset (built-in models)"].value == "esc50-small"
+    from audiolab.ui.models import MODEL_LABEL
+
+    assert dropdowns[MODEL_LABEL].value == "esc50-small"
+    offered = [value for _, value in dropdowns[MODEL_LABEL].choices]  # the presets, then the hub models
+    assert offered.index("synth-tiny") < offered.index("cvssp/audioldm2") and dropdowns[MODEL_LABEL].allow_custom_value
     classes = [value for _, value in dropdowns["Class"].choices]
     assert len(classes) == 50 and "dog" in classes and "sea_waves" in classes
     class_update, reference_update, text = app.labels_for_preset("synth-tiny")
