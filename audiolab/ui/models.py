@@ -39,9 +39,41 @@ def model_dropdown(default: str = DEFAULT_PRESET) -> gr.Dropdown:
     return gr.Dropdown(model_choices(default), value=default, label=MODEL_LABEL, allow_custom_value=True)
 
 
+LOCAL_ADDRESSES = ("127.0.0.1", "localhost", "::1")
+
+
+def _looks_like_path(choice: str) -> bool:
+    """A folder path rather than a hub id (owner/name): absolute, home- or dot-relative, or deeper than owner/name."""
+    return choice.startswith(("/", "~", ".")) or choice.count("/") > 1 or "\\" in choice
+
+
+def check_folder_allowed(choice: str) -> None:
+    """Refuse a typed-in folder unless the page is served to this machine alone or the folder is allowed.
+
+    On a shared server (GRADIO_SERVER_NAME other than localhost, or a Hugging Face Space) a visitor must not
+    read the server's folders, nor learn which exist: paths are refused before anything is looked up, unless
+    they lie under a folder the server's owner lists in AUDIOLAB_MODEL_FOLDERS (separated by os.pathsep).
+    """
+    from pathlib import Path
+
+    if not _looks_like_path(choice):
+        return
+    served_locally = (os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1") in LOCAL_ADDRESSES
+                      and not os.environ.get("SPACE_ID"))
+    if served_locally:
+        return
+    roots = [Path(root).expanduser().resolve() for root in os.environ.get("AUDIOLAB_MODEL_FOLDERS", "").split(os.pathsep)
+             if root.strip()]
+    folder = Path(choice).expanduser().resolve()
+    if not any(folder == root or root in folder.parents for root in roots):
+        raise ValueError("This server does not read model folders typed into the page; choose a built-in preset or a "
+                         "hub model (its owner can allow folders with AUDIOLAB_MODEL_FOLDERS).")
+
+
 def hub_pipeline(choice: str) -> AudioLabPipeline:
     """The default preset's pipeline with the hub model `choice` generating, loaded on first use."""
     key = str(choice).strip()
+    check_folder_allowed(key)
     with _LOADING:
         if key not in _HUB:
             from audiolab.hub.backend import HubGenerator
@@ -68,6 +100,7 @@ def model_status(choice: str) -> str:
     if not is_hub_choice(choice):
         return f"Built-in preset **{choice}**: small, trained by the project, runs offline on this machine."
     try:
+        check_folder_allowed(choice)
         resolved = resolve_model(choice)
         family = pipeline_family(resolved)
     except ValueError as error:

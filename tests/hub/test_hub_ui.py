@@ -34,6 +34,24 @@ def test_the_status_says_what_is_missing(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert "**Missing:**" in models.model_status(str(stable_audio_folder))
 
 
+def test_a_shared_server_reads_no_typed_in_folder_unless_allowed(monkeypatch: pytest.MonkeyPatch,
+                                                                   stable_audio_folder: Path) -> None:
+    """Exposed (0.0.0.0, or a Space), a typed path is refused before it is looked up: no reading, no probing."""
+    monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
+    monkeypatch.delenv("AUDIOLAB_MODEL_FOLDERS", raising=False)
+    for path in (str(stable_audio_folder), "/etc", "/no/such/folder", "../presets"):
+        assert "does not read model folders" in models.model_status(path)
+        with pytest.raises(ValueError, match="does not read model folders"):
+            models.hub_pipeline(path)
+    assert "Built-in preset" in models.model_status("synth-tiny")  # presets and hub ids are unaffected
+    monkeypatch.setenv("AUDIOLAB_MODEL_FOLDERS", str(stable_audio_folder.parent))
+    assert "Stable Audio Open" in models.model_status(str(stable_audio_folder))
+    monkeypatch.setenv("GRADIO_SERVER_NAME", "127.0.0.1")
+    monkeypatch.setenv("SPACE_ID", "someone/audiolab")
+    monkeypatch.delenv("AUDIOLAB_MODEL_FOLDERS")
+    assert "does not read model folders" in models.model_status(str(stable_audio_folder))
+
+
 def test_a_folder_typed_in_generates_behind_the_same_handlers(pipeline, stable_audio_folder: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("audiolab.ui.models.get_pipeline", lambda name: pipeline)  # the session's preset pipeline
