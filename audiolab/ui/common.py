@@ -21,6 +21,7 @@ WHICH_STEP_CHOICES = [X0_HAT_CHOICE, X_T_CHOICE]
 
 Component = gr.components.Component
 Widgets = dict[str, Component]  # a tab's widgets by short name, for the function that wires them
+Event = gr.events.Dependency  # what an event listener returns: something to chain after, or to cancel
 
 _PIPELINES: dict[str, AudioLabPipeline] = {}  # the one cache: a pipeline per preset, built on first use
 
@@ -106,3 +107,27 @@ def wire_step_listener(
     """Play the chosen step whenever the step or the x_t / x̂_0 choice changes (no API endpoint)."""
     for trigger in (picker.change, which.change):
         trigger(listen_to_step, [preset, state, picker, which], step_audio, api_name=False, concurrency_id=MODEL_QUEUE)
+
+
+def _button_updates(count: int, interactive: bool) -> str:
+    """A browser-side function (no server round trip) that makes `count` buttons (non-)interactive."""
+    update = f"{{__type__: 'update', interactive: {'true' if interactive else 'false'}}}"
+    return f"() => [{', '.join([update] * count)}]"
+
+
+def hold_while_loading(dataset: gr.Dataset, loaded: Event, *buttons: gr.Button) -> None:
+    """Keep `buttons` disabled from a click on an example until the example's values have reached its inputs.
+
+    An example fills its inputs from the server's reply to the click, and a button's event reads its inputs in
+    the browser when it is clicked: clicked before that reply, it would send the inputs as they were (no
+    recording at all). Both updates run in the browser, so the first lands before any later click can.
+    """
+    dataset.select(None, None, list(buttons), js=_button_updates(len(buttons), False), queue=False,
+                   show_progress="hidden", api_name=False)
+    loaded.then(None, None, list(buttons), js=_button_updates(len(buttons), True), queue=False,
+                show_progress="hidden", api_name=False)
+
+
+def hold_for_examples(examples: gr.Examples, *buttons: gr.Button) -> None:
+    """`hold_while_loading` for a gr.Examples: its dataset and the event that loads a clicked example."""
+    hold_while_loading(examples.dataset, examples.load_input_event, *buttons)

@@ -15,6 +15,7 @@ from audiolab.ui.common import (
     MODEL_QUEUE,
     Widgets,
     get_pipeline,
+    hold_for_examples,
     pipeline_audio,
     reset_step_picker,
     result_summary,
@@ -67,7 +68,9 @@ def build_explorer_tab(preset: gr.Dropdown, defaults: Preset) -> None:
         audio = gr.Audio(label="Audio of x_t", type="numpy", interactive=False)
     state = gr.State(None)
     recordings = example_recordings(defaults.sample_rate)
-    gr.Examples([[str(path)] for path in recordings.values()][:3], [inputs["recording"]], label="Example recordings")
+    examples = gr.Examples([[str(path)] for path in recordings.values()][:3], [inputs["recording"]],
+                           label="Example recordings")
+    hold_for_examples(examples, button)
     button.click(run_explorer,
                  [preset, *(inputs[k] for k in ("recording", "timesteps", "schedule", "domain", "seed"))],
                  [plot, schedule_plot, state, picker, summary], api_name="diffuse", concurrency_id=MODEL_QUEUE)

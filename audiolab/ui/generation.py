@@ -17,6 +17,7 @@ from audiolab.ui.common import (
     X0_HAT_CHOICE,
     Widgets,
     get_pipeline,
+    hold_for_examples,
     pipeline_audio,
     reset_step_picker,
     result_summary,
@@ -160,7 +161,8 @@ def build_text_tab(preset: gr.Dropdown, defaults: Preset, last_generated: gr.Sta
     controls = generation_controls(defaults)
     button = gr.Button("Generate", variant="primary")
     outputs = generation_outputs()
-    gr.Examples([[p] for p in EXAMPLE_PROMPTS], [prompt], label="Example prompts")
+    examples = gr.Examples([[p] for p in EXAMPLE_PROMPTS], [prompt], label="Example prompts")
+    hold_for_examples(examples, button)
     wire_generation(button, preset, prompt, None, None, None, controls, outputs, "generate_text", last_generated)
 
 
@@ -186,13 +188,14 @@ def build_reference_tab(preset: gr.Dropdown, defaults: Preset, last_generated: g
     button = gr.Button("Generate from the reference", variant="primary")
     outputs = generation_outputs()
     recordings = example_recordings(defaults.sample_rate)
-    gr.Examples(
+    examples = gr.Examples(
         [[str(recordings["church_bell"]), "style", "", ""],
          [str(recordings["siren"]), "variation", "an ambulance passing by", ""],
          [str(recordings["bird_chirp"]), "style", "rain falling on leaves", ""]],
         [inputs["reference"], inputs["mode"], inputs["prompt"], inputs["label"]],
         label="Example recordings (reference, mode, prompt, class)",
     )
+    hold_for_examples(examples, button)
     wire_generation(button, preset, inputs["prompt"], inputs["label"], inputs["reference"], inputs["strength"],
                     controls, outputs, "generate_reference", last_generated, (inputs["mode"], inputs["style_weight"]))
     return inputs["label"]

@@ -9,7 +9,15 @@ import gradio as gr
 from audiolab.core import plots, quality
 from audiolab.examples import noisy_speech_examples
 from audiolab.pipeline import Result
-from audiolab.ui.common import MODEL_QUEUE, Widgets, get_pipeline, reset_step_picker, result_summary, shows_errors
+from audiolab.ui.common import (
+    MODEL_QUEUE,
+    Widgets,
+    get_pipeline,
+    hold_for_examples,
+    reset_step_picker,
+    result_summary,
+    shows_errors,
+)
 
 METHOD_CHOICES = [("DiffGMM", "diffgmm"), ("Score-based diffusion", "score"), ("Classical baseline", "baseline")]
 TASK_CHOICES = [("Denoise", "denoise"), ("Bandwidth extension", "bandwidth"), ("Declip", "declip"),
@@ -105,8 +113,10 @@ def build_restoration_tab(preset: gr.Dropdown) -> None:
     button = gr.Button("Restore", variant="primary")
     outputs = _restoration_outputs()
     pairs = noisy_speech_examples(EXAMPLE_RATE).values()
-    gr.Examples([[str(noisy_path), str(clean_path)] for noisy_path, clean_path in pairs],
-                [inputs["recording"], inputs["clean"]], label="Example noisy mixtures (with their clean references)")
+    examples = gr.Examples([[str(noisy_path), str(clean_path)] for noisy_path, clean_path in pairs],
+                           [inputs["recording"], inputs["clean"]],
+                           label="Example noisy mixtures (with their clean references)")
+    hold_for_examples(examples, button, inputs["make"])
     button.click(run_denoise,
                  [preset, *(inputs[k] for k in ("recording", "clean", "method", "task", "steps", "strength", "guidance",
                                                  "cutoff", "seed"))],

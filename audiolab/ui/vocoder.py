@@ -15,6 +15,7 @@ from audiolab.ui.common import (
     X_T_CHOICE,
     Widgets,
     get_pipeline,
+    hold_for_examples,
     pipeline_audio,
     reset_step_picker,
     result_summary,
@@ -94,7 +95,9 @@ def build_vocoder_tab(preset: gr.Dropdown, defaults: Preset, last_generated: gr.
     button = gr.Button("Vocode", variant="primary")
     outputs = _vocoder_outputs()
     recordings = example_recordings(defaults.sample_rate)
-    gr.Examples([[str(path)] for path in recordings.values()][:3], [inputs["recording"]], label="Example recordings")
+    examples = gr.Examples([[str(path)] for path in recordings.values()][:3], [inputs["recording"]],
+                           label="Example recordings")
+    hold_for_examples(examples, button)
     button.click(run_vocoder,
                  [preset, inputs["recording"], last_generated, inputs["source"], inputs["steps"], inputs["iterations"],
                   inputs["seed"], inputs["projections"]],
