@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import gradio as gr
@@ -18,6 +18,7 @@ from audiolab.ui.common import (
     Widgets,
     get_pipeline,
     hold_for_examples,
+    hold_while_loading,
     pipeline_audio,
     reset_step_picker,
     result_summary,
@@ -38,6 +39,7 @@ REFERENCE_HELP = (
     "like the reference, not a copy of it. With a prompt, *style weight* blends the two "
     "(0 = only the prompt, 1 = only the reference)."
 )
+EXAMPLE_CLASSES = 6  # how many of the preset's classes the Class tab offers as examples
 
 
 # ---- handlers ---------------------------------------------------------------------------------------
@@ -95,6 +97,22 @@ def labels_for_preset(preset: str) -> tuple[Any, Any, str]:
     labels = list(load_preset(preset).labels)
     return (gr.update(choices=labels, value=labels[0]), gr.update(choices=[""] + labels, value=""),
             class_count(preset, labels))
+
+
+@shows_errors
+def class_examples_for_preset(preset: str) -> gr.Dataset:
+    """When the preset changes, the example classes are the new preset's."""
+    return gr.Dataset(samples=class_example_rows(load_preset(preset).labels))
+
+
+def class_example_rows(labels: Sequence[str]) -> list[list[str]]:
+    """The example classes, one per row: the preset's first few."""
+    return [[name] for name in labels[:EXAMPLE_CLASSES]]
+
+
+def pick_example_class(row: list[str]) -> str:
+    """A clicked example class becomes the picker's value; its choices (the preset's classes) stay."""
+    return row[0]
 
 
 def class_count(preset: str, labels: list[str]) -> str:
@@ -168,16 +186,23 @@ def build_text_tab(preset: gr.Dropdown, defaults: Preset, last_generated: gr.Sta
 
 def build_class_tab(
     preset: gr.Dropdown, default_preset: str, defaults: Preset, last_generated: gr.State
-) -> tuple[gr.Dropdown, gr.Markdown]:
-    """Class label: one of the preset's classes. Returns the class picker and the class count, for preset changes."""
+) -> tuple[gr.Dropdown, gr.Markdown, gr.Dataset]:
+    """Class label: one of the preset's classes. Returns the class picker, the class count and the example
+    classes, for preset changes."""
     count = gr.Markdown(class_count(default_preset, list(defaults.labels)))
     label = gr.Dropdown(list(defaults.labels), value=defaults.labels[0], label="Class")
     controls = generation_controls(defaults)
     button = gr.Button("Generate", variant="primary")
     outputs = generation_outputs()
-    gr.Examples([[name] for name in defaults.labels[:6]], [label], label="Example classes")
+    # Not gr.Examples: it loads an example with the picker's choices as built, the first preset's classes,
+    # so after a preset change a picked example would undo the new preset's choices. Shown as text: a
+    # dropdown's example is drawn by its name among those same first choices.
+    examples = gr.Dataset(components=["textbox"], samples=class_example_rows(defaults.labels), type="values",
+                          label="Example classes")
+    picked = examples.click(pick_example_class, examples, label, queue=False, show_progress="hidden", api_name=False)
+    hold_while_loading(examples, picked, button)
     wire_generation(button, preset, None, label, None, None, controls, outputs, "generate_label", last_generated)
-    return label, count
+    return label, count, examples
 
 
 def build_reference_tab(preset: gr.Dropdown, defaults: Preset, last_generated: gr.State) -> gr.Dropdown:

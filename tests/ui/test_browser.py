@@ -169,3 +169,29 @@ def test_reference_tab_generates_from_a_reference_style(page: sync_api.Page, tmp
     sync_api.expect(panel.get_by_label("Style: a new sound like it")).to_be_checked()
     sync_api.expect(panel.get_by_text("conditioned on the reference's style")).to_be_visible()
     page.screenshot(path=tmp_path / "reference.png", full_page=True)
+
+
+def test_class_examples_follow_the_preset(page: sync_api.Page, tmp_path: Path) -> None:
+    from audiolab.core.presets import list_presets
+    from audiolab.generation.preset import load_preset
+
+    other = next(name for name in list_presets() if name != TEST_PRESET)
+    old_labels, new_labels = load_preset(TEST_PRESET).labels, load_preset(other).labels
+    page.get_by_role("tab", name="Class label").click()
+    panel = page.get_by_role("tabpanel").filter(visible=True)
+    examples = panel.locator(".block").filter(has=page.get_by_text("Example classes", exact=True))
+    sync_api.expect(examples.get_by_text(old_labels[0], exact=True)).to_be_visible()
+
+    page.get_by_label("Preset (built-in models)").click()
+    page.get_by_role("option", name=other, exact=True).click()
+    # The examples name the new preset's classes, and none of the old preset's.
+    sync_api.expect(examples.get_by_text(new_labels[1], exact=True)).to_be_visible()
+    for label in set(old_labels) - set(new_labels):
+        sync_api.expect(examples.get_by_text(label, exact=True)).to_have_count(0)
+
+    # Picking one fills the class picker without undoing the preset's classes, and generating from it works.
+    _set_numbers(panel, Steps="2", Seconds="1")
+    examples.get_by_text(new_labels[1], exact=True).click()
+    summary = panel.get_by_text(f"conditioned on label '{new_labels[1]}'")
+    _click_and_wait(page, panel, "Generate", summary, tmp_path)
+    sync_api.expect(panel.get_by_label("Class", exact=True)).to_have_value(new_labels[1])
