@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import gradio as gr
@@ -131,3 +131,24 @@ def hold_while_loading(dataset: gr.Dataset, loaded: Event, *buttons: gr.Button) 
 def hold_for_examples(examples: gr.Examples, *buttons: gr.Button) -> None:
     """`hold_while_loading` for a gr.Examples: its dataset and the event that loads a clicked example."""
     hold_while_loading(examples.dataset, examples.load_input_event, *buttons)
+
+
+def cleared(component: Component) -> Any:
+    """What an output holds before a run: nothing (a step picker: no steps to pick)."""
+    if isinstance(component, gr.Dropdown):
+        return gr.update(choices=[], value=None)
+    return None
+
+
+def wire_run_start(button: gr.Button, outputs: Sequence[Component], summary: gr.Markdown) -> None:
+    """On each click, before the run: empty the tab's outputs and its summary, so an error never sits above an
+    old result.
+
+    Register it before the run's own click listener: Gradio runs one trigger's listeners in order, each to its
+    end, so the outputs are emptied before the run starts and never after it ends.
+    """
+
+    def start() -> tuple[Any, ...]:
+        return (*(cleared(output) for output in outputs), "")
+
+    button.click(start, None, [*outputs, summary], queue=False, show_progress="hidden", api_name=False)

@@ -20,6 +20,7 @@ from audiolab.ui.common import (
     reset_step_picker,
     result_summary,
     shows_errors,
+    wire_run_start,
 )
 
 FORWARD_T_CHOICES = [0, 10, 50, 100, 200, 350, 500, 750, 900, 999]
@@ -71,6 +72,7 @@ def build_explorer_tab(preset: gr.Dropdown, defaults: Preset) -> None:
     examples = gr.Examples([[str(path)] for path in recordings.values()][:3], [inputs["recording"]],
                            label="Example recordings")
     hold_for_examples(examples, button)
+    wire_run_start(button, [plot, schedule_plot, state, picker, audio], summary)
     button.click(run_explorer,
                  [preset, *(inputs[k] for k in ("recording", "timesteps", "schedule", "domain", "seed"))],
                  [plot, schedule_plot, state, picker, summary], api_name="diffuse", concurrency_id=MODEL_QUEUE)

@@ -24,6 +24,7 @@ from audiolab.ui.common import (
     result_summary,
     shows_errors,
     step_listener,
+    wire_run_start,
     wire_step_listener,
 )
 
@@ -154,6 +155,12 @@ def generation_outputs() -> Widgets:
             "which": which, "step_audio": step_audio, "state": state}
 
 
+def wire_generation_start(button: gr.Button, outputs: Widgets) -> None:
+    """Empty a generation tab's outputs when its button is clicked, before the run (register it first)."""
+    cleared = [outputs[k] for k in ("audio", "preview", "figure", "state", "picker", "step_audio")]
+    wire_run_start(button, cleared, outputs["summary"])
+
+
 def wire_generation(
     button: gr.Button, preset: gr.Dropdown, text: Any, label: Any, reference: Any, strength: Any,
     controls: Widgets, outputs: Widgets, api_name: str, last_generated: gr.State,
@@ -181,6 +188,7 @@ def build_text_tab(preset: gr.Dropdown, defaults: Preset, last_generated: gr.Sta
     outputs = generation_outputs()
     examples = gr.Examples([[p] for p in EXAMPLE_PROMPTS], [prompt], label="Example prompts")
     hold_for_examples(examples, button)
+    wire_generation_start(button, outputs)
     wire_generation(button, preset, prompt, None, None, None, controls, outputs, "generate_text", last_generated)
 
 
@@ -201,6 +209,7 @@ def build_class_tab(
                           label="Example classes")
     picked = examples.click(pick_example_class, examples, label, queue=False, show_progress="hidden", api_name=False)
     hold_while_loading(examples, picked, button)
+    wire_generation_start(button, outputs)
     wire_generation(button, preset, None, label, None, None, controls, outputs, "generate_label", last_generated)
     return label, count, examples
 
@@ -221,6 +230,7 @@ def build_reference_tab(preset: gr.Dropdown, defaults: Preset, last_generated: g
         label="Example recordings (reference, mode, prompt, class)",
     )
     hold_for_examples(examples, button)
+    wire_generation_start(button, outputs)
     wire_generation(button, preset, inputs["prompt"], inputs["label"], inputs["reference"], inputs["strength"],
                     controls, outputs, "generate_reference", last_generated, (inputs["mode"], inputs["style_weight"]))
     return inputs["label"]

@@ -17,6 +17,7 @@ from audiolab.ui.common import (
     reset_step_picker,
     result_summary,
     shows_errors,
+    wire_run_start,
 )
 
 METHOD_CHOICES = [("DiffGMM", "diffgmm"), ("Score-based diffusion", "score"), ("Classical baseline", "baseline")]
@@ -117,6 +118,8 @@ def build_restoration_tab(preset: gr.Dropdown) -> None:
                            [inputs["recording"], inputs["clean"]],
                            label="Example noisy mixtures (with their clean references)")
     hold_for_examples(examples, button, inputs["make"])
+    wire_run_start(button, [outputs[k] for k in ("audio", "plot", "trajectory", "mixture", "state", "picker",
+                                                 "step_audio")], outputs["summary"])
     button.click(run_denoise,
                  [preset, *(inputs[k] for k in ("recording", "clean", "method", "task", "steps", "strength", "guidance",
                                                  "cutoff", "seed"))],

@@ -21,6 +21,7 @@ from audiolab.ui.common import (
     result_summary,
     shows_errors,
     step_listener,
+    wire_run_start,
     wire_step_listener,
 )
 
@@ -98,6 +99,8 @@ def build_vocoder_tab(preset: gr.Dropdown, defaults: Preset, last_generated: gr.
     examples = gr.Examples([[str(path)] for path in recordings.values()][:3], [inputs["recording"]],
                            label="Example recordings")
     hold_for_examples(examples, button)
+    wire_run_start(button, [outputs[k] for k in ("diffusion", "griffin_lim", "plot", "trajectory", "state", "picker",
+                                                 "step_audio")], outputs["summary"])
     button.click(run_vocoder,
                  [preset, inputs["recording"], last_generated, inputs["source"], inputs["steps"], inputs["iterations"],
                   inputs["seed"], inputs["projections"]],

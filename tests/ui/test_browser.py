@@ -195,3 +195,26 @@ def test_class_examples_follow_the_preset(page: sync_api.Page, tmp_path: Path) -
     summary = panel.get_by_text(f"conditioned on label '{new_labels[1]}'")
     _click_and_wait(page, panel, "Generate", summary, tmp_path)
     sync_api.expect(panel.get_by_label("Class", exact=True)).to_have_value(new_labels[1])
+
+
+def test_an_error_clears_the_previous_result(page: sync_api.Page, tmp_path: Path) -> None:
+    page.get_by_role("tab", name="Text to audio").click()
+    panel = page.get_by_role("tabpanel").filter(visible=True)
+    prompt = panel.get_by_label("Prompt", exact=True)
+    prompt.fill("rain on a tin roof")
+    _set_numbers(panel, Steps="3", Seconds="1")
+    summary = panel.get_by_text("conditioned on text 'rain on a tin roof'")
+    waveform = panel.get_by_test_id("waveform-Generated audio")
+    plot_block = panel.locator(".block").filter(has=page.get_by_test_id("block-label").filter(has_text="Reverse trajectory"))
+    plot_image = plot_block.get_by_test_id("matplotlib").locator("img")
+    preview_block = panel.locator(".block").filter(has=page.get_by_test_id("block-label").filter(has_text="Live x̂_0"))
+    preview_image = preview_block.locator("img")
+    _click_and_wait(page, panel, "Generate", summary, tmp_path)
+    for shown in (waveform, plot_image, preview_image):
+        sync_api.expect(shown).to_be_visible()
+
+    prompt.fill("")  # an empty prompt: the run fails with a message
+    panel.get_by_role("button", name="Generate", exact=True).click()
+    sync_api.expect(page.get_by_test_id("toast-body")).to_contain_text("prompt is empty")
+    for gone in (summary, waveform, plot_image, preview_image):  # no old result under the error
+        sync_api.expect(gone).to_have_count(0)
