@@ -97,7 +97,7 @@ class AudioLabPipeline:
         """Yield kept reverse-trajectory Steps as they are sampled, then the Result.
 
         `settings` are the other fields of `GenerationRequest` (strength, seconds, steps, sampler, guidance,
-        seed, keep_every, progress, vocoder, vocoder_steps, reference_mode, style_weight).
+        seed, keep_every, preview_every, progress, vocoder, vocoder_steps, reference_mode, style_weight).
         """
         return self.generator.generate_iter(GenerationRequest(text, label, reference, **settings))
 

@@ -176,6 +176,14 @@ def load_audio(
     return audio
 
 
+def audio_seconds(path: str | Path) -> float | None:
+    """A file's duration from its header, without decoding it (None if it cannot be read)."""
+    try:
+        return float(sf.info(str(path)).duration)
+    except Exception:  # unreadable here: the run that loads it says why
+        return None
+
+
 def save_audio(path: str | Path, audio: np.ndarray, sample_rate: int) -> Path:
     """Write a float waveform as 16-bit PCM (format from the suffix: .wav, .flac, .ogg)."""
     path = Path(check_writable(str(path)))

@@ -58,6 +58,7 @@ class GenerationRequest:
     guidance: float | None = None
     seed: int = 0
     keep_every: int | None = None
+    preview_every: int | None = None  # also yield every n-th step for a live display; only kept ones are kept
     progress: bool = False
     vocoder: str | None = None
     vocoder_steps: int | None = None
@@ -208,6 +209,8 @@ class BuiltinGenerator:
         keep_every = r.keep_every  # by default about as many frames as the preset keeps at its own step count
         if keep_every is None:
             keep_every = max(1, round(steps * preset.sampler.keep_every / preset.sampler.steps))
+        if r.preview_every is not None and (isinstance(r.preview_every, bool) or int(r.preview_every) < 1):
+            raise ValueError(f"preview_every must be at least 1; got {r.preview_every}.")
         text = r.text
         if text is not None and not text.strip() and r.label is None and r.reference is None:
             check_prompt(text)  # raises the empty-prompt message
@@ -247,6 +250,9 @@ class BuiltinGenerator:
     def generate_iter(self, request: GenerationRequest) -> Iterator[Step | Result]:
         """Yield kept reverse-trajectory Steps as they are sampled, then the Result.
 
+        With `preview_every`, every n-th step is yielded as well, for a live display (a progress report at
+        each step with 1); only the kept ones make the Result's trajectory.
+
         A reference is used one of two ways. "variation" is SDEdit (Meng et al. 2022): its mel is noised to
         `strength` and denoised under the condition, so its structure survives. "style" conditions a fresh sample
         on its place in the text–audio space, alone or blended with the prompt: like it, not a copy of it.
@@ -274,14 +280,17 @@ class BuiltinGenerator:
         # 3. the reverse process
         scheduler = make_scheduler(r.sampler, self.schedule)  # type: ignore[arg-type]
         kept: list[Step] = []
+        keep_every = r.keep_every or 1
+        every = math.gcd(keep_every, int(r.preview_every)) if r.preview_every else keep_every
         sample_started = time.perf_counter()
         for step in sample(
             self._denoise_fn, scheduler, self.schedule, noise, r.steps, cond=cond, uncond=null, guidance=r.guidance,
-            keep_every=r.keep_every or 1, init=init, strength=r.strength if init is not None else 1.0,
+            keep_every=every, init=init, strength=r.strength if init is not None else 1.0,
             generator=generator, progress=r.progress,
             x0_range=(self.models.normalization.low, self.models.normalization.high),
         ):
-            kept.append(step)
+            if step.index % keep_every == 0 or step.index == step.total:  # the first and the last are always kept
+                kept.append(step)
             yield step
         timings["sample"] = time.perf_counter() - sample_started
 

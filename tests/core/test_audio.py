@@ -14,6 +14,7 @@ from audiolab.core.audio import (
     PEAK_CEILING,
     MelSettings,
     MelTransform,
+    audio_seconds,
     level,
     load_audio,
     normalize_loudness,
@@ -170,3 +171,9 @@ def test_level_reaches_the_target_loudness_and_never_squashes_a_sparse_clip() ->
     # turned down as a whole (the limiter takes at most 6 dB), so the flat burst keeps one gain across it
     assert float(np.max(np.abs(levelled))) / float(np.min(np.abs(levelled[8000:8016]))) == pytest.approx(1.0)
     assert np.array_equal(level(np.zeros(100, dtype=np.float32), 16_000), np.zeros(100, dtype=np.float32))
+
+
+def test_audio_seconds_reads_the_header_and_is_none_for_what_is_not_audio(tmp_path, bell_wav) -> None:
+    assert audio_seconds(bell_wav) == pytest.approx(2.0)
+    (tmp_path / "notes.wav").write_text("not audio")
+    assert audio_seconds(tmp_path / "notes.wav") is None and audio_seconds(tmp_path / "missing.wav") is None
