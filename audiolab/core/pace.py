@@ -63,15 +63,23 @@ class RunClock:
         self.started = time.perf_counter()
         self.report_every = report_every
         self._reported = -math.inf
+        self._first: tuple[float, int] | None = None  # (time, steps done) when `left` was first asked
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
 
     def left(self, done: int, total: int) -> float | None:
-        """Seconds left if the remaining steps go as fast as the `done` ones (None before the first)."""
-        if done <= 0:
+        """Seconds left if the remaining steps go at the pace since the first call: what came before the first
+        step (loading, encoding) is no step. None until the pace is known."""
+        now = time.perf_counter()
+        if self._first is None:
+            self._first = (now, done)
+        since, done_then = self._first
+        if done >= total:
+            return 0.0
+        if done <= done_then:
             return None
-        return self.elapsed() / done * max(total - done, 0)
+        return (now - since) / (done - done_then) * (total - done)
 
     def due(self) -> bool:
         """Whether `report_every` seconds have passed since the last report (the first is due); marks a report."""

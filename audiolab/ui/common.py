@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import gradio as gr
 
+from audiolab.core.stopping import Stopped
 from audiolab.pipeline import AudioLabPipeline, Result
 
 # Every event that runs a model or draws a figure shares one queue: one CPU job at a time keeps clicks
@@ -34,7 +35,7 @@ def get_pipeline(preset: str) -> AudioLabPipeline:
 
 
 def shows_errors(handler: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the library's ValueErrors into messages on the page (the inputs stay as they were)."""
+    """Turn the library's ValueErrors, and a stopped run, into messages on the page (the inputs stay as they were)."""
 
     # A streaming handler must stay a generator function, or Gradio would not stream it.
     if inspect.isgeneratorfunction(handler):
@@ -43,7 +44,7 @@ def shows_errors(handler: Callable[..., Any]) -> Callable[..., Any]:
         def streaming(*args: Any, **kwargs: Any) -> Iterator[Any]:
             try:
                 yield from handler(*args, **kwargs)
-            except ValueError as error:
+            except (ValueError, Stopped) as error:
                 raise gr.Error(str(error)) from error
 
         return streaming
@@ -52,7 +53,7 @@ def shows_errors(handler: Callable[..., Any]) -> Callable[..., Any]:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         try:
             return handler(*args, **kwargs)
-        except ValueError as error:
+        except (ValueError, Stopped) as error:
             raise gr.Error(str(error)) from error
 
     return wrapped
@@ -104,8 +105,9 @@ def step_listener(which_value: str) -> tuple[gr.Dropdown, gr.Radio, gr.Audio]:
 def wire_step_listener(
     preset: gr.Dropdown, state: gr.State, picker: gr.Dropdown, which: gr.Radio, step_audio: gr.Audio
 ) -> None:
-    """Play the chosen step whenever the step or the x_t / x̂_0 choice changes (no API endpoint)."""
-    for trigger in (picker.change, which.change):
+    """Play the chosen step whenever the user picks a step or x_t / x̂_0 (no API endpoint). On the user's input
+    only: a run resetting the picker is no reason to queue a job behind everyone's model runs."""
+    for trigger in (picker.input, which.input):
         trigger(listen_to_step, [preset, state, picker, which], step_audio, api_name=False, concurrency_id=MODEL_QUEUE)
 
 
@@ -132,23 +134,3 @@ def hold_for_examples(examples: gr.Examples, *buttons: gr.Button) -> None:
     """`hold_while_loading` for a gr.Examples: its dataset and the event that loads a clicked example."""
     hold_while_loading(examples.dataset, examples.load_input_event, *buttons)
 
-
-def cleared(component: Component) -> Any:
-    """What an output holds before a run: nothing (a step picker: no steps to pick)."""
-    if isinstance(component, gr.Dropdown):
-        return gr.update(choices=[], value=None)
-    return None
-
-
-def wire_run_start(button: gr.Button, outputs: Sequence[Component], summary: gr.Markdown) -> None:
-    """On each click, before the run: empty the tab's outputs and its summary, so an error never sits above an
-    old result.
-
-    Register it before the run's own click listener: Gradio runs one trigger's listeners in order, each to its
-    end, so the outputs are emptied before the run starts and never after it ends.
-    """
-
-    def start() -> tuple[Any, ...]:
-        return (*(cleared(output) for output in outputs), "")
-
-    button.click(start, None, [*outputs, summary], queue=False, show_progress="hidden", api_name=False)

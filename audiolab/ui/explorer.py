@@ -20,8 +20,8 @@ from audiolab.ui.common import (
     reset_step_picker,
     result_summary,
     shows_errors,
-    wire_run_start,
 )
+from audiolab.ui.runs import wire_run_start
 
 FORWARD_T_CHOICES = [0, 10, 50, 100, 200, 350, 500, 750, 900, 999]
 MEL_DOMAIN = "mel (what the generator diffuses)"
@@ -75,8 +75,9 @@ def build_explorer_tab(preset: gr.Dropdown, defaults: Preset) -> None:
     wire_run_start(button, [plot, schedule_plot, state, picker, audio], summary)
     button.click(run_explorer,
                  [preset, *(inputs[k] for k in ("recording", "timesteps", "schedule", "domain", "seed"))],
-                 [plot, schedule_plot, state, picker, summary], api_name="diffuse", concurrency_id=MODEL_QUEUE)
-    picker.change(listen_to_forward, [preset, state, picker], audio, api_name=False, concurrency_id=MODEL_QUEUE)
+                 [plot, schedule_plot, state, picker, summary], api_name="diffuse", concurrency_id=MODEL_QUEUE,
+                 show_progress_on=[plot, schedule_plot])  # not the summary
+    picker.input(listen_to_forward, [preset, state, picker], audio, api_name=False, concurrency_id=MODEL_QUEUE)
 
 
 def _explorer_inputs(defaults: Preset) -> Widgets:

@@ -9,12 +9,14 @@ import gradio as gr
 
 from audiolab.core import plots
 from audiolab.core.diffusion import SAMPLER_TITLES, SAMPLERS
+from audiolab.core.pace import RunClock, Work
 from audiolab.examples import EXAMPLE_PROMPTS, example_recordings
 from audiolab.generation.preset import Preset, load_preset
-from audiolab.pipeline import Step
+from audiolab.pipeline import AudioLabPipeline, Result, Step
 from audiolab.ui.common import (
     MODEL_QUEUE,
     X0_HAT_CHOICE,
+    Event,
     Widgets,
     get_pipeline,
     hold_for_examples,
@@ -24,8 +26,17 @@ from audiolab.ui.common import (
     result_summary,
     shows_errors,
     step_listener,
-    wire_run_start,
     wire_step_listener,
+)
+from audiolab.ui.runs import (
+    PACE,
+    estimate_summary,
+    run_buttons,
+    run_control,
+    running_summary,
+    stopped_outputs,
+    wire_run_start,
+    wire_stop,
 )
 
 SAMPLER_CHOICES = [(SAMPLER_TITLES[name], name) for name in SAMPLERS]
@@ -46,8 +57,9 @@ EXAMPLE_CLASSES = 6  # how many of the preset's classes the Class tab offers as 
 # ---- handlers ---------------------------------------------------------------------------------------
 
 
-def make_generation_handler(require_reference: bool) -> Callable[..., Iterator[tuple[Any, ...]]]:
-    """The handler behind the three generation tabs; the Reference tab's insists on a recording."""
+def make_generation_handler(require_reference: bool, tab: str) -> Callable[..., Iterator[tuple[Any, ...]]]:
+    """The handler behind a generation tab (`tab`: its endpoint, whose Stop it obeys); the Reference tab's
+    insists on a recording."""
 
     @shows_errors
     def run_generation(
@@ -65,31 +77,59 @@ def make_generation_handler(require_reference: bool) -> Callable[..., Iterator[t
         vocoder_steps: float = 6,
         reference_mode: str = "variation",
         style_weight: float = 0.5,
-        progress: gr.Progress = gr.Progress(track_tqdm=True),
+        request: gr.Request | None = None,
     ) -> Iterator[tuple[Any, ...]]:
-        """Stream a preview of x̂_0 while sampling; then the audio, the trajectory grid and the step picker."""
+        """Stream a live x̂_0 and the run's progress (in the summary); then the audio, the trajectory grid and the
+        step picker.
+
+        No gr.Progress: a progress report between two streamed previews restarts Gradio's timer, so the summary
+        keeps the time instead (steps done, time elapsed since the start, time left). On Stop it ends at the next
+        step, keeping the last preview.
+        """
         if require_reference and reference is None:
             raise ValueError("Upload or record a reference recording (or pick an example) to make a variation of.")
-        pipeline = get_pipeline(preset)
-        for item in pipeline.generate_iter(
-            text=text, label=label or None, reference=reference, strength=strength, seconds=seconds,
-            steps=int(steps), sampler=sampler, guidance=guidance, seed=seed, progress=True,
-            vocoder=vocoder, vocoder_steps=int(vocoder_steps) if vocoder == "diffusion" else None,
-            reference_mode=reference_mode, style_weight=float(style_weight),
-        ):
-            if isinstance(item, Step):
-                preview = plots.spectrogram_image(item.x0_hat)
-                yield gr.skip(), preview, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
-            else:
-                figure = plots.trajectory_figure(item.reverse, "Reverse trajectory: x_t (top) and x̂_0 (bottom)")
-                yield (pipeline_audio(pipeline, item.audio), gr.skip(), figure, item, reset_step_picker(item),
-                       result_summary(item), item)
+        with run_control(request, tab) as control:
+            if control.stop.is_set():  # stopped while it waited in the queue
+                yield stopped_outputs(7, 5)
+                return
+            pipeline = get_pipeline(preset)
+            work = generation_work(preset, steps, seconds, vocoder)
+            estimate, clock = estimate_summary(work), RunClock()
+            for item in pipeline.generate_iter(
+                text=text, label=label or None, reference=reference, strength=strength, seconds=seconds,
+                steps=int(steps), sampler=sampler, guidance=guidance, seed=seed, preview_every=1,
+                vocoder=vocoder, vocoder_steps=int(vocoder_steps) if vocoder == "diffusion" else None,
+                reference_mode=reference_mode, style_weight=float(style_weight),
+            ):
+                if control.stop.is_set():
+                    yield stopped_outputs(7, 5)
+                    return
+                if not isinstance(item, Step):
+                    PACE.record_timings(work, item.timings)
+                    yield result_outputs(pipeline, item)
+                elif item.index == item.total or clock.due():  # drawing every step would slow it; twice a second is live
+                    done = min(item.index + 1, item.total)
+                    yield preview_outputs(item, running_summary(estimate, clock, done, item.total))
 
     return run_generation
 
 
-run_generation = make_generation_handler(require_reference=False)
-run_reference_generation = make_generation_handler(require_reference=True)
+def preview_outputs(step: Step, summary: str) -> tuple[Any, ...]:
+    """A generation tab's outputs while it samples: the live x̂_0, and its progress in the summary."""
+    return gr.skip(), plots.spectrogram_image(step.x0_hat), gr.skip(), gr.skip(), gr.skip(), summary, gr.skip()
+
+
+def result_outputs(pipeline: AudioLabPipeline, result: Result) -> tuple[Any, ...]:
+    """A generation tab's outputs at the end: the audio, the trajectory grid, the step picker and the summary (and
+    the result twice: the tab's own, and the Vocoder tab's last generation)."""
+    figure = plots.trajectory_figure(result.reverse, "Reverse trajectory: x_t (top) and x̂_0 (bottom)")
+    return (pipeline_audio(pipeline, result.audio), gr.skip(), figure, result, reset_step_picker(result),
+            result_summary(result), result)
+
+
+def generation_work(preset: str, steps: float, seconds: float, vocoder: str) -> Work:
+    """A generation's size, for its estimate: its steps over its seconds, with this preset and vocoder."""
+    return Work(f"generation {preset} {vocoder}", int(steps), float(seconds))
 
 
 @shows_errors
@@ -155,26 +195,32 @@ def generation_outputs() -> Widgets:
             "which": which, "step_audio": step_audio, "state": state}
 
 
-def wire_generation_start(button: gr.Button, outputs: Widgets) -> None:
-    """Empty a generation tab's outputs when its button is clicked, before the run (register it first)."""
+def wire_generation_start(button: gr.Button, stop: gr.Button, preset: gr.Dropdown, controls: Widgets,
+                          outputs: Widgets, tab: str) -> None:
+    """When a generation tab's button is clicked, before the run (register it first): empty its outputs, show the
+    estimate and enable Stop."""
     cleared = [outputs[k] for k in ("audio", "preview", "figure", "state", "picker", "step_audio")]
-    wire_run_start(button, cleared, outputs["summary"])
+    wire_run_start(button, cleared, outputs["summary"], stop, tab, generation_work,
+                   [preset, controls["steps"], controls["seconds"], controls["vocoder"]])
 
 
 def wire_generation(
     button: gr.Button, preset: gr.Dropdown, text: Any, label: Any, reference: Any, strength: Any,
     controls: Widgets, outputs: Widgets, api_name: str, last_generated: gr.State,
     reference_controls: tuple[Any, ...] = (),
-) -> None:
-    """Generate on click (the tab's API endpoint), and play kept steps; a missing input is passed as None."""
-    handler = run_reference_generation if reference is not None else run_generation
+) -> Event:
+    """Generate on click (the tab's API endpoint), and play kept steps; a missing input is passed as None.
+    Returns the run, for its Stop."""
+    handler = make_generation_handler(require_reference=reference is not None, tab=api_name)
     none = gr.State(None)
     inputs = [preset, text or none, label or none, reference or none, strength or gr.State(0.6),
               controls["seconds"], controls["steps"], controls["sampler"], controls["guidance"], controls["seed"],
               controls["vocoder"], controls["vocoder_steps"], *reference_controls]
     targets = [outputs[k] for k in ("audio", "preview", "figure", "state", "picker", "summary")] + [last_generated]
-    button.click(handler, inputs, targets, api_name=api_name, concurrency_id=MODEL_QUEUE)
+    run = button.click(handler, inputs, targets, api_name=api_name, concurrency_id=MODEL_QUEUE,
+                       show_progress_on=[outputs["audio"], outputs["preview"], outputs["figure"]])  # not the summary
     wire_step_listener(preset, outputs["state"], outputs["picker"], outputs["which"], outputs["step_audio"])
+    return run
 
 
 # ---- the tabs ---------------------------------------------------------------------------------------
@@ -184,12 +230,13 @@ def build_text_tab(preset: gr.Dropdown, defaults: Preset, last_generated: gr.Sta
     """Text to audio: a prompt, the sampling settings, and example prompts."""
     prompt = gr.Textbox(label="Prompt", placeholder="e.g. an ambulance passing by", lines=1)
     controls = generation_controls(defaults)
-    button = gr.Button("Generate", variant="primary")
+    button, stop = run_buttons("Generate")
     outputs = generation_outputs()
     examples = gr.Examples([[p] for p in EXAMPLE_PROMPTS], [prompt], label="Example prompts")
     hold_for_examples(examples, button)
-    wire_generation_start(button, outputs)
-    wire_generation(button, preset, prompt, None, None, None, controls, outputs, "generate_text", last_generated)
+    wire_generation_start(button, stop, preset, controls, outputs, "generate_text")
+    run = wire_generation(button, preset, prompt, None, None, None, controls, outputs, "generate_text", last_generated)
+    wire_stop(stop, button, run, outputs["summary"], "generate_text")
 
 
 def build_class_tab(
@@ -200,7 +247,7 @@ def build_class_tab(
     count = gr.Markdown(class_count(default_preset, list(defaults.labels)))
     label = gr.Dropdown(list(defaults.labels), value=defaults.labels[0], label="Class")
     controls = generation_controls(defaults)
-    button = gr.Button("Generate", variant="primary")
+    button, stop = run_buttons("Generate")
     outputs = generation_outputs()
     # Not gr.Examples: it loads an example with the picker's choices as built, the first preset's classes,
     # so after a preset change a picked example would undo the new preset's choices. Shown as text: a
@@ -209,8 +256,9 @@ def build_class_tab(
                           label="Example classes")
     picked = examples.click(pick_example_class, examples, label, queue=False, show_progress="hidden", api_name=False)
     hold_while_loading(examples, picked, button)
-    wire_generation_start(button, outputs)
-    wire_generation(button, preset, None, label, None, None, controls, outputs, "generate_label", last_generated)
+    wire_generation_start(button, stop, preset, controls, outputs, "generate_label")
+    run = wire_generation(button, preset, None, label, None, None, controls, outputs, "generate_label", last_generated)
+    wire_stop(stop, button, run, outputs["summary"], "generate_label")
     return label, count, examples
 
 
@@ -219,7 +267,7 @@ def build_reference_tab(preset: gr.Dropdown, defaults: Preset, last_generated: g
     gr.Markdown(REFERENCE_HELP)
     inputs = _reference_inputs(defaults)
     controls = generation_controls(defaults)
-    button = gr.Button("Generate from the reference", variant="primary")
+    button, stop = run_buttons("Generate from the reference")
     outputs = generation_outputs()
     recordings = example_recordings(defaults.sample_rate)
     examples = gr.Examples(
@@ -230,9 +278,11 @@ def build_reference_tab(preset: gr.Dropdown, defaults: Preset, last_generated: g
         label="Example recordings (reference, mode, prompt, class)",
     )
     hold_for_examples(examples, button)
-    wire_generation_start(button, outputs)
-    wire_generation(button, preset, inputs["prompt"], inputs["label"], inputs["reference"], inputs["strength"],
-                    controls, outputs, "generate_reference", last_generated, (inputs["mode"], inputs["style_weight"]))
+    wire_generation_start(button, stop, preset, controls, outputs, "generate_reference")
+    run = wire_generation(button, preset, inputs["prompt"], inputs["label"], inputs["reference"], inputs["strength"],
+                          controls, outputs, "generate_reference", last_generated,
+                          (inputs["mode"], inputs["style_weight"]))
+    wire_stop(stop, button, run, outputs["summary"], "generate_reference")
     return inputs["label"]
 
 

@@ -7,8 +7,10 @@ port. Uses the system's Chromium (nothing is downloaded: no `playwright install`
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,6 +117,11 @@ def test_text_to_audio_generates_audio_and_trajectory(page: sync_api.Page, tmp_p
     sync_api.expect(panel.get_by_text("conditioned on text 'a siren wailing'")).to_be_visible()
     sync_api.expect(panel.get_by_text("5 steps")).to_be_visible()
 
+    # Any kept step plays: pick one, and its audio appears.
+    panel.get_by_label("Listen to a kept step").click()
+    page.get_by_role("option").first.click()
+    sync_api.expect(panel.get_by_test_id("waveform-Audio of that step")).to_be_visible()
+
     screenshot = tmp_path / "text_to_audio.png"
     page.screenshot(path=screenshot, full_page=True)
     assert screenshot.stat().st_size > 0
@@ -129,6 +136,17 @@ def _click_and_wait(page: sync_api.Page, panel: sync_api.Locator, button: str, r
     if error_toast.count() and error_toast.first.is_visible():
         page.screenshot(path=tmp_path / "failure.png", full_page=True)
         pytest.fail(f"the page showed an error instead of a result: {error_toast.first.inner_text()!r}")
+
+
+def _seconds(text: str) -> float:
+    """A duration as the page writes it ("7 min 02 s", "1 h 05 min", "3.2 s"), in seconds."""
+    units = {"h": 3600, "min": 60, "s": 1}
+    return sum(float(number) * units[unit] for number, unit in re.findall(r"([\d.]+) (h|min|s)\b", text))
+
+
+def _block(page: sync_api.Page, panel: sync_api.Locator, label: str) -> sync_api.Locator:
+    """The block of the widget labelled `label`."""
+    return panel.locator(".block").filter(has=page.get_by_test_id("block-label").filter(has_text=label))
 
 
 def _set_numbers(panel: sync_api.Locator, **values: str) -> None:
@@ -218,3 +236,46 @@ def test_an_error_clears_the_previous_result(page: sync_api.Page, tmp_path: Path
     sync_api.expect(page.get_by_test_id("toast-body")).to_contain_text("prompt is empty")
     for gone in (summary, waveform, plot_image, preview_image):  # no old result under the error
         sync_api.expect(gone).to_have_count(0)
+
+
+def test_stop_ends_a_long_run_at_once_and_the_queue_moves_on(page: sync_api.Page, tmp_path: Path) -> None:
+    page.get_by_role("tab", name="Text to audio").click()
+    panel = page.get_by_role("tabpanel").filter(visible=True)
+    panel.get_by_label("Prompt", exact=True).fill("wind through the trees")
+    done = panel.get_by_text("conditioned on text 'wind through the trees'")
+    stop = panel.get_by_role("button", name="Stop", exact=True)
+    sync_api.expect(stop).to_be_disabled()  # nothing to stop yet
+    _set_numbers(panel, Steps="3", Seconds="1")
+    _click_and_wait(page, panel, "Generate", done, tmp_path)  # a short run: this machine's pace, for the estimate
+
+    _set_numbers(panel, Steps="1000", Seconds="10")  # minutes of work
+    panel.get_by_role("button", name="Generate", exact=True).click()
+    # Before it ends: the estimate, then the steps done and the time left, in the summary ...
+    sync_api.expect(panel.get_by_text(re.compile(r"Estimate: about .+ for 1000 steps"))).to_be_visible()
+    running = panel.get_by_text(re.compile(r"Running: step \d+ of 1000 · .+ elapsed · about .+ left"))
+    sync_api.expect(running).to_be_visible()
+    left = _seconds(running.inner_text().split("about")[-1])
+    # ... which no progress display covers: that shows on the result widgets.
+    summary_block = panel.locator(".block").filter(has=running)
+    sync_api.expect(summary_block.get_by_test_id("status-tracker")).to_be_hidden()
+    sync_api.expect(_block(page, panel, "Live x̂_0").get_by_test_id("status-tracker")).to_be_visible()
+
+    # Someone else asks for a sound meanwhile: they wait in the queue and are told their place in it.
+    other = page.context.new_page()
+    other.goto(page.url)
+    other.get_by_role("tab", name="Text to audio").click()
+    other_panel = other.get_by_role("tabpanel").filter(visible=True)
+    other_panel.get_by_label("Prompt", exact=True).fill("a dog barking")
+    _set_numbers(other_panel, Steps="3", Seconds="1")
+    other_panel.get_by_role("button", name="Generate", exact=True).click()
+    sync_api.expect(_block(other, other_panel, "Generated audio").get_by_text(re.compile(r"queue: 1/\d"))).to_be_visible()
+
+    stopped_at = time.monotonic()
+    stop.click()
+    sync_api.expect(panel.get_by_text("Stopped.")).to_be_visible()
+    sync_api.expect(stop).to_be_disabled()  # the run is over
+    # The queue moves on: the other run gets its sound, and this page runs again.
+    sync_api.expect(other_panel.get_by_text("conditioned on text 'a dog barking'")).to_be_visible(timeout=TIMEOUT_MS)
+    _set_numbers(panel, Steps="3", Seconds="1")
+    _click_and_wait(page, panel, "Generate", done, tmp_path)
+    assert time.monotonic() - stopped_at < left / 2, "the stopped run held the model queue"
