@@ -19,7 +19,13 @@ from audiolab.core.choices import DEFAULT_PRESET
 from audiolab.examples import example_folder
 from audiolab.generation.preset import load_preset
 from audiolab.ui.explorer import build_explorer_tab
-from audiolab.ui.generation import build_class_tab, build_reference_tab, build_text_tab, labels_for_preset
+from audiolab.ui.generation import (
+    build_class_tab,
+    build_reference_tab,
+    build_text_tab,
+    class_examples_for_preset,
+    labels_for_preset,
+)
 from audiolab.ui.models import model_dropdown, model_status, on_model_change
 from audiolab.ui.restoration import build_restoration_tab
 from audiolab.ui.vocoder import build_vocoder_tab
@@ -47,7 +53,7 @@ def build_app(default_preset: str = DEFAULT_PRESET) -> gr.Blocks:
         with gr.Tab("Text to audio"):
             build_text_tab(preset, defaults, last_generated)
         with gr.Tab("Class label"):
-            label, class_count = build_class_tab(preset, default_preset, defaults, last_generated)
+            label, class_count, class_examples = build_class_tab(preset, default_preset, defaults, last_generated)
         with gr.Tab("Reference audio"):
             reference_label = build_reference_tab(preset, defaults, last_generated)
         with gr.Tab("Vocoder"):
@@ -56,7 +62,9 @@ def build_app(default_preset: str = DEFAULT_PRESET) -> gr.Blocks:
             build_restoration_tab(preset)
         with gr.Tab("Diffusion explorer"):
             build_explorer_tab(preset, defaults)
-        preset.change(on_model_change, preset, [label, reference_label, class_count, status], api_name=False)
+        # The examples change after the pickers, so a picked example is never overwritten by the preset's first class.
+        preset.change(on_model_change, preset, [label, reference_label, class_count, status], api_name=False).then(
+            class_examples_for_preset, preset, class_examples, api_name=False)
     return demo
 
 

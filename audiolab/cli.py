@@ -22,7 +22,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from audiolab.core.choices import BETA_SCHEDULES, DEFAULT_PRESET, SAMPLERS, VOCODER_METHODS, check_writable
+from audiolab.core.choices import (
+    BETA_SCHEDULES,
+    DEFAULT_PRESET,
+    SAMPLERS,
+    VOCODER_METHODS,
+    check_writable,
+)
 
 AUDIO_OUTPUT_COMMANDS = ("generate", "diffuse", "vocode", "denoise")  # their --out is an audio file
 
@@ -288,7 +294,11 @@ def _eval_vocoder(args: argparse.Namespace) -> int:
     import torch
 
     from audiolab.core.audio import MelTransform
-    from audiolab.vocoder.evaluate import DEFAULT_METHODS, evaluate_vocoders, format_table
+    from audiolab.vocoder.evaluate import (
+        DEFAULT_METHODS,
+        evaluate_vocoders,
+        format_table,
+    )
     from audiolab.vocoder.preset import load_vocoder
 
     if not args.data:

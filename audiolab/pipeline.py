@@ -20,10 +20,28 @@ import torch
 from audiolab.core.audio import resample, to_mono
 from audiolab.core.choices import DEFAULT_PRESET
 from audiolab.core.diffusion import Step
-from audiolab.core.result import MAX_PROCESS_SECONDS, AudioInput, Domain, Result, check_length, check_seed, load_input
+from audiolab.core.result import (
+    MAX_PROCESS_SECONDS,
+    AudioInput,
+    Domain,
+    Result,
+    check_length,
+    check_seed,
+    load_input,
+)
 from audiolab.generation.batching import GenerationBatcher
-from audiolab.generation.pipeline import DEFAULT_FORWARD_T, REFERENCE_MODES, BuiltinGenerator, GenerationRequest
-from audiolab.generation.preset import GeneratorModels, Preset, load_generator, load_preset
+from audiolab.generation.pipeline import (
+    DEFAULT_FORWARD_T,
+    REFERENCE_MODES,
+    BuiltinGenerator,
+    GenerationRequest,
+)
+from audiolab.generation.preset import (
+    GeneratorModels,
+    Preset,
+    load_generator,
+    load_preset,
+)
 from audiolab.restoration.pipeline import RestorationPipeline
 from audiolab.restoration.restorer import RestoreMethod
 from audiolab.vocoder.pipeline import VocoderMethod, VocoderPipeline
@@ -127,14 +145,18 @@ class AudioLabPipeline:
         """Yield kept reverse-trajectory Steps as they are sampled, then the Result.
 
         `settings` are the other fields of `GenerationRequest` (strength, seconds, steps, sampler, guidance,
-        seed, keep_every, progress, vocoder, vocoder_steps, reference_mode, style_weight; for a hub model also
-        negative_prompt and inpaint). Calls from several threads at once are batched (`generation/batching.py`):
-        each gets the result it would get alone. A hub model runs one request at a time.
+        seed, keep_every, preview_every, progress, vocoder, vocoder_steps, reference_mode, style_weight; for a hub
+        model also negative_prompt and inpaint). Calls from several threads at once are batched
+        (`generation/batching.py`): each gets the result it would get alone. A hub model runs one request at a time.
         """
         request = GenerationRequest(text, label, reference, **settings)
         if self.hub is not None:
             return self.hub.generate_iter(request)
         return self.batcher.generate_iter(request)
+
+    def generation_load(self) -> int:
+        """Requests the built-in generator is sampling or holding now (a hub model's own queue is Gradio's)."""
+        return 0 if self.hub is not None else self.batcher.load()
 
     def generate(self, text: str | None = None, label: str | None = None, reference: AudioInput | None = None,
                  **settings: Any) -> Result:

@@ -202,6 +202,14 @@ def _reason(error: Exception, path: Path) -> str:
     return str(reason).strip().rstrip(".")
 
 
+def audio_seconds(path: str | Path) -> float | None:
+    """A file's duration from its header, without decoding it (None if it cannot be read)."""
+    try:
+        return float(sf.info(str(path)).duration)
+    except Exception:  # unreadable here: the run that loads it says why
+        return None
+
+
 def save_audio(path: str | Path, audio: np.ndarray, sample_rate: int) -> Path:
     """Write a float waveform as 16-bit PCM (format from the suffix: .wav, .flac, .ogg); (samples, channels)
     keeps its channels (a stereo hub model's sound)."""

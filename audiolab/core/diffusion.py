@@ -24,7 +24,13 @@ from diffusers import (
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from tqdm.auto import tqdm
 
-from audiolab.core.choices import BETA_SCHEDULES, SAMPLERS, BetaScheduleName, SamplerName
+from audiolab.core.choices import (
+    BETA_SCHEDULES,
+    SAMPLERS,
+    BetaScheduleName,
+    SamplerName,
+)
+from audiolab.core.stopping import check_stop
 
 SAMPLER_TITLES: dict[str, str] = {
     "ddpm": "DDPM (Ho et al. 2020)",
@@ -300,6 +306,7 @@ def sample(
     # 2. the loop: one model evaluation per scheduler timestep (Heun's second evaluations included)
     total = len(timesteps)
     for index, t in enumerate(tqdm(timesteps, desc="sampling", disable=not progress, leave=False)):
+        check_stop()
         if stop is not None and stop():
             return
         x_vp = scheduler.scale_model_input(x, t)  # Euler/Heun keep x in σ-scale; the model sees VP scale

@@ -17,7 +17,11 @@ import torch.nn.functional as F
 from audiolab.core.audio import MelTransform
 from audiolab.generation.audio_encoder import AudioEncoder
 from audiolab.generation.conditioning import shared_text_encoder
-from audiolab.generation.preset import AudioEncoderPreset, load_audio_encoder, load_audio_encoder_preset
+from audiolab.generation.preset import (
+    AudioEncoderPreset,
+    load_audio_encoder,
+    load_audio_encoder_preset,
+)
 
 
 class TextAudioSpace:

@@ -47,6 +47,12 @@ class GenerationBatcher:
         self._wake = threading.Condition()
         self._worker: threading.Thread | None = None
         self.batch_sizes: list[int] = []  # every batch run so far, for tests and the benchmark
+        self._running = 0  # requests in the batch the worker is sampling now
+
+    def load(self) -> int:
+        """How many requests the model is sampling or holding now: a new request's place in the queue, less one."""
+        with self._wake:
+            return self._running + sum(not ticket.left.is_set() for ticket in self._waiting)
 
     def generate_iter(self, request: GenerationRequest) -> Iterator[Step | Result]:
         """This request's Steps and then its Result, sampled in a batch with whoever waits alongside."""
@@ -95,6 +101,7 @@ class GenerationBatcher:
         each of its neighbours, so only its own caller hears of the failure.
         """
         self.batch_sizes.append(len(batch))
+        self._running = len(batch)
         handed_out = False
 
         def everyone_left() -> bool:  # asked before every model call: Stop takes effect within one step
@@ -115,3 +122,5 @@ class GenerationBatcher:
                 _log.exception("generation batch of %d failed", len(batch))
             for ticket in batch:
                 ticket.outbox.put(error)
+        finally:
+            self._running = 0

@@ -58,6 +58,7 @@ class GenerationRequest:
     guidance: float | None = None
     seed: int = 0
     keep_every: int | None = None
+    preview_every: int | None = None  # also yield every n-th step for a live display; only kept ones are kept
     progress: bool = False
     vocoder: str | None = None
     vocoder_steps: int | None = None
@@ -233,6 +234,8 @@ class BuiltinGenerator:
         keep_every = r.keep_every  # by default about as many frames as the preset keeps at its own step count
         if keep_every is None:
             keep_every = max(1, round(steps * preset.sampler.keep_every / preset.sampler.steps))
+        if r.preview_every is not None and (isinstance(r.preview_every, bool) or int(r.preview_every) < 1):
+            raise ValueError(f"preview_every must be at least 1; got {r.preview_every}.")
         text = r.text
         if text is not None and not text.strip() and r.label is None and r.reference is None:
             check_prompt(text)  # raises the empty-prompt message
@@ -276,6 +279,9 @@ class BuiltinGenerator:
     def generate_iter(self, request: GenerationRequest) -> Iterator[Step | Result]:
         """Yield kept reverse-trajectory Steps as they are sampled, then the Result.
 
+        With `preview_every`, every n-th step is yielded as well, for a live display (a progress report at
+        each step with 1); only the kept ones make the Result's trajectory.
+
         A reference is used one of two ways. "variation" is SDEdit (Meng et al. 2022): its mel is noised to
         `strength` and denoised under the condition, so its structure survives. "style" conditions a fresh sample
         on its place in the text–audio space, alone or blended with the prompt: like it, not a copy of it.
@@ -295,7 +301,7 @@ class BuiltinGenerator:
         conditioned = r.text is not None or (r.label is not None and bool(str(r.label).strip())) or (
             r.reference is not None and r.reference_mode == "style")
         alone = id(request) if r.sampler == "ddpm" else None
-        return (r.seconds, r.steps, r.sampler, r.guidance, r.keep_every, r.vocoder, r.vocoder_steps, variation,
+        return (r.seconds, r.steps, r.sampler, r.guidance, r.keep_every, r.preview_every, r.vocoder, r.vocoder_steps, variation,
                 r.strength if variation else None, conditioned, alone)
 
     def _prepare(self, r: GenerationRequest) -> _Prepared:
@@ -333,19 +339,22 @@ class BuiltinGenerator:
         cond = torch.cat([p.cond for p in prepared]) if prepared[0].cond is not None else None  # type: ignore[misc]
         init = torch.cat([p.init for p in prepared]) if prepared[0].init is not None else None  # type: ignore[misc]
 
-        # 2. the reverse process, every kept step handed out per request
+        # 2. the reverse process, every kept (and previewed) step handed out per request
         kept: list[list[Step]] = [[] for _ in prepared]
+        keep_every = r.keep_every or 1
+        every = math.gcd(keep_every, int(r.preview_every)) if r.preview_every else keep_every
         sample_started = time.perf_counter()
         for step in sample(
             self._denoise_fn, make_scheduler(r.sampler, self.schedule), self.schedule,  # type: ignore[arg-type]
             torch.cat([p.noise for p in prepared]), r.steps, cond=cond, uncond=torch.cat([p.null for p in prepared]),
-            guidance=r.guidance, keep_every=r.keep_every or 1, init=init,
+            guidance=r.guidance, keep_every=every, init=init,
             strength=r.strength if init is not None else 1.0, generator=prepared[0].generator, progress=r.progress,
             x0_range=(self.models.normalization.low, self.models.normalization.high), stop=stop,
         ):
             items = [_one_of(step, index) for index in range(len(prepared))]
-            for trajectory, item in zip(kept, items):
-                trajectory.append(item)
+            if step.index % keep_every == 0 or step.index == step.total:  # the first and the last are always kept
+                for trajectory, item in zip(kept, items):
+                    trajectory.append(item)
             yield items
         sample_seconds = time.perf_counter() - sample_started
         if stop is not None and stop():

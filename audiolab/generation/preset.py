@@ -13,8 +13,20 @@ import torch
 from audiolab.core.audio import MelSettings
 from audiolab.core.checkpoints import load_weights, read_checkpoint, save_half
 from audiolab.core.choices import DEFAULT_PRESET, VOCODER_METHODS
-from audiolab.core.diffusion import BETA_SCHEDULES, MAX_STEPS, SAMPLERS, check_guidance, check_steps
-from audiolab.core.presets import build_config, pop_checkpoint, read_mel_settings, read_preset_toml, read_table
+from audiolab.core.diffusion import (
+    BETA_SCHEDULES,
+    MAX_STEPS,
+    SAMPLERS,
+    check_guidance,
+    check_steps,
+)
+from audiolab.core.presets import (
+    build_config,
+    pop_checkpoint,
+    read_mel_settings,
+    read_preset_toml,
+    read_table,
+)
 from audiolab.generation.conditioning import ConditionEncoder
 from audiolab.generation.mel_unet import MelDenoiser, MelUNetConfig
 

@@ -28,7 +28,14 @@ import numpy as np
 import torch
 
 from audiolab.core.audio import level, normalize_loudness
-from audiolab.core.diffusion import SAMPLER_TITLES, SAMPLERS, Step, check_guidance, check_steps, make_scheduler
+from audiolab.core.diffusion import (
+    SAMPLER_TITLES,
+    SAMPLERS,
+    Step,
+    check_guidance,
+    check_steps,
+    make_scheduler,
+)
 from audiolab.core.result import AudioInput, Result, check_seed, load_input
 from audiolab.generation.conditioning import check_prompt
 from audiolab.generation.pipeline import MIN_SECONDS, REFERENCE_DBFS, GenerationRequest

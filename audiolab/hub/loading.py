@@ -15,7 +15,14 @@ from typing import Any
 
 import torch
 
-from audiolab.hub.models import Family, ResolvedModel, known_model, offline_message, pipeline_family, resolve_model
+from audiolab.hub.models import (
+    Family,
+    ResolvedModel,
+    known_model,
+    offline_message,
+    pipeline_family,
+    resolve_model,
+)
 
 # Schedulers whose noise comes from a Brownian tree: they import torchsde when they step.
 SDE_SCHEDULERS = ("CosineDPMSolverMultistepScheduler", "DPMSolverSDEScheduler")

@@ -97,7 +97,9 @@ class StableAudio3Model(LatentModel):
 
     def start(self, scheduler: SchedulerMixin, steps: int, noise: torch.Tensor, init: torch.Tensor | None,
               strength: float) -> Start | None:
-        from diffusers.pipelines.stable_audio_3.pipeline_stable_audio_3 import logsnr_sigma_schedule
+        from diffusers.pipelines.stable_audio_3.pipeline_stable_audio_3 import (
+            logsnr_sigma_schedule,
+        )
 
         level = 1.0 if init is None else strength
         if level <= 0.0:

@@ -27,6 +27,7 @@ from torch import nn
 
 from audiolab.core.losses import multi_resolution_stft_loss
 from audiolab.core.mdct import MDCT
+from audiolab.core.stopping import check_stop
 from audiolab.restoration.unet1d import UNet1d
 
 SCALE_FLOOR = 1e-4  # RMS below this is digital silence: normalising by it would only amplify dither
@@ -130,6 +131,7 @@ class DiffGMMDenoiser(nn.Module):
         iterations = self.settings.iterations if iterations is None else iterations
         x = noisy
         for _ in range(iterations):
+            check_stop()
             x, mixture, _ = self.step(x)
             yield x, mixture
 

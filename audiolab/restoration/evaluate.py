@@ -24,7 +24,11 @@ from audiolab.core.corpus import AudioSource, audio_files
 from audiolab.core.dnsmos import dnsmos
 from audiolab.core.quality import log_spectral_distance, pesq_wb, si_sdr, stoi
 from audiolab.restoration.degradations import TASKS, degrade
-from audiolab.restoration.noisy_speech import esc50_noise, held_out_source, mix_at_snr_pair
+from audiolab.restoration.noisy_speech import (
+    esc50_noise,
+    held_out_source,
+    mix_at_snr_pair,
+)
 from audiolab.restoration.restorer import Restorer, spectral_gating, wiener_denoise
 from audiolab.vocoder.evaluate import MethodScores
 

@@ -9,7 +9,12 @@ from typing import Any
 import torch
 
 from audiolab.core.checkpoints import load_weights, read_checkpoint, save_half
-from audiolab.core.presets import build_config, pop_checkpoint, read_preset_toml, read_table
+from audiolab.core.presets import (
+    build_config,
+    pop_checkpoint,
+    read_preset_toml,
+    read_table,
+)
 
 DENOISER_METHODS: tuple[str, ...] = ("diffgmm", "score")
 

@@ -22,7 +22,14 @@ import numpy as np
 import torch
 
 from audiolab.core.audio import check_not_silent, check_waveform
-from audiolab.restoration.degradations import TASK_TITLES, TASKS, Degradation, Gap, gap_mask, operator_for
+from audiolab.restoration.degradations import (
+    TASK_TITLES,
+    TASKS,
+    Degradation,
+    Gap,
+    gap_mask,
+    operator_for,
+)
 
 RestoreMethod = Literal["diffgmm", "score", "baseline"]
 RESTORE_METHODS: tuple[str, ...] = ("diffgmm", "score", "baseline")

@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 
 from audiolab.core.diffusion import Schedule, Step, make_scheduler, sample
 from audiolab.core.mdct import MDCT
+from audiolab.core.stopping import check_stop
 from audiolab.restoration.degradations import Degradation
 from audiolab.restoration.unet1d import UNet1d
 
@@ -189,6 +190,7 @@ class ScoreRestorer(nn.Module):
         z = torch.randn(1, self.settings.hop, self.mdct.frames_for(samples), generator=generator)
         total = len(scheduler.timesteps) + (1 if consistency else 0)
         for index, t in enumerate(tqdm(scheduler.timesteps, desc="posterior sampling", disable=not progress, leave=False)):
+            check_stop()
             t_model = torch.as_tensor(t, dtype=torch.float32).reshape(1)
             x0, wave0, step = self.likelihood_gradient(z, t_model, measurement, operator, level)
             eps = self.schedule.eps_from_x0(z, float(t), x0)

@@ -23,9 +23,24 @@ import torch
 from audiolab.core.corpus import AudioSource
 from audiolab.core.credits import write_credits
 from audiolab.core.quality import si_sdr
-from audiolab.core.training import optimizer_step, progress_text, update_ema, warmup_cosine
-from audiolab.restoration.noisy_speech import NoisySpeechStream, esc50_noise, held_out_source, speech_sources
-from audiolab.restoration.preset import DenoiserPreset, build_denoiser, load_denoiser, save_denoiser
+from audiolab.core.training import (
+    optimizer_step,
+    progress_text,
+    update_ema,
+    warmup_cosine,
+)
+from audiolab.restoration.noisy_speech import (
+    NoisySpeechStream,
+    esc50_noise,
+    held_out_source,
+    speech_sources,
+)
+from audiolab.restoration.preset import (
+    DenoiserPreset,
+    build_denoiser,
+    load_denoiser,
+    save_denoiser,
+)
 from audiolab.restoration.tts import synthetic_speech
 
 Logger = Callable[[str], None]

@@ -11,6 +11,7 @@ from typing import Any
 
 import gradio as gr
 
+from audiolab.core.stopping import Stopped
 from audiolab.pipeline import AudioLabPipeline, Result
 
 # Every event that runs a model or draws a figure shares one queue: one CPU job at a time keeps clicks
@@ -27,6 +28,7 @@ WHICH_STEP_CHOICES = [X0_HAT_CHOICE, X_T_CHOICE]
 
 Component = gr.components.Component
 Widgets = dict[str, Component]  # a tab's widgets by short name, for the function that wires them
+Event = gr.events.Dependency  # what an event listener returns: something to chain after, or to cancel
 
 UNEXPECTED_ERROR = ("Something went wrong on the server; the inputs are kept. Try again, or try other settings or "
                     "another recording.")
@@ -53,8 +55,8 @@ def get_pipeline(preset: str) -> AudioLabPipeline:
 
 
 def shows_errors(handler: Callable[..., Any]) -> Callable[..., Any]:
-    """Show the library's ValueErrors on the page (naming files, never their folders) and any other failure as a
-    short generic message, logged here with its traceback; the inputs stay as they were."""
+    """Show the library's ValueErrors and a stopped run's message on the page (naming files, never their folders), and
+    any other failure as a short generic message, logged here with its traceback; the inputs stay as they were."""
 
     # A streaming handler must stay a generator function, or Gradio would not stream it.
     if inspect.isgeneratorfunction(handler):
@@ -82,7 +84,7 @@ def page_error(handler: Callable[..., Any], error: Exception) -> gr.Error:
     """The message a failed handler shows: a ValueError's own words, anything else the generic line."""
     if isinstance(error, gr.Error):  # already worded for the page (gr.Error is itself a ValueError)
         return error
-    if isinstance(error, ValueError):
+    if isinstance(error, (ValueError, Stopped)):
         return gr.Error(without_paths(str(error)))
     logger.exception("%s failed", handler.__qualname__)  # the traceback stays in the server's log
     return gr.Error(UNEXPECTED_ERROR)
@@ -144,6 +146,32 @@ def step_listener(which_value: str) -> tuple[gr.Dropdown, gr.Radio, gr.Audio]:
 def wire_step_listener(
     preset: gr.Dropdown, state: gr.State, picker: gr.Dropdown, which: gr.Radio, step_audio: gr.Audio
 ) -> None:
-    """Play the chosen step whenever the step or the x_t / x̂_0 choice changes (no API endpoint)."""
-    for trigger in (picker.change, which.change):
+    """Play the chosen step whenever the user picks a step or x_t / x̂_0 (no API endpoint). On the user's input
+    only: a run resetting the picker is no reason to queue a job behind everyone's model runs."""
+    for trigger in (picker.input, which.input):
         trigger(listen_to_step, [preset, state, picker, which], step_audio, api_name=False, concurrency_id=MODEL_QUEUE)
+
+
+def _button_updates(count: int, interactive: bool) -> str:
+    """A browser-side function (no server round trip) that makes `count` buttons (non-)interactive."""
+    update = f"{{__type__: 'update', interactive: {'true' if interactive else 'false'}}}"
+    return f"() => [{', '.join([update] * count)}]"
+
+
+def hold_while_loading(dataset: gr.Dataset, loaded: Event, *buttons: gr.Button) -> None:
+    """Keep `buttons` disabled from a click on an example until the example's values have reached its inputs.
+
+    An example fills its inputs from the server's reply to the click, and a button's event reads its inputs in
+    the browser when it is clicked: clicked before that reply, it would send the inputs as they were (no
+    recording at all). Both updates run in the browser, so the first lands before any later click can.
+    """
+    dataset.select(None, None, list(buttons), js=_button_updates(len(buttons), False), queue=False,
+                   show_progress="hidden", api_name=False)
+    loaded.then(None, None, list(buttons), js=_button_updates(len(buttons), True), queue=False,
+                show_progress="hidden", api_name=False)
+
+
+def hold_for_examples(examples: gr.Examples, *buttons: gr.Button) -> None:
+    """`hold_while_loading` for a gr.Examples: its dataset and the event that loads a clicked example."""
+    hold_while_loading(examples.dataset, examples.load_input_event, *buttons)
+

@@ -15,11 +15,13 @@ from audiolab.ui.common import (
     MODEL_QUEUE,
     Widgets,
     get_pipeline,
+    hold_for_examples,
     reset_step_picker,
     result_summary,
     shows_errors,
     summary_markdown,
 )
+from audiolab.ui.runs import wire_run_start
 
 FORWARD_T_CHOICES = [0, 10, 50, 100, 200, 350, 500, 750, 900, 999]
 MEL_DOMAIN = "mel (what the generator diffuses)"
@@ -67,11 +69,15 @@ def build_explorer_tab(preset: gr.Dropdown, defaults: Preset) -> None:
         audio = gr.Audio(label="Audio of x_t", type="numpy", interactive=False)
     state = gr.State(None)
     recordings = example_recordings(defaults.sample_rate)
-    gr.Examples([[str(path)] for path in recordings.values()][:3], [inputs["recording"]], label="Example recordings")
+    examples = gr.Examples([[str(path)] for path in recordings.values()][:3], [inputs["recording"]],
+                           label="Example recordings")
+    hold_for_examples(examples, button)
+    wire_run_start(button, [plot, schedule_plot, state, picker, audio], summary)
     button.click(run_explorer,
                  [preset, *(inputs[k] for k in ("recording", "timesteps", "schedule", "domain", "seed"))],
-                 [plot, schedule_plot, state, picker, summary], api_name="diffuse", concurrency_id=MODEL_QUEUE)
-    picker.change(listen_to_forward, [preset, state, picker], audio, api_name=False, concurrency_id=MODEL_QUEUE)
+                 [plot, schedule_plot, state, picker, summary], api_name="diffuse", concurrency_id=MODEL_QUEUE,
+                 show_progress_on=[plot, schedule_plot])  # not the summary
+    picker.input(listen_to_forward, [preset, state, picker], audio, api_name=False, concurrency_id=MODEL_QUEUE)
 
 
 def _explorer_inputs(defaults: Preset) -> Widgets:

@@ -11,7 +11,13 @@ from audiolab.core.audio import resample, to_mono
 from audiolab.core.result import Result
 from audiolab.hub.hifigan import DEFAULT_CHECKPOINT, HiFiGan
 from audiolab.hub.models import is_hub_choice
-from audiolab.ui.common import MODEL_QUEUE, get_pipeline, result_summary, shows_errors, summary_markdown
+from audiolab.ui.common import (
+    MODEL_QUEUE,
+    get_pipeline,
+    result_summary,
+    shows_errors,
+    summary_markdown,
+)
 
 HIFIGAN_HELP = ("AudioLDM 2 decodes every sound with a HiFi-GAN (Kong et al. 2020): a GAN vocoder on a 64-band, "
                 "10 ms log-mel. Here it resynthesises the same recording, beside the diffusion vocoder and "

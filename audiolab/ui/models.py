@@ -18,7 +18,14 @@ import torch
 from audiolab.core.choices import DEFAULT_PRESET
 from audiolab.core.presets import list_presets
 from audiolab.generation.pipeline import GenerationRequest
-from audiolab.hub.models import FAMILY_TITLES, KNOWN_MODELS, is_hub_choice, known_model, pipeline_family, resolve_model
+from audiolab.hub.models import (
+    FAMILY_TITLES,
+    KNOWN_MODELS,
+    is_hub_choice,
+    known_model,
+    pipeline_family,
+    resolve_model,
+)
 from audiolab.pipeline import AudioLabPipeline
 from audiolab.ui.common import get_pipeline, without_paths
 
@@ -94,7 +101,13 @@ def _device_line() -> str:
 
 def model_status(choice: str) -> str:
     """What the choice is, and plainly what it needs that is missing (nothing is loaded or downloaded here)."""
-    from audiolab.hub.loading import dependency_problem, display_name, memory_problem, model_index, weights_bytes
+    from audiolab.hub.loading import (
+        dependency_problem,
+        display_name,
+        memory_problem,
+        model_index,
+        weights_bytes,
+    )
 
     choice = str(choice or "").strip()
     if not is_hub_choice(choice):

@@ -8,17 +8,28 @@ from typing import Any
 import gradio as gr
 
 from audiolab.core import plots, quality
+from audiolab.core.audio import audio_seconds
 from audiolab.core.dnsmos import dnsmos
+from audiolab.core.pace import Work
 from audiolab.examples import restoration_examples
 from audiolab.pipeline import Result
 from audiolab.ui.common import (
     MODEL_QUEUE,
     Widgets,
     get_pipeline,
+    hold_for_examples,
     reset_step_picker,
     result_summary,
     shows_errors,
     summary_markdown,
+)
+from audiolab.ui.runs import (
+    PACE,
+    run_buttons,
+    run_until_stopped,
+    stopped_outputs,
+    wire_run_start,
+    wire_stop,
 )
 
 METHOD_CHOICES = [("DiffGMM", "diffgmm"), ("Score-based diffusion", "score"), ("Classical baseline", "baseline")]
@@ -52,16 +63,22 @@ def run_denoise(
     cutoff: float = 4000.0,
     seed: float = 0,
     progress: gr.Progress = gr.Progress(track_tqdm=True),
+    request: gr.Request | None = None,
 ) -> tuple[Any, ...]:
     """Restore a recording; show noisy / restored / clean spectrograms, the trajectory, DiffGMM's mixture and scores."""
     if recording is None:
         raise ValueError("Upload or record a recording to restore, or pick an example.")
     pipeline = get_pipeline(preset)
     # Start strength only steers score-based denoising; guidance only its posterior sampling (the other tasks).
-    result = pipeline.denoise(recording, method=method, task=task, steps=int(steps) or None,
-                              strength=strength if method == "score" and task == "denoise" else None,
-                              guidance=guidance if method == "score" and task != "denoise" else None,
-                              seed=seed, cutoff_hz=cutoff, progress=True)
+    result = run_until_stopped(request, "denoise", lambda: pipeline.denoise(
+        recording, method=method, task=task, steps=int(steps) or None,
+        strength=strength if method == "score" and task == "denoise" else None,
+        guidance=guidance if method == "score" and task != "denoise" else None,
+        seed=seed, cutoff_hz=cutoff, progress=True))
+    if result is None:
+        return stopped_outputs(7, 6)
+    PACE.record_timings(restoration_work(method, task, steps, result.audio.size / result.sample_rate),
+                        result.timings)
     reference = pipeline.restorer_reference(clean, result) if clean is not None else None
     panels = [("input", pipeline.log_mel_image(result.input_audio)), ("restored", pipeline.log_mel_image(result.audio))]
     if reference is not None:
@@ -74,6 +91,17 @@ def run_denoise(
     lines = [result_summary(result), restoration_scores(reference, result)]
     return ((result.sample_rate, result.audio), comparison, trajectory, mixture, result, reset_step_picker(result),
             "\n\n".join(lines))
+
+
+def restoration_work(method: str, task: str, steps: float, seconds: float) -> Work:
+    """A restoration's size, for its estimate: its steps (0: the method's default) over its seconds."""
+    return Work(f"restoration {method} {task} {int(steps) or 'default'}", int(steps), seconds)
+
+
+def restoration_estimate(recording: str | None, method: str, task: str, steps: float) -> Work | None:
+    """The size of the run the Restore button is about to start (None without a readable recording)."""
+    seconds = audio_seconds(recording) if recording is not None else None
+    return restoration_work(method, task, steps, seconds) if seconds is not None else None
 
 
 def restoration_scores(clean: Any, result: Result) -> str:
@@ -122,17 +150,25 @@ def build_restoration_tab(preset: gr.Dropdown) -> None:
     """The Denoise & restore tab, with its `denoise` and `make_test_input` endpoints."""
     gr.Markdown(RESTORATION_HELP)
     inputs = _restoration_inputs()
-    button = gr.Button("Restore", variant="primary")
+    button, stop = run_buttons("Restore")
     outputs = _restoration_outputs()
-    gr.Examples(example_rows(), [inputs["recording"], inputs["clean"], inputs["method"], inputs["task"]],
-                label="Examples: real speech, noisy, low-passed, clipped or with gaps (with the clean recording)")
-    button.click(run_denoise,
-                 [preset, *(inputs[k] for k in ("recording", "clean", "method", "task", "steps", "strength", "guidance",
-                                                 "cutoff", "seed"))],
-                 [outputs[k] for k in ("audio", "plot", "trajectory", "mixture", "state", "picker", "summary")],
-                 api_name="denoise", concurrency_id=MODEL_QUEUE)
-    outputs["picker"].change(listen_to_restoration_step, [outputs["state"], outputs["picker"]], outputs["step_audio"],
-                             api_name=False, concurrency_id=MODEL_QUEUE)
+    examples = gr.Examples(example_rows(), [inputs["recording"], inputs["clean"], inputs["method"], inputs["task"]],
+                           label="Examples: real speech, noisy, low-passed, clipped or with gaps (with the clean recording)")
+    hold_for_examples(examples, button, inputs["make"])
+    wire_run_start(button, [outputs[k] for k in ("audio", "plot", "trajectory", "mixture", "state", "picker",
+                                                 "step_audio")], outputs["summary"], stop, "denoise",
+                   restoration_estimate, [inputs[k] for k in ("recording", "method", "task", "steps")])
+    run = button.click(
+        run_denoise,
+        [preset, *(inputs[k] for k in ("recording", "clean", "method", "task", "steps", "strength", "guidance",
+                                        "cutoff", "seed"))],
+        [outputs[k] for k in ("audio", "plot", "trajectory", "mixture", "state", "picker", "summary")],
+        api_name="denoise", concurrency_id=MODEL_QUEUE,
+        show_progress_on=[outputs[k] for k in ("audio", "plot", "trajectory", "mixture")],  # not the summary
+    )
+    wire_stop(stop, button, run, outputs["summary"], "denoise")
+    outputs["picker"].input(listen_to_restoration_step, [outputs["state"], outputs["picker"]], outputs["step_audio"],
+                            api_name=False, concurrency_id=MODEL_QUEUE)
     inputs["make"].click(make_test_input, [preset, inputs["clean"], inputs["task"], inputs["seed"]],
                          inputs["recording"], api_name="make_test_input", concurrency_id=MODEL_QUEUE)
 

@@ -7,6 +7,8 @@ from typing import Any
 import gradio as gr
 
 from audiolab.core import plots, quality
+from audiolab.core.audio import audio_seconds
+from audiolab.core.pace import Work
 from audiolab.examples import example_recordings
 from audiolab.generation.preset import Preset
 from audiolab.pipeline import AudioLabPipeline, Result
@@ -15,6 +17,7 @@ from audiolab.ui.common import (
     X_T_CHOICE,
     Widgets,
     get_pipeline,
+    hold_for_examples,
     pipeline_audio,
     reset_step_picker,
     result_summary,
@@ -22,6 +25,14 @@ from audiolab.ui.common import (
     step_listener,
     summary_markdown,
     wire_step_listener,
+)
+from audiolab.ui.runs import (
+    PACE,
+    run_buttons,
+    run_until_stopped,
+    stopped_outputs,
+    wire_run_start,
+    wire_stop,
 )
 
 LAST_GENERATED = "Last generated sound"
@@ -41,23 +52,31 @@ def run_vocoder(
     seed: float,
     projections: float = 16,
     progress: gr.Progress = gr.Progress(track_tqdm=True),
+    request: gr.Request | None = None,
 ) -> tuple[Any, ...]:
     """Diffusion vocoder and Griffin-Lim on the same mel, side by side, with the diffusion trajectory."""
     pipeline = get_pipeline(preset)
     settings: dict[str, Any] = {"steps": int(steps), "seed": seed, "progress": True, "projections": int(projections)}
+    original: Any = None
     if source == LAST_GENERATED:
         if last_generated is None:
             raise ValueError("Generate a sound in the Text, Class or Reference tab first, or choose 'Recording'.")
         log_mel = pipeline.result_log_mel(last_generated)
-        samples, original = int(round(last_generated.seconds * pipeline.sample_rate)), None
-        diffusion = pipeline.vocode_mel(log_mel, samples, method="diffusion", **settings)
+        samples = int(round(last_generated.seconds * pipeline.sample_rate))
+        diffusion = run_until_stopped(request, "vocode", lambda: pipeline.vocode_mel(
+            log_mel, samples, method="diffusion", **settings))
     else:
         if recording is None:
             raise ValueError("Upload or record a recording to vocode, or pick an example.")
         # `vocode` loads and checks the recording, and notes what it did to it (mixed to mono, resampled)
-        diffusion = pipeline.vocode(recording, method="diffusion", **settings)
+        diffusion = run_until_stopped(request, "vocode", lambda: pipeline.vocode(recording, method="diffusion",
+                                                                                 **settings))
+    if diffusion is None:
+        return stopped_outputs(7, 6)
+    if source != LAST_GENERATED:
         original = diffusion.input_audio
         log_mel, samples = pipeline.mel.log_mel(original), original.size
+    PACE.record_timings(vocoder_work(preset, samples / pipeline.sample_rate, steps, projections), diffusion.timings)
     griffin_lim = pipeline.vocode_mel(log_mel, samples, method="griffinlim", iterations=int(iterations), seed=seed)
     comparison = plots.spectrogram_comparison([
         ("input mel", log_mel.numpy()),
@@ -73,6 +92,21 @@ def run_vocoder(
              closeness(pipeline, log_mel, original, {"diffusion": diffusion.audio, "Griffin-Lim": griffin_lim.audio})]
     return (pipeline_audio(pipeline, diffusion.audio), pipeline_audio(pipeline, griffin_lim.audio), comparison,
             trajectory, diffusion, reset_step_picker(diffusion), "\n\n".join(lines))
+
+
+def vocoder_work(preset: str, seconds: float, steps: float, projections: float) -> Work:
+    """A diffusion vocoding's size, for its estimate: its steps over its seconds (projections change a step's cost)."""
+    return Work(f"vocoder {preset}, {int(projections)} projections", int(steps), seconds)
+
+
+def vocoder_estimate(preset: str, recording: str | None, last_generated: Result | None, source: str, steps: float,
+                     projections: float) -> Work | None:
+    """The size of the run the Vocode button is about to start (None when there is nothing to vocode yet)."""
+    if source == LAST_GENERATED:
+        seconds = last_generated.audio.size / last_generated.sample_rate if last_generated is not None else None
+    else:
+        seconds = audio_seconds(recording) if recording is not None else None
+    return vocoder_work(preset, seconds, steps, projections) if seconds is not None else None
 
 
 def closeness(pipeline: AudioLabPipeline, log_mel: Any, original: Any, outputs: dict[str, Any]) -> str:
@@ -93,17 +127,29 @@ def build_vocoder_tab(preset: gr.Dropdown, defaults: Preset, last_generated: gr.
     """The Vocoder tab: a recording's (or the last generation's) mel back to audio two ways; the `vocode` endpoint."""
     gr.Markdown(VOCODER_HELP)
     inputs = _vocoder_inputs(defaults)
-    button = gr.Button("Vocode", variant="primary")
+    button, stop = run_buttons("Vocode")
     outputs = _vocoder_outputs()
     recordings = example_recordings(defaults.sample_rate)
-    gr.Examples([[str(path)] for path in recordings.values()][:3], [inputs["recording"]], label="Example recordings")
-    button.click(run_vocoder,
-                 [preset, inputs["recording"], last_generated, inputs["source"], inputs["steps"], inputs["iterations"],
-                  inputs["seed"], inputs["projections"]],
-                 [outputs[k] for k in ("diffusion", "griffin_lim", "plot", "trajectory", "state", "picker", "summary")],
-                 api_name="vocode", concurrency_id=MODEL_QUEUE)
+    examples = gr.Examples([[str(path)] for path in recordings.values()][:3], [inputs["recording"]],
+                           label="Example recordings")
+    hold_for_examples(examples, button)
+    wire_run_start(button, [outputs[k] for k in ("diffusion", "griffin_lim", "plot", "trajectory", "state", "picker",
+                                                 "step_audio")], outputs["summary"], stop, "vocode", vocoder_estimate,
+                   [preset, inputs["recording"], last_generated, inputs["source"], inputs["steps"],
+                    inputs["projections"]])
+    run = button.click(
+        run_vocoder,
+        [preset, inputs["recording"], last_generated, inputs["source"], inputs["steps"], inputs["iterations"],
+         inputs["seed"], inputs["projections"]],
+        [outputs[k] for k in ("diffusion", "griffin_lim", "plot", "trajectory", "state", "picker", "summary")],
+        api_name="vocode", concurrency_id=MODEL_QUEUE,
+        show_progress_on=[outputs[k] for k in ("diffusion", "griffin_lim", "plot", "trajectory")],  # not the summary
+    )
+    wire_stop(stop, button, run, outputs["summary"], "vocode")
     wire_step_listener(preset, outputs["state"], outputs["picker"], outputs["which"], outputs["step_audio"])
-    from audiolab.ui.hifigan import build_hifigan_section  # a third method, from an AudioLDM 2 checkpoint
+    from audiolab.ui.hifigan import (
+        build_hifigan_section,  # a third method, from an AudioLDM 2 checkpoint
+    )
 
     build_hifigan_section(preset, inputs["recording"], last_generated, inputs["source"])
 

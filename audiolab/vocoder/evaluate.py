@@ -19,7 +19,13 @@ from tqdm.auto import tqdm
 
 from audiolab.core.audio import MelTransform, load_audio, normalize_loudness
 from audiolab.core.corpus import audio_files
-from audiolab.core.quality import log_mel_l1, mel_cepstral_distortion, mr_stft_distance, pesq_wb, stoi
+from audiolab.core.quality import (
+    log_mel_l1,
+    mel_cepstral_distortion,
+    mr_stft_distance,
+    pesq_wb,
+    stoi,
+)
 from audiolab.vocoder.preset import Vocoder
 
 DEFAULT_METHODS: tuple[str, ...] = ("diffusion-6", "diffusion-12", "diffusion-50", "griffinlim-32", "griffinlim-100")

@@ -39,6 +39,7 @@ import torch
 from audiolab.core.audio import MelSettings, MelTransform, peak_limit
 from audiolab.core.diffusion import Step
 from audiolab.core.losses import multi_resolution_stft_loss
+from audiolab.core.stopping import check_stop
 from audiolab.vocoder.diffusion_vocoder import check_log_mel, fit_frames
 from audiolab.vocoder.envelope import band_to_bin_map
 from audiolab.vocoder.stft_network import StftNet, StftNetConfig
@@ -215,6 +216,7 @@ class FlowVocoder:
         magnitude = self.mel.mel_to_magnitude(log_mel) if projections else None
         self.net.eval()
         for index in range(steps):
+            check_stop()
             tau = index / steps
             with torch.no_grad():
                 estimate = self.estimate(state, torch.tensor([tau]), cond)

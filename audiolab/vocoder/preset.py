@@ -7,7 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from audiolab.core.checkpoints import load_weights, read_checkpoint, save_half
-from audiolab.core.presets import build_config, pop_checkpoint, read_mel_settings, read_preset_toml, read_table
+from audiolab.core.presets import (
+    build_config,
+    pop_checkpoint,
+    read_mel_settings,
+    read_preset_toml,
+    read_table,
+)
 from audiolab.vocoder.diffusion_vocoder import PRIORS, DiffusionVocoder, VocoderSettings
 from audiolab.vocoder.flow_vocoder import FlowVocoder, FlowVocoderSettings
 from audiolab.vocoder.network import VocoderNetConfig

@@ -28,7 +28,13 @@ from audiolab.core.quality import log_mel_l1, pesq_wb
 from audiolab.core.training import optimizer_step, run_steps, update_ema, warmup_cosine
 from audiolab.generation import synth
 from audiolab.vocoder.diffusion_vocoder import DiffusionVocoder
-from audiolab.vocoder.preset import Vocoder, VocoderPreset, build_vocoder, load_vocoder, save_vocoder
+from audiolab.vocoder.preset import (
+    Vocoder,
+    VocoderPreset,
+    build_vocoder,
+    load_vocoder,
+    save_vocoder,
+)
 
 Logger = Callable[[str], None]
 VALIDATION_SECONDS = 3.0

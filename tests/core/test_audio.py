@@ -14,6 +14,7 @@ from audiolab.core.audio import (
     PEAK_CEILING,
     MelSettings,
     MelTransform,
+    audio_seconds,
     level,
     load_audio,
     normalize_loudness,
@@ -194,3 +195,9 @@ def test_a_file_that_is_not_audio_is_named_without_its_folder(tmp_path: Path) ->
     with pytest.raises(ValueError, match="junk.wav") as caught:
         load_audio(junk)
     assert str(tmp_path) not in str(caught.value)
+
+
+def test_audio_seconds_reads_the_header_and_is_none_for_what_is_not_audio(tmp_path, bell_wav) -> None:
+    assert audio_seconds(bell_wav) == pytest.approx(2.0)
+    (tmp_path / "notes.wav").write_text("not audio")
+    assert audio_seconds(tmp_path / "notes.wav") is None and audio_seconds(tmp_path / "missing.wav") is None

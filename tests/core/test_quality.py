@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from audiolab.core.quality import log_mel_l1, mel_cepstral_distortion, mr_stft_distance, pesq_wb, si_sdr, stoi
+from audiolab.core.quality import (
+    log_mel_l1,
+    mel_cepstral_distortion,
+    mr_stft_distance,
+    pesq_wb,
+    si_sdr,
+    stoi,
+)
 from audiolab.generation import synth
 
 

@@ -8,7 +8,11 @@ import pytest
 from audiolab.core.audio import PEAK_CEILING, level
 from audiolab.core.diffusion import Step
 from audiolab.core.result import Result
-from audiolab.generation.pipeline import BuiltinGenerator, GenerationBackend, GenerationRequest
+from audiolab.generation.pipeline import (
+    BuiltinGenerator,
+    GenerationBackend,
+    GenerationRequest,
+)
 from audiolab.pipeline import AudioLabPipeline
 
 
@@ -47,3 +51,15 @@ def test_generated_audio_leaves_the_pipeline_levelled_and_never_clipped(pipeline
     batch = pipeline.generate_batch([(None, pipeline.labels[0]), (None, pipeline.labels[1])], [0, 1], seconds=1.0,
                                     steps=3, vocoder="griffinlim")
     assert all(float(np.max(np.abs(clip))) <= PEAK_CEILING for clip in batch)
+
+
+def test_previews_stream_every_step_but_the_trajectory_keeps_only_the_kept_ones(pipeline: AudioLabPipeline) -> None:
+    kept = list(pipeline.generate_iter(label=pipeline.labels[0], seconds=1.0, steps=6, keep_every=3, seed=1))
+    streamed = list(pipeline.generate_iter(label=pipeline.labels[0], seconds=1.0, steps=6, keep_every=3, seed=1,
+                                           preview_every=1))
+    assert [step.index for step in kept[:-1]] == [0, 3, 6]
+    assert [step.index for step in streamed[:-1]] == [0, 1, 2, 3, 4, 5, 6]
+    assert [step.index for step in streamed[-1].reverse] == [0, 3, 6]
+    assert np.array_equal(kept[-1].audio, streamed[-1].audio)
+    with pytest.raises(ValueError, match="preview_every"):
+        pipeline.generator.check_request(GenerationRequest(label=pipeline.labels[0], preview_every=0))

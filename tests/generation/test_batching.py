@@ -38,6 +38,7 @@ def _run_together(batcher: GenerationBatcher, requests: list[GenerationRequest],
     deadline = time.monotonic() + 30
     while len(batcher._waiting) < len(requests) and time.monotonic() < deadline:
         time.sleep(0.01)
+    assert batcher.load() == len(requests)  # all of them wait: the next caller would be told it is behind them
     batcher._start_worker = start_worker  # type: ignore[method-assign]
     with batcher._wake:
         start_worker()
@@ -120,6 +121,6 @@ def test_callers_who_leave_stop_their_batch(pipeline: AudioLabPipeline, batcher:
 def test_bad_input_fails_in_the_callers_thread_before_queueing(batcher: GenerationBatcher) -> None:
     with pytest.raises(ValueError, match="step count"):
         next(batcher.generate_iter(GenerationRequest(label="x", steps=0)))
-    assert batcher._waiting == []
+    assert batcher._waiting == [] and batcher.load() == 0
     with pytest.raises(ValueError, match="max_batch"):
         GenerationBatcher(batcher.generator, max_batch=0)

@@ -16,7 +16,11 @@ from audiolab.core.quality import log_mel_l1
 from audiolab.generation import esc50, synth
 from audiolab.generation.audio_text import shared_text_audio_space
 from audiolab.generation.conditioning import shared_text_encoder
-from audiolab.generation.evaluate import evaluate_generation, format_report, frechet_distance
+from audiolab.generation.evaluate import (
+    evaluate_generation,
+    format_report,
+    frechet_distance,
+)
 from audiolab.generation.preset import load_audio_encoder_preset, load_preset
 from audiolab.pipeline import AudioLabPipeline
 

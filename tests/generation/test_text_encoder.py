@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from audiolab.generation.conditioning import MINILM_SHA256, check_prompt, shared_text_encoder, verify_minilm
+from audiolab.generation.conditioning import (
+    MINILM_SHA256,
+    check_prompt,
+    shared_text_encoder,
+    verify_minilm,
+)
 
 
 def test_bundled_weights_are_the_published_all_minilm_l6_v2() -> None:

@@ -13,7 +13,12 @@ from audiolab.generation.pipeline import GenerationRequest
 from audiolab.hub import loading
 from audiolab.hub.backend import HubGenerator, latent_model
 from audiolab.hub.loading import load_model, memory_problem
-from audiolab.hub.models import KNOWN_MODELS, ResolvedModel, is_hub_choice, resolve_model
+from audiolab.hub.models import (
+    KNOWN_MODELS,
+    ResolvedModel,
+    is_hub_choice,
+    resolve_model,
+)
 
 
 @pytest.fixture()

@@ -31,10 +31,27 @@ def _tiny_hifigan(mels: int, rate: int) -> "torch.nn.Module":
 
 def audioldm2_folder(folder: Path, language_model_as: str = "GPT2Model") -> Path:
     """A tiny AudioLDM 2 checkpoint laid out like `cvssp/audioldm2` (its `language_model` saved as `GPT2Model`)."""
-    from diffusers import (AudioLDM2Pipeline, AudioLDM2ProjectionModel, AudioLDM2UNet2DConditionModel, AutoencoderKL,
-                           DDIMScheduler)
-    from transformers import (ClapAudioConfig, ClapConfig, ClapFeatureExtractor, ClapModel, ClapTextConfig, GPT2Config,
-                              GPT2LMHeadModel, GPT2Model, RobertaTokenizer, T5Config, T5EncoderModel, T5Tokenizer)
+    from diffusers import (
+        AudioLDM2Pipeline,
+        AudioLDM2ProjectionModel,
+        AudioLDM2UNet2DConditionModel,
+        AutoencoderKL,
+        DDIMScheduler,
+    )
+    from transformers import (
+        ClapAudioConfig,
+        ClapConfig,
+        ClapFeatureExtractor,
+        ClapModel,
+        ClapTextConfig,
+        GPT2Config,
+        GPT2LMHeadModel,
+        GPT2Model,
+        RobertaTokenizer,
+        T5Config,
+        T5EncoderModel,
+        T5Tokenizer,
+    )
 
     torch.manual_seed(0)
     unet = AudioLDM2UNet2DConditionModel(
@@ -71,8 +88,13 @@ def audioldm2_folder(folder: Path, language_model_as: str = "GPT2Model") -> Path
 
 def stable_audio_folder(folder: Path) -> Path:
     """A tiny Stable Audio Open checkpoint (stereo Oobleck VAE, DiT, T5, cosine DPM-Solver)."""
-    from diffusers import (AutoencoderOobleck, CosineDPMSolverMultistepScheduler, StableAudioDiTModel,
-                           StableAudioPipeline, StableAudioProjectionModel)
+    from diffusers import (
+        AutoencoderOobleck,
+        CosineDPMSolverMultistepScheduler,
+        StableAudioDiTModel,
+        StableAudioPipeline,
+        StableAudioProjectionModel,
+    )
     from transformers import T5Config, T5EncoderModel, T5Tokenizer
 
     torch.manual_seed(0)
@@ -97,8 +119,14 @@ def stable_audio_folder(folder: Path) -> Path:
 def stable_audio_3_folder(folder: Path, pipeline_class: str = "StableAudio3Pipeline") -> Path:
     """A tiny Stable Audio 3 checkpoint (SAME VAE, rectified-flow DiT with the inpainting path, T5Gemma)."""
     import diffusers
-    from diffusers import AutoencoderSAME, FlowMatchEulerDiscreteScheduler, StableAudio3DiTModel
-    from diffusers.pipelines.stable_audio_3.modeling_stable_audio_3 import StableAudio3DurationEmbedder
+    from diffusers import (
+        AutoencoderSAME,
+        FlowMatchEulerDiscreteScheduler,
+        StableAudio3DiTModel,
+    )
+    from diffusers.pipelines.stable_audio_3.modeling_stable_audio_3 import (
+        StableAudio3DurationEmbedder,
+    )
     from transformers import GemmaTokenizer, T5GemmaConfig, T5GemmaEncoderModel
     from transformers.models.t5gemma.configuration_t5gemma import T5GemmaModuleConfig
 

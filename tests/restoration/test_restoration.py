@@ -25,7 +25,12 @@ from audiolab.restoration.degradations import (
 from audiolab.restoration.diffgmm import DiffGMMDenoiser, DiffGMMSettings, NoiseMixture
 from audiolab.restoration.noisy_speech import NoisySpeechStream, coloured_noise
 from audiolab.restoration.restorer import Restorer, run_chunked
-from audiolab.restoration.score import ScoreRestorer, ScoreSettings, likelihood_step, measurement_error
+from audiolab.restoration.score import (
+    ScoreRestorer,
+    ScoreSettings,
+    likelihood_step,
+    measurement_error,
+)
 from audiolab.restoration.tts import espeak_available, speak
 
 RATE = 16_000

@@ -14,7 +14,12 @@ from audiolab.core.presets import list_presets
 from audiolab.core.quality import log_mel_l1
 from audiolab.generation import synth
 from audiolab.pipeline import AudioLabPipeline
-from audiolab.vocoder.diffusion_vocoder import Conditioning, DiffusionVocoder, VocoderSettings, check_log_mel
+from audiolab.vocoder.diffusion_vocoder import (
+    Conditioning,
+    DiffusionVocoder,
+    VocoderSettings,
+    check_log_mel,
+)
 from audiolab.vocoder.preset import load_vocoder_preset
 
 
