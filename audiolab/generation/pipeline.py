@@ -393,26 +393,13 @@ class BuiltinGenerator:
         """
         if len(requests) != len(seeds) or not requests:
             raise ValueError("Give one seed per request, and at least one request.")
-        seconds = self.check_seconds(seconds)
-        steps = check_steps(self.preset.sampler.steps if steps is None else steps)
-        guidance = check_guidance(self.preset.sampler.guidance if guidance is None else guidance)
-        method = self.vocoder.check_method(vocoder)
-        conditions = [self.condition(text, label) for text, label in requests]
-        if any(cond is None for cond, _, _ in conditions):
-            raise ValueError("Every request needs a text or a label.")
-        cond = torch.cat([c for c, _, _ in conditions])  # type: ignore[misc]
-        null = torch.cat([n for _, n, _ in conditions])
-        num_samples, frames = self.frames_for(seconds)
-        shape = (1, 1, self.preset.mel.n_mels, frames)
-        noise = torch.cat([torch.randn(shape, generator=torch.Generator().manual_seed(check_seed(s))) for s in seeds])
-        final = None
-        for final in sample(self._denoise_fn, make_scheduler("dpm", self.schedule), self.schedule, noise, steps,
-                            cond=cond, uncond=null, guidance=guidance, keep_every=10**6, progress=progress,
-                            x0_range=(self.models.normalization.low, self.models.normalization.high)):
+        batch = [GenerationRequest(text=text, label=label, seed=seed, seconds=seconds, steps=steps, sampler="dpm",
+                                   guidance=guidance, vocoder=vocoder, keep_every=10**6, progress=progress)
+                 for (text, label), seed in zip(requests, seeds)]
+        results: list[Step] | list[Result] = []
+        for results in self.generate_group_iter(batch):
             pass
-        assert final is not None
-        return [level(self.mel_to_audio(final.x0_hat[i], num_samples, seed=check_seed(seed), method=method),
-                      self.sample_rate) for i, seed in enumerate(seeds)]
+        return [result.audio for result in results if isinstance(result, Result)]
 
     # ---- the forward process (the diffusion explorer) ------------------------------------------
 
