@@ -239,6 +239,8 @@ def _train(args: argparse.Namespace) -> int:
             log_file.write(line + "\n")
             log_file.flush()
 
+    if args.init and args.model != "generator":
+        raise ValueError(f"--init is for the generator; the {args.model} continues with --resume.")
     out = Path(args.out) if args.out else None
     if args.model == "denoiser":
         from audiolab.restoration.preset import load_denoiser_preset
@@ -267,7 +269,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.data and len(args.data) > 1:
         raise ValueError("The generator trains on one ESC-50 folder: pass a single --data DIR.")
     train_generator(load_preset(args.preset), steps=args.steps, out=out, log=log, resume=args.resume,
-                    data=Path(args.data[0]) if args.data else None)
+                    data=Path(args.data[0]) if args.data else None, init=Path(args.init) if args.init else None)
     return 0
 
 
@@ -502,6 +504,8 @@ def _add_training_commands(commands: argparse._SubParsersAction[argparse.Argumen
     train.add_argument("--out", default=None, help="checkpoint path (default: the preset's)")
     train.add_argument("--log", default=None, help="also append the log to this file")
     train.add_argument("--resume", action="store_true", help="continue from the checkpoint's weights (warm restart)")
+    train.add_argument("--init", default=None,
+                       help="generator: start from another checkpoint of the same network (fine-tuning)")
     train.set_defaults(handler=_train)
 
     credits = _with_preset(commands.add_parser("credits", help="write the vocoder checkpoint's credits file"))

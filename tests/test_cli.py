@@ -84,6 +84,35 @@ def test_eval_vocoder_prints_a_table_per_method(tmp_path: Path, capsys: pytest.C
     assert "PESQ" not in out  # only with --speech
 
 
+def test_train_generator_fine_tunes_another_checkpoint_to_v_prediction(tmp_path: Path) -> None:
+    """--init starts from an ε-model's weights; a v-prediction, zero-terminal-SNR preset then trains and generates."""
+    from audiolab.core.presets import PRESETS_DIR
+    from audiolab.generation.preset import load_generator, load_preset
+
+    text = (PRESETS_DIR / "synth-tiny.toml").read_text(encoding="utf-8")
+    text = text.replace("num_train_timesteps = 1000", 'num_train_timesteps = 1000\nprediction = "v_prediction"\n'
+                        "zero_terminal_snr = true", 1)
+    text = text.replace('checkpoint = "synth-tiny.safetensors"', 'checkpoint = "v.safetensors"', 1)
+    text = text.replace("clips_per_class = 96", "clips_per_class = 2\nmin_snr_gamma = 5.0", 1)
+    text = text.replace("batch_size = 16", "batch_size = 4", 1)
+    preset_path = tmp_path / "v.toml"
+    preset_path.write_text(text, encoding="utf-8")
+    init = PRESETS_DIR / "synth-tiny.safetensors"
+    assert main(["train", "generator", "--preset", str(preset_path), "--steps", "2", "--init", str(init)]) == 0
+    preset = load_preset(preset_path)
+    models = load_generator(preset)
+    assert models.metadata["steps"] == "2 of 2" and models.metadata["initialised_from"] == init.name
+    assert preset.schedule().prediction == "v_prediction" and preset.schedule().terminal_snr_db < -70
+    out = tmp_path / "v.wav"
+    assert main(["generate", "--preset", str(preset_path), "--label", "siren", "--seconds", "0.5", "--steps", "2",
+                 "--vocoder", "griffinlim", "--out", str(out)]) == 0
+    assert np.isfinite(sf.read(out)[0]).all()
+    # --resume and --init together, or --init for another model, are refused before any work
+    assert main(["train", "generator", "--preset", str(preset_path), "--steps", "1", "--init", str(init),
+                 "--resume"]) == 2
+    assert main(["train", "vocoder", "--preset", "vocoder-16k", "--init", str(init)]) == 2
+
+
 def test_train_vocoder_runs_and_saves_a_loadable_checkpoint(tmp_path: Path) -> None:
     from audiolab.generation import synth
     from audiolab.vocoder.preset import load_vocoder, load_vocoder_preset

@@ -10,7 +10,9 @@ from typing import Literal, get_args
 
 BetaScheduleName = Literal["linear", "cosine"]
 SamplerName = Literal["ddpm", "ddim", "dpm", "euler", "heun", "unipc"]
+PredictionName = Literal["epsilon", "v_prediction"]  # diffusers' names for what the network outputs
 BETA_SCHEDULES: tuple[str, ...] = get_args(BetaScheduleName)
+PREDICTIONS: tuple[str, ...] = get_args(PredictionName)
 SAMPLERS: tuple[str, ...] = get_args(SamplerName)
 VOCODER_METHODS: tuple[str, ...] = ("diffusion", "griffinlim")
 WRITABLE_SUFFIXES: tuple[str, ...] = (".wav", ".flac", ".ogg")

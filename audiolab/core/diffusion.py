@@ -1,6 +1,8 @@
 """Noise schedules, the closed-form forward process, and one sampler loop over diffusers' schedulers.
 
 Forward process (Ho et al., 2020, eq. 4): x_t = sqrt(ᾱ_t)·x_0 + sqrt(1 − ᾱ_t)·ε.
+The network predicts ε (Ho et al. 2020) or v = sqrt(ᾱ_t)·ε − sqrt(1 − ᾱ_t)·x_0 (Salimans & Ho 2022); a schedule
+may be rescaled to zero terminal SNR (Lin et al. 2024), so that the last training step sees pure noise.
 The sampler loop follows guided-diffusion's `p_sample_loop_progressive`: it is a generator that
 yields a `Step` while it runs, and `run_to_end` just drains it.
 """
@@ -26,8 +28,10 @@ from tqdm.auto import tqdm
 
 from audiolab.core.choices import (
     BETA_SCHEDULES,
+    PREDICTIONS,
     SAMPLERS,
     BetaScheduleName,
+    PredictionName,
     SamplerName,
 )
 from audiolab.core.stopping import check_stop
@@ -45,8 +49,21 @@ MAX_STEPS = 1000  # the training schedule's length: more steps than timesteps ha
 # diffusers' names for the two schedules: "squaredcos_cap_v2" is Nichol & Dhariwal's (2021) cosine schedule.
 _DIFFUSERS_BETA_NAMES: dict[str, str] = {"linear": "linear", "cosine": "squaredcos_cap_v2"}
 
-# ε-prediction denoiser: (x_t in variance-preserving scale, t of shape (batch,), conditioning or None) -> ε̂
+# The denoiser: (x_t in variance-preserving scale, t of shape (batch,), conditioning or None) -> the schedule's
+# prediction, ε̂ or v̂
 Denoiser = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]
+
+# ᾱ_T of a zero-terminal-SNR schedule. Exactly 0 would make σ_T infinite for the Karras-style samplers (Euler,
+# Heun); 2^-24 (an SNR of −72 dB) is what diffusers' own schedulers substitute.
+TERMINAL_ALPHA_BAR = 2.0**-24
+
+
+def rescaled_to_terminal(alphas_cumprod: torch.Tensor, terminal: float) -> torch.Tensor:
+    """Lin et al. (2024), Algorithm 1: shift and scale sqrt(ᾱ_t) linearly so that ᾱ_0 is kept and ᾱ_T becomes
+    `terminal` (their algorithm is the case terminal = 0). Every ᾱ_t stays in order, so every β_t stays in (0, 1)."""
+    root = alphas_cumprod.sqrt()
+    first, last, target = root[0], root[-1], math.sqrt(terminal)
+    return (target + (root - last) * (first - target) / (first - last)) ** 2
 
 
 @dataclass(frozen=True)
@@ -57,25 +74,46 @@ class Schedule:
     num_train_timesteps: int = 1000
     beta_start: float = 1e-4  # Ho et al. (2020): linear from 1e-4 to 0.02 over T = 1000
     beta_end: float = 0.02
+    prediction: PredictionName = "epsilon"
+    zero_terminal_snr: bool = False  # rescale so that ᾱ_T ≈ 0 (Lin et al. 2024, Algorithm 1)
     alphas_cumprod: torch.Tensor = field(init=False, repr=False, compare=False)
+    betas: torch.Tensor = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.kind not in BETA_SCHEDULES:
             raise ValueError(f"Unknown beta schedule {self.kind!r}; choose one of {', '.join(BETA_SCHEDULES)}.")
+        if self.prediction not in PREDICTIONS:
+            raise ValueError(f"Unknown prediction {self.prediction!r}; choose one of {', '.join(PREDICTIONS)}.")
         if not 2 <= self.num_train_timesteps <= 100_000:
             raise ValueError(f"num_train_timesteps must be between 2 and 100000; got {self.num_train_timesteps}.")
-        reference = DDPMScheduler(**self.scheduler_config())
-        object.__setattr__(self, "alphas_cumprod", reference.alphas_cumprod.to(torch.float64))
+        reference = DDPMScheduler(**self._base_config())
+        betas, alphas_cumprod = reference.betas.to(torch.float64), reference.alphas_cumprod.to(torch.float64)
+        if self.zero_terminal_snr:
+            alphas_cumprod = rescaled_to_terminal(alphas_cumprod, TERMINAL_ALPHA_BAR)
+            betas = 1 - alphas_cumprod / torch.cat([alphas_cumprod.new_ones(1), alphas_cumprod[:-1]])
+        object.__setattr__(self, "betas", betas)
+        object.__setattr__(self, "alphas_cumprod", alphas_cumprod)
 
-    def scheduler_config(self) -> dict[str, object]:
-        """Keyword arguments that give any diffusers scheduler this schedule."""
+    def _base_config(self) -> dict[str, object]:
         return {
             "num_train_timesteps": self.num_train_timesteps,
             "beta_schedule": _DIFFUSERS_BETA_NAMES[self.kind],
             "beta_start": self.beta_start,
             "beta_end": self.beta_end,
-            "prediction_type": "epsilon",
+            "prediction_type": self.prediction,
         }
+
+    def scheduler_config(self) -> dict[str, object]:
+        """Keyword arguments that give any diffusers scheduler this schedule (a rescaled one as its β's)."""
+        config = self._base_config()
+        if self.zero_terminal_snr:
+            config["trained_betas"] = self.betas.tolist()
+        return config
+
+    @property
+    def terminal_snr_db(self) -> float:
+        """The SNR at t = T − 1, where sampling starts: far below 0 dB only for a zero-terminal-SNR schedule."""
+        return float(self.snr_db(self.num_train_timesteps - 1))
 
     def alpha_bar(self, t: torch.Tensor | float) -> torch.Tensor:
         """ᾱ_t; fractional t (Heun's midpoints) interpolates log σ as diffusers' Karras-style schedulers do."""
@@ -115,6 +153,46 @@ class Schedule:
         while alpha_bar.dim() < x_t.dim():
             alpha_bar = alpha_bar.unsqueeze(-1)
         return (x_t - (1 - alpha_bar).sqrt() * eps) / alpha_bar.sqrt()
+
+    def _broadcast_alpha_bar(self, t: torch.Tensor | float, like: torch.Tensor) -> torch.Tensor:
+        alpha_bar = self.alpha_bar(t).to(like.dtype)
+        while alpha_bar.dim() < like.dim():
+            alpha_bar = alpha_bar.unsqueeze(-1)
+        return alpha_bar
+
+    def x0_from_output(self, x_t: torch.Tensor, t: torch.Tensor | float, output: torch.Tensor) -> torch.Tensor:
+        """x̂_0 from the network's output: eq. 15 of Ho et al. for ε̂, sqrt(ᾱ_t)·x_t − sqrt(1 − ᾱ_t)·v̂ for v̂
+        (Salimans & Ho 2022), which stays finite where ᾱ_t = 0."""
+        if self.prediction == "epsilon":
+            return self.predict_x0(x_t, t, output)
+        alpha_bar = self._broadcast_alpha_bar(t, x_t)
+        return alpha_bar.sqrt() * x_t - (1 - alpha_bar).sqrt() * output
+
+    def output_from_x0(self, x_t: torch.Tensor, t: torch.Tensor | float, x0: torch.Tensor) -> torch.Tensor:
+        """The network output (ε or v) that makes `x0` the one-step estimate at (x_t, t)."""
+        if self.prediction == "epsilon":
+            return self.eps_from_x0(x_t, t, x0)
+        alpha_bar = self._broadcast_alpha_bar(t, x_t)
+        return (alpha_bar.sqrt() * x_t - x0) / (1 - alpha_bar).sqrt()
+
+    def training_target(self, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor | float) -> torch.Tensor:
+        """What the network learns to output for x_t = add_noise(x0, t, noise): ε, or v = sqrt(ᾱ_t)·ε − sqrt(1 − ᾱ_t)·x_0."""
+        if self.prediction == "epsilon":
+            return noise
+        alpha_bar = self._broadcast_alpha_bar(t, x0)
+        return alpha_bar.sqrt() * noise - (1 - alpha_bar).sqrt() * x0
+
+    def loss_weights(self, t: torch.Tensor, gamma: float) -> torch.Tensor:
+        """Min-SNR-γ weights (Hang et al. 2023) for the squared error of the network's output, shape (batch,).
+
+        The x_0-space weight min(SNR, γ) becomes min(SNR, γ)/SNR for ε. For v, whose squared error is already
+        (SNR + 1) times x_0's, the weight is min(SNR + 1, γ)/(SNR + 1): clipped at high SNR like Min-SNR-γ, but
+        the zero-SNR step, which sets a sample's whole layout, keeps full weight instead of none.
+        """
+        snr = self.snr(t).to(torch.float32)
+        if self.prediction == "epsilon":
+            return torch.clamp(snr, max=gamma) / snr
+        return torch.clamp(snr + 1, max=gamma) / (snr + 1)
 
 
 def make_scheduler(name: SamplerName, schedule: Schedule) -> SchedulerMixin:
@@ -189,7 +267,7 @@ def forward_trajectory(
     return steps
 
 
-def _guided_eps(
+def _guided_output(
     denoiser: Denoiser,
     x_t: torch.Tensor,
     t: torch.Tensor,
@@ -197,7 +275,8 @@ def _guided_eps(
     uncond: torch.Tensor | None,
     guidance: float,
 ) -> torch.Tensor:
-    """Classifier-free guidance (Ho & Salimans, 2022): ε̂ = ε̂_∅ + w·(ε̂_c − ε̂_∅)."""
+    """Classifier-free guidance (Ho & Salimans, 2022): ε̂ = ε̂_∅ + w·(ε̂_c − ε̂_∅); the same for v̂, which is
+    affine in ε̂ at a given x_t."""
     batch = x_t.shape[0]
     timestep = t.expand(batch)
     if cond is None or uncond is None or guidance == 1.0:
@@ -246,19 +325,20 @@ def _corrected_estimate(
     schedule: Schedule,
     x_vp: torch.Tensor,
     t: float,
-    eps: torch.Tensor,
+    output: torch.Tensor,
     x0_range: tuple[float, float] | None,
     x0_correction: Callable[[torch.Tensor, float], torch.Tensor] | None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """x̂_0 from ε̂, clipped to `x0_range` and passed through `x0_correction`, and the ε̂ that matches it."""
-    x0_hat = schedule.predict_x0(x_vp, t, eps)
+    """x̂_0 from the network's output (ε̂ or v̂), clipped to `x0_range` and passed through `x0_correction`, and the
+    output that matches it."""
+    x0_hat = schedule.x0_from_output(x_vp, t, output)
     if x0_range is not None:
         x0_hat = x0_hat.clamp(*x0_range)
     if x0_correction is not None:
         x0_hat = x0_correction(x0_hat, t)
     if x0_range is not None or x0_correction is not None:
-        eps = schedule.eps_from_x0(x_vp, t, x0_hat)
-    return eps, x0_hat
+        output = schedule.output_from_x0(x_vp, t, x0_hat)
+    return output, x0_hat
 
 
 def sample(
@@ -312,12 +392,12 @@ def sample(
         x_vp = scheduler.scale_model_input(x, t)  # Euler/Heun keep x in σ-scale; the model sees VP scale
         t_model = torch.as_tensor(t, dtype=torch.float32).reshape(1)
         with torch.no_grad():
-            eps = _guided_eps(denoiser, x_vp, t_model, cond, uncond, guidance)
-        eps, x0_hat = _corrected_estimate(schedule, x_vp, float(t), eps, x0_range, x0_correction)
+            output = _guided_output(denoiser, x_vp, t_model, cond, uncond, guidance)
+        output, x0_hat = _corrected_estimate(schedule, x_vp, float(t), output, x0_range, x0_correction)
         if index % keep_every == 0:
             yield Step(index, total, float(t), float(schedule.snr_db(float(t))), x_vp, x0_hat)
-        x = scheduler.step(eps, t, x, generator=generator).prev_sample if _takes_generator(scheduler) else (
-            scheduler.step(eps, t, x).prev_sample
+        x = scheduler.step(output, t, x, generator=generator).prev_sample if _takes_generator(scheduler) else (
+            scheduler.step(output, t, x).prev_sample
         )
     if x0_range is not None:  # the last update can land a hair outside the data range (DDIM stops at ᾱ_0 < 1)
         x = x.clamp(*x0_range)

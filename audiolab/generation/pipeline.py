@@ -112,7 +112,7 @@ class BuiltinGenerator:
         self.models = models
         self.vocoder = vocoder
         self.mel = MelTransform(preset.mel)
-        self.schedule = Schedule(preset.schedule_kind, preset.num_train_timesteps)
+        self.schedule = preset.schedule()
 
     @property
     def sample_rate(self) -> int:
@@ -409,7 +409,7 @@ class BuiltinGenerator:
         started = time.perf_counter()
         if domain not in ("mel", "waveform"):
             raise ValueError(f"Domain must be 'mel' or 'waveform'; got {domain!r}.")
-        chosen = Schedule(schedule or self.preset.schedule_kind, self.preset.num_train_timesteps)
+        chosen = self.preset.schedule(schedule)
         if not timesteps:
             raise ValueError("Choose at least one timestep t to show.")
         notes: list[str] = []

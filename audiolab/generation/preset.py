@@ -16,7 +16,9 @@ from audiolab.core.choices import DEFAULT_PRESET, VOCODER_METHODS
 from audiolab.core.diffusion import (
     BETA_SCHEDULES,
     MAX_STEPS,
+    PREDICTIONS,
     SAMPLERS,
+    Schedule,
     check_guidance,
     check_steps,
 )
@@ -56,7 +58,18 @@ class TrainingSettings:
     p_uncond: float = 0.15
     p_text: float = 0.5
     ema_decay: float = 0.999
+    min_snr_gamma: float = 0.0  # > 0: Min-SNR-γ loss weights (Hang et al. 2023); 0: the plain loss
     seed: int = 0
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    """The [schedule] table: the β schedule, what the network predicts, and whether the SNR reaches zero."""
+
+    kind: str = "cosine"
+    num_train_timesteps: int = 1000
+    prediction: str = "epsilon"  # "epsilon" or "v_prediction"
+    zero_terminal_snr: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,8 +84,7 @@ class Preset:
     mel: MelSettings
     model: MelUNetConfig
     checkpoint: Path
-    schedule_kind: str
-    num_train_timesteps: int
+    schedule_settings: ScheduleSettings
     sampler: SamplerDefaults
     labels: tuple[str, ...]
     griffin_lim_iterations: int
@@ -80,6 +92,21 @@ class Preset:
     vocoder_preset: str = ""  # the diffusion vocoder that turns this preset's mels into audio ("" for none)
     vocoder_method: str = "griffinlim"  # what a generation uses by default: "diffusion" or "griffinlim"
     audio_encoder: str = ""  # the audio-encoder preset that maps a reference into the text space ("" for none)
+
+    @property
+    def schedule_kind(self) -> str:
+        return self.schedule_settings.kind
+
+    @property
+    def num_train_timesteps(self) -> int:
+        return self.schedule_settings.num_train_timesteps
+
+    def schedule(self, kind: str | None = None) -> Schedule:
+        """The training schedule (or another β schedule `kind` with the same prediction and rescaling)."""
+        settings = self.schedule_settings
+        return Schedule(kind or settings.kind, settings.num_train_timesteps,  # type: ignore[arg-type]
+                        prediction=settings.prediction,  # type: ignore[arg-type]
+                        zero_terminal_snr=settings.zero_terminal_snr)
 
     def label_index(self, label: str) -> int:
         """Index of a class label; a ValueError lists the valid ones."""
@@ -101,16 +128,17 @@ def _read_model(data: dict[str, Any], path: Path, mel: MelSettings) -> tuple[Mel
     return model, checkpoint
 
 
-def _read_schedule(data: dict[str, Any], path: Path) -> tuple[str, int]:
-    """The [schedule] table: the β schedule's kind and its number of training timesteps."""
-    schedule = read_table(data, "schedule", path)
-    schedule_kind = schedule.get("kind", "cosine")
-    if schedule_kind not in BETA_SCHEDULES:
-        raise ValueError(f"{path.name}: schedule.kind must be one of {', '.join(BETA_SCHEDULES)}; got {schedule_kind!r}.")
-    num_train_timesteps = schedule.get("num_train_timesteps", 1000)
-    if not isinstance(num_train_timesteps, int) or not 2 <= num_train_timesteps <= MAX_STEPS:
+def _read_schedule(data: dict[str, Any], path: Path) -> ScheduleSettings:
+    """The [schedule] table: the β schedule's kind, its number of training timesteps, the prediction."""
+    schedule = build_config(ScheduleSettings, read_table(data, "schedule", path), "schedule", path)
+    if schedule.kind not in BETA_SCHEDULES:
+        raise ValueError(f"{path.name}: schedule.kind must be one of {', '.join(BETA_SCHEDULES)}; got {schedule.kind!r}.")
+    if not isinstance(schedule.num_train_timesteps, int) or not 2 <= schedule.num_train_timesteps <= MAX_STEPS:
         raise ValueError(f"{path.name}: schedule.num_train_timesteps must be an integer from 2 to {MAX_STEPS}.")
-    return schedule_kind, num_train_timesteps
+    if schedule.prediction not in PREDICTIONS:
+        raise ValueError(f"{path.name}: schedule.prediction must be one of {', '.join(PREDICTIONS)}; "
+                         f"got {schedule.prediction!r}.")
+    return schedule
 
 
 def _read_sampler(data: dict[str, Any], path: Path) -> SamplerDefaults:
@@ -179,7 +207,7 @@ def load_preset(name_or_path: str | Path = DEFAULT_PRESET) -> Preset:
 
     mel = read_mel_settings(data, path)
     model, checkpoint = _read_model(data, path, mel)
-    schedule_kind, num_train_timesteps = _read_schedule(data, path)
+    schedule = _read_schedule(data, path)
     sampler = _read_sampler(data, path)
     labels = _read_labels(data, path)
     iterations, vocoder_preset, vocoder_method = _read_vocoder(data, path)
@@ -201,8 +229,7 @@ def load_preset(name_or_path: str | Path = DEFAULT_PRESET) -> Preset:
         mel=mel,
         model=model,
         checkpoint=checkpoint,
-        schedule_kind=schedule_kind,
-        num_train_timesteps=num_train_timesteps,
+        schedule_settings=schedule,
         sampler=sampler,
         labels=labels,
         griffin_lim_iterations=iterations,

@@ -21,7 +21,6 @@ import torch.nn.functional as F
 
 from audiolab.core.audio import MelTransform
 from audiolab.core.credits import write_credits
-from audiolab.core.diffusion import Schedule
 from audiolab.core.training import optimizer_step, run_steps, update_ema, warmup_cosine
 from audiolab.generation import esc50, synth
 from audiolab.generation.conditioning import ConditionEncoder, shared_text_encoder
@@ -176,19 +175,32 @@ def _generator_data(preset: Preset, data: Path | None, log: Logger) -> _Generato
     return _GeneratorData(mels, labels, val_mels, val_labels, starts_by_clip, normalization, captions_by_label)
 
 
-def _generator_models(preset: Preset, out: Path, resume: bool, device: str,
-                      log: Logger) -> tuple[MelDenoiser, ConditionEncoder, int]:
-    """Fresh networks, or with `resume` the weights at `out`; in training mode, with the steps already done."""
+def _generator_models(preset: Preset, out: Path, resume: bool, device: str, log: Logger,
+                      init: Path | None = None) -> tuple[MelDenoiser, ConditionEncoder, int]:
+    """Fresh networks, the weights of another checkpoint of the same network (`init`, for fine-tuning), or with
+    `resume` the weights at `out`; in training mode, with the steps already done."""
     denoiser, condition = build_generator(preset)
     previous_steps = 0
-    if resume:
-        if not out.is_file():
-            raise ValueError(f"--resume needs an existing checkpoint at {out}; train without --resume first.")
-        earlier = load_generator(replace(preset, checkpoint=out))
-        denoiser.load_state_dict(earlier.denoiser.state_dict())
-        condition.load_state_dict(earlier.condition.state_dict())
-        previous_steps = int(earlier.metadata.get("steps", "0").split()[0])
-        log(f"resuming from {out} after {previous_steps} steps")
+    if resume and init is not None:
+        raise ValueError("Use --resume (continue this preset's checkpoint) or --init (start from another), not both.")
+    start = out if resume else init
+    if start is not None:
+        if not start.is_file():
+            raise ValueError(f"No checkpoint at {start}: " + ("train without --resume first." if resume else
+                                                              "give --init an existing .safetensors file."))
+        earlier = load_generator(replace(preset, checkpoint=start))
+        try:
+            denoiser.load_state_dict(earlier.denoiser.state_dict())
+            condition.load_state_dict(earlier.condition.state_dict())
+        except RuntimeError as error:
+            raise ValueError(f"{start.name} holds a different network from preset {preset.name}'s [model]; "
+                             "--init needs the same layer sizes.") from error
+        if resume:
+            previous_steps = int(earlier.metadata.get("steps", "0").split()[0])
+            log(f"resuming from {out} after {previous_steps} steps")
+        else:
+            log(f"starting from the weights of {start.name} ({earlier.metadata.get('steps', '?')} steps of "
+                f"{earlier.metadata.get('preset', 'another preset')})")
     denoiser.to(device).train()
     condition.to(device).train()
     return denoiser, condition, previous_steps
@@ -198,17 +210,18 @@ class _GeneratorTraining:
     """One run's models, optimiser and EMA, and the loss, validation and checkpoint that use them."""
 
     def __init__(self, preset: Preset, data: _GeneratorData, generator: torch.Generator, steps: int, out: Path,
-                 resume: bool, device: str, log: Logger) -> None:
+                 resume: bool, device: str, log: Logger, init: Path | None = None) -> None:
         self.preset, self.settings, self.data = preset, preset.training, data
         self.generator, self.steps, self.out = generator, steps, out
-        self.denoiser, self.condition, self.previous_steps = _generator_models(preset, out, resume, device, log)
+        self.denoiser, self.condition, self.previous_steps = _generator_models(preset, out, resume, device, log, init)
+        self.init = init
         self.parameters = list(self.denoiser.parameters()) + list(self.condition.parameters())
         log(f"model: {sum(p.numel() for p in self.parameters) / 1e6:.2f} M parameters")
         self.optimizer = torch.optim.AdamW(self.parameters, lr=self.settings.learning_rate, weight_decay=0.01)
         self.lr_schedule = warmup_cosine(self.optimizer, self.settings.warmup_steps, steps)
         self.ema_denoiser = copy.deepcopy(self.denoiser).eval()
         self.ema_condition = copy.deepcopy(self.condition).eval()
-        self.schedule = Schedule(preset.schedule_kind, preset.num_train_timesteps)
+        self.schedule = preset.schedule()
 
     def condition_batch(self, model_condition: ConditionEncoder, batch_labels: torch.Tensor) -> torch.Tensor:
         """Each example conditioned on its label, a random caption of its class, or the null."""
@@ -228,12 +241,17 @@ class _GeneratorTraining:
 
     def diffusion_loss(self, model: MelDenoiser, model_condition: ConditionEncoder, x0: torch.Tensor,
                        batch_labels: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-        """L_simple on `x0`: t and ε from `g`, the conditioning draws from the run's generator."""
+        """L_simple on `x0` for the schedule's prediction (ε or v), Min-SNR-γ weighted when the preset asks:
+        t and ε from `g`, the conditioning draws from the run's generator."""
         t = torch.randint(0, self.schedule.num_train_timesteps, (len(x0),), generator=g)
         noise = torch.randn(x0.shape, generator=g)
         x_t = self.schedule.add_noise(x0, t, noise)
-        eps = model(x_t, t.float(), self.condition_batch(model_condition, batch_labels))
-        return F.mse_loss(eps, noise)
+        output = model(x_t, t.float(), self.condition_batch(model_condition, batch_labels))
+        target = self.schedule.training_target(x0, noise, t)
+        if self.settings.min_snr_gamma <= 0:
+            return F.mse_loss(output, target)
+        per_example = ((output - target) ** 2).flatten(1).mean(dim=1)
+        return (self.schedule.loss_weights(t, self.settings.min_snr_gamma) * per_example).mean()
 
     def validation_loss(self) -> float:
         """The EMA models' loss on the validation mels."""
@@ -267,6 +285,8 @@ class _GeneratorTraining:
             "train_seconds": f"{seconds:.0f}",
             "training": json.dumps(asdict(self.settings)),
         }
+        if self.init is not None:
+            metadata["initialised_from"] = self.init.name
         save_generator(self.out, GeneratorModels(copy.deepcopy(self.ema_denoiser).cpu(),
                                                  copy.deepcopy(self.ema_condition).cpu(),
                                                  self.data.normalization, metadata))
@@ -292,11 +312,14 @@ def train_generator(
     device: str = "cpu",
     resume: bool = False,
     data: Path | None = None,
+    init: Path | None = None,
 ) -> TrainReport:
     """Train the preset's mel denoiser and condition encoder on its procedural data; save EMA weights.
 
     With `resume`, training starts from the weights already at `out` (a warm restart of the
     learning-rate schedule, as in SGDR, Loshchilov & Hutter 2017) and the step counts add up.
+    With `init`, it starts from another checkpoint of the same network, e.g. an ε-prediction model
+    fine-tuned to v-prediction, as Lin et al. (2024) do; the step count starts at 0.
     """
     settings = preset.training
     steps = steps or settings.steps
@@ -312,7 +335,7 @@ def train_generator(
     training = _generator_data(preset, data, log)
 
     # 2. models, optimiser, EMA
-    run = _GeneratorTraining(preset, training, generator, steps, out, resume, device, log)
+    run = _GeneratorTraining(preset, training, generator, steps, out, resume, device, log, init)
 
     # 3. the loop
     loss_value, seconds = run_steps(run, log, log_every, save_every)

@@ -30,6 +30,20 @@ def gaussian_denoiser(schedule: Schedule):
     return denoise
 
 
+def gaussian_v_denoiser(schedule: Schedule):
+    """E[v | x_t] = sqrt(ᾱ)·E[ε | x_t] − sqrt(1−ᾱ)·E[x_0 | x_t], with E[x_0 | x_t] = μ + sqrt(ᾱ)s²(x_t − sqrt(ᾱ)μ)/(ᾱs² + 1 − ᾱ),
+    which stays finite where ᾱ → 0."""
+
+    def denoise(x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+        alpha_bar = schedule.alpha_bar(t[0]).to(x_t.dtype)
+        variance = alpha_bar * SIGMA**2 + 1 - alpha_bar
+        eps = (1 - alpha_bar).sqrt() * (x_t - alpha_bar.sqrt() * MU) / variance
+        x0 = MU + alpha_bar.sqrt() * SIGMA**2 * (x_t - alpha_bar.sqrt() * MU) / variance
+        return alpha_bar.sqrt() * eps - (1 - alpha_bar).sqrt() * x0
+
+    return denoise
+
+
 @pytest.mark.parametrize("kind", ["linear", "cosine"])
 def test_forward_process_matches_closed_form(kind: str) -> None:
     schedule = Schedule(kind)
@@ -85,6 +99,59 @@ def test_every_sampler_recovers_the_gaussian_it_was_given(sampler: str, kind: st
     samples = final.x0_hat.float()
     assert float(samples.mean()) == pytest.approx(MU, abs=0.02)
     assert float(samples.std()) == pytest.approx(SIGMA, rel=0.1)
+
+
+@pytest.mark.parametrize("sampler", SAMPLERS)
+def test_every_sampler_recovers_the_gaussian_from_v_on_a_zero_terminal_snr_schedule(sampler: str) -> None:
+    schedule = Schedule("linear", prediction="v_prediction", zero_terminal_snr=True)
+    noise = torch.randn(1, 20_000, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    steps = 250 if sampler == "ddpm" else 50
+    trajectory = list(sample(gaussian_v_denoiser(schedule), make_scheduler(sampler, schedule), schedule, noise,
+                             steps=steps, generator=torch.Generator().manual_seed(2)))
+    # at the first step (pure noise) x̂_0 is already the data's mean: the network's guess, not the noise's layout
+    first = trajectory[0].x0_hat.float()
+    assert float(first.mean()) == pytest.approx(MU, abs=0.01)
+    assert float(first.std()) < 0.01
+    samples = trajectory[-1].x0_hat.float()
+    assert float(samples.mean()) == pytest.approx(MU, abs=0.02)
+    assert float(samples.std()) == pytest.approx(SIGMA, rel=0.1)
+
+
+def test_zero_terminal_snr_keeps_the_clean_end_and_reaches_pure_noise() -> None:
+    plain = Schedule("linear")
+    rescaled = Schedule("linear", zero_terminal_snr=True)
+    assert float(rescaled.alphas_cumprod[0]) == pytest.approx(float(plain.alphas_cumprod[0]))
+    assert plain.terminal_snr_db > -50 and rescaled.terminal_snr_db < -70
+    assert torch.all(rescaled.alphas_cumprod[1:] < rescaled.alphas_cumprod[:-1])
+    assert torch.all((rescaled.betas > 0) & (rescaled.betas < 1))
+    # every diffusers scheduler is handed the same rescaled schedule
+    for name in SAMPLERS:
+        scheduler = make_scheduler(name, rescaled)
+        assert torch.allclose(scheduler.alphas_cumprod.double(), rescaled.alphas_cumprod, rtol=1e-4)
+
+
+def test_v_target_and_estimates_invert_each_other() -> None:
+    schedule = Schedule("cosine", prediction="v_prediction", zero_terminal_snr=True)
+    x0, noise = torch.randn(3, 8), torch.randn(3, 8)
+    t = torch.tensor([0, 400, 999])
+    x_t = schedule.add_noise(x0, t, noise)
+    v = schedule.training_target(x0, noise, t)
+    assert torch.allclose(schedule.x0_from_output(x_t, t, v), x0, atol=1e-4)
+    assert torch.allclose(schedule.output_from_x0(x_t, t, x0), v, atol=1e-4)
+    # at pure noise v = −x_0: the network's output is the sound itself
+    assert torch.allclose(v[2], -x0[2], atol=1e-3)
+
+
+def test_min_snr_weights_match_their_closed_form() -> None:
+    t = torch.tensor([0, 500, 999])
+    for prediction in ("epsilon", "v_prediction"):
+        schedule = Schedule("linear", prediction=prediction, zero_terminal_snr=True)
+        snr = schedule.snr(t).float()
+        expected = (torch.clamp(snr, max=5.0) / snr if prediction == "epsilon"
+                    else torch.clamp(snr + 1, max=5.0) / (snr + 1))
+        assert torch.allclose(schedule.loss_weights(t, 5.0), expected)
+    weights = Schedule("linear", prediction="v_prediction", zero_terminal_snr=True).loss_weights(t, 5.0)
+    assert float(weights[0]) < 0.01 and float(weights[2]) == pytest.approx(1.0)  # the pure-noise step keeps its weight
 
 
 def test_trajectory_keeps_every_kth_step_with_labels() -> None:
@@ -160,6 +227,11 @@ def test_forward_trajectory_shares_one_noise_draw() -> None:
 def test_absurd_step_counts_are_refused(bad: object) -> None:
     with pytest.raises(ValueError, match="step count"):
         check_steps(bad)  # type: ignore[arg-type]
+
+
+def test_unknown_prediction_is_refused() -> None:
+    with pytest.raises(ValueError, match="prediction"):
+        Schedule("linear", prediction="x0")  # type: ignore[arg-type]
 
 
 def test_unknown_sampler_and_schedule_are_refused() -> None:

@@ -44,6 +44,8 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
         ("patch = 2", "patch = 2\nwidth = 3", "unknown key"),
         ('checkpoint = "synth-tiny.safetensors"', 'checkpoint = "weights.bin"', "safetensors"),
         ('kind = "linear"', 'kind = "sigmoid"', "schedule.kind"),
+        ('kind = "linear"', 'kind = "linear"\nprediction = "x0"', "schedule.prediction must be one of"),
+        ('kind = "linear"', 'kind = "linear"\nzero_terminal_snr = 1', "zero_terminal_snr must be bool"),
         ("labels = [", "labelz = [", "missing top-level key"),
         ("sample_rate = 16000", "sample_rate = 100", "sample_rate"),
         ("[mel]", "[mel", "not valid TOML"),
