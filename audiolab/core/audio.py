@@ -294,17 +294,19 @@ class MelTransform:
             mel = self._mel(wave.float())
         return torch.log(torch.clamp(mel, min=self.settings.log_floor))
 
-    def mel_to_magnitude(self, log_mel: torch.Tensor, iterations: int = 64) -> torch.Tensor:
+    def mel_to_magnitude(self, log_mel: torch.Tensor, iterations: int = 64,
+                         init: torch.Tensor | None = None) -> torch.Tensor:
         """Non-negative least-squares inverse of the mel filterbank.
 
-        Starts from the clamped minimum-norm least-squares solution and refines it with the
-        multiplicative NNLS updates of Lee & Seung (2001); the clamp alone loses most of the energy
-        between a harmonic's bins, which Griffin-Lim then cannot recover (its mel error halves here).
+        Starts from the clamped minimum-norm least-squares solution (or from `init`, a magnitude to pull
+        towards the mel) and refines it with the multiplicative NNLS updates of Lee & Seung (2001); the
+        clamp alone loses most of the energy between a harmonic's bins, which Griffin-Lim then cannot
+        recover (its mel error halves here).
         """
         with torch.no_grad():
             target = torch.exp(log_mel.float())
             basis = self._mel.mel_scale.fb.T  # (mels, stft bins)
-            magnitude = self._inverse_mel(target).clamp_min(1e-6)
+            magnitude = (self._inverse_mel(target) if init is None else init.float()).clamp_min(1e-6)
             numerator = basis.T @ target
             for _ in range(iterations):
                 magnitude = magnitude * numerator / (basis.T @ (basis @ magnitude) + 1e-10)
@@ -327,7 +329,13 @@ class MelTransform:
         """Griffin & Lim (1984) phase reconstruction with the fast momentum of Perraudin et al. (2013)."""
         if not 1 <= n_iter <= 1000:
             raise ValueError(f"Griffin-Lim iterations must be between 1 and 1000; got {n_iter}.")
-        magnitude = self.mel_to_magnitude(log_mel)
+        wave = self.phase_from_magnitude(self.mel_to_magnitude(log_mel), n_iter, num_samples, seed)
+        return peak_limit(wave.numpy(), self.settings.sample_rate)  # phase retrieval can overshoot: limit, never clip
+
+    def phase_from_magnitude(self, magnitude: torch.Tensor, n_iter: int, num_samples: int | None = None,
+                             seed: int = 0) -> torch.Tensor:
+        """A waveform whose STFT magnitude is close to `magnitude` (…, bins, frames): fast Griffin-Lim
+        (Perraudin et al. 2013, momentum 0.99) from a seeded random phase; not limited."""
         s = self.settings
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)  # the random initial phase, made reproducible
@@ -344,4 +352,4 @@ class MelTransform:
                     length=num_samples,
                     rand_init=True,
                 )
-        return peak_limit(wave.numpy(), s.sample_rate)  # phase retrieval can overshoot: limit, never clip
+        return wave

@@ -2,10 +2,10 @@
 
 Vocos (Siuzdenko et al., 2024) keeps the whole network at the STFT frame rate: a stack of
 ConvNeXt blocks (Liu et al., 2022: depthwise convolution, layer norm, an inverted-bottleneck MLP,
-layer scale) maps the mel frames to the complex STFT of the waveform, and an inverse STFT makes the
-samples. Here the blocks see the flow's state z_τ and the Griffin-Lim estimate (both complex STFTs
-divided by the mel's spectral envelope) beside the mel, and the flow time τ enters every block
-through an adaptive layer norm (scale and shift from τ's embedding, as in DiT, Peebles & Xie 2023).
+layer scale) maps the mel frames to the STFT of the waveform. Here the blocks see the flow's state
+z_τ (one column of STFT bins per frame) beside the conditioning (the mel), and the flow time τ
+enters every block through an adaptive layer norm (scale and shift from τ's embedding, as in DiT,
+Peebles & Xie 2023).
 """
 
 from __future__ import annotations
@@ -49,32 +49,31 @@ class AdaptiveConvNeXtBlock(nn.Module):
 
 
 class StftNet(nn.Module):
-    """(state, Griffin-Lim hint, normalised mel, τ) -> a correction of the hint, all at the frame rate.
+    """(state, conditioning, τ) -> an output of the state's shape, all at the frame rate.
 
-    state, hint: (batch, 2·bins, frames) real and imaginary parts; mel: (batch, n_mels, frames).
-    The output has the state's shape; its last layer starts at zero, so an untrained network returns
-    the Griffin-Lim estimate unchanged.
+    state: (batch, state_channels, frames); conditioning: (batch, condition_channels, frames).
+    The last layer starts at zero, so an untrained network outputs zeros.
     """
 
-    def __init__(self, config: StftNetConfig, bins: int, n_mels: int) -> None:
+    def __init__(self, config: StftNetConfig, state_channels: int, condition_channels: int) -> None:
         super().__init__()
         self.config = config
         step_dim = 2 * config.embedding_dim
         self.step_mlp = nn.Sequential(nn.Linear(config.embedding_dim, step_dim), nn.SiLU(), nn.Linear(step_dim, step_dim))
-        self.input = nn.Conv1d(4 * bins + n_mels, config.dim, 1)  # per frame: the blocks supply the context
+        self.input = nn.Conv1d(state_channels + condition_channels, config.dim, 1)  # per frame: the blocks add context
         self.blocks = nn.ModuleList(
             AdaptiveConvNeXtBlock(config.dim, config.kernel_size, config.expansion, step_dim)
             for _ in range(config.blocks)
         )
         self.norm = nn.LayerNorm(config.dim)
-        self.output = nn.Conv1d(config.dim, 2 * bins, 1)
+        self.output = nn.Conv1d(config.dim, state_channels, 1)
         nn.init.zeros_(self.output.weight)
         nn.init.zeros_(self.output.bias)
 
-    def forward(self, state: torch.Tensor, hint: torch.Tensor, mel: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
+    def forward(self, state: torch.Tensor, condition: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
         # τ in [0, 1] is embedded on DDPM's 0–1000 scale, where the sinusoid frequencies are spread
         step = self.step_mlp(timestep_embedding(1000 * tau.reshape(-1).expand(state.shape[0]), self.config.embedding_dim))
-        x = self.input(torch.cat([state, hint, mel], dim=1))
+        x = self.input(torch.cat([state, condition], dim=1))
         for block in self.blocks:
             x = block(x, step)
         return self.output(self.norm(x.transpose(1, 2)).transpose(1, 2))

@@ -1,11 +1,12 @@
-"""Training the diffusion vocoder: `python -m audiolab train vocoder --preset NAME --data DIR [DIR …]`.
+"""Training a vocoder: `python -m audiolab train vocoder --preset NAME --data DIR [DIR …]`.
 
 Each batch mixes random crops of the given folders (each folder equally likely) with a share of
-the procedural sounds, at random loudness. The loss is `DiffusionVocoder.loss` (DiffWave's
-L_simple on PriorGrad-whitened MDCT coefficients); the shipped weights are an exponential moving
-average. Every `log_every` steps the log shows the running loss and a validation figure: the
-log-mel L1 between held-out clips and their 6-step resynthesis by the reverse process alone (no
-magnitude projections), next to Griffin-Lim's (32 iterations).
+the procedural sounds, at random loudness. The loss is the vocoder's own: `DiffusionVocoder.loss`
+(DiffWave's L_simple on PriorGrad-whitened MDCT coefficients) or `FlowVocoder.loss` (flow matching
+on the log STFT magnitude); the shipped weights are an exponential moving average. Every
+`log_every` steps the log shows the running loss and validation figures: the log-mel L1 and
+PESQ-WB of held-out clips' 6-step resynthesis (no magnitude projections), next to Griffin-Lim's
+(32 iterations).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from audiolab.core.credits import write_credits
 from audiolab.core.quality import log_mel_l1, pesq_wb
 from audiolab.core.training import optimizer_step, run_steps, update_ema, warmup_cosine
 from audiolab.generation import synth
-from audiolab.vocoder.diffusion_vocoder import DiffusionVocoder
+from audiolab.vocoder.diffusion_vocoder import DiffusionVocoder, VocoderSettings
+from audiolab.vocoder.flow_vocoder import FlowVocoder
 from audiolab.vocoder.preset import (
     Vocoder,
     VocoderPreset,
@@ -109,11 +111,12 @@ def _vocoder_data(preset: VocoderPreset, data: Sequence[str | Path], excluded: t
     transform = MelTransform(preset.settings.mel)
     for source in sources + [procedural]:
         log(f"data: {source.name}: {len(source.clips)} recordings, {source.seconds / sample_rate / 60:.1f} min")
-    if preset.settings.griffin_lim_hint:  # once per clip, not per step: Griffin-Lim is scale-equivariant
+    hint_iterations = preset.settings.griffin_lim_hint if isinstance(preset.settings, VocoderSettings) else 0
+    if hint_iterations:  # once per clip, not per step: Griffin-Lim is scale-equivariant
         hint_started = time.perf_counter()
         for source in sources + [procedural]:
-            source.companions = _griffin_lim_companions(source, transform, preset.settings.griffin_lim_hint, cache)
-        log(f"data: Griffin-Lim ({preset.settings.griffin_lim_hint} iterations) of every clip in "
+            source.companions = _griffin_lim_companions(source, transform, hint_iterations, cache)
+        log(f"data: Griffin-Lim ({hint_iterations} iterations) of every clip in "
             f"{time.perf_counter() - hint_started:.0f} s")
     log(f"data: excluded {', '.join(excluded) or 'nothing'}; {len(val_clips)} validation clips; "
         f"loaded in {time.perf_counter() - started:.0f} s")
@@ -162,6 +165,10 @@ class _VocoderTraining:
         self.crop = int(settings.crop_seconds * preset.sample_rate)
         if not resume and isinstance(self.vocoder, DiffusionVocoder):
             self.calibrate_prior(log)
+        if isinstance(self.vocoder, FlowVocoder):  # ρ is a preset setting: say whether the data agrees
+            with torch.no_grad():
+                rho = float(np.sqrt(np.mean([self.vocoder.residual_std(self.batch()[0]) ** 2 for _ in range(8)])))
+            log(f"data: RMS of z_1 = log(|S|/σ) {rho:.3f} (the preset's residual_std: {preset.settings.residual_std})")
         log(f"model: {type(self.vocoder).__name__}, {sum(p.numel() for p in self.net.parameters()) / 1e6:.2f} M parameters")
         self.parameters = list(self.net.parameters())
         self.optimizer = torch.optim.AdamW(self.parameters, lr=settings.learning_rate, weight_decay=0.01)
