@@ -61,7 +61,7 @@ class FlowVocoderSettings:
     preview_iterations: int = 8  # the same for the trajectory's intermediate steps, which are only listened to
     sampler: str = "euler"
     steps: int = 6
-    projection_iterations: int = 0  # NNLS updates that pull the final magnitude's mel onto the input mel
+    projection_iterations: int = 32  # NNLS updates that pull each step's magnitude estimate onto the input mel
 
     def __post_init__(self) -> None:
         if self.sampler not in FLOW_SAMPLERS:
@@ -209,16 +209,23 @@ class FlowVocoder:
             tau = index / steps
             with torch.no_grad():
                 estimate = self.estimate(state, torch.tensor([tau]), cond)
+                if projections:  # the nearest magnitude whose mel is the input's (data consistency, every step)
+                    estimate = self.project(estimate, cond.sigma, log_mel, projections)
             if previews and index % keep_every == 0:
                 yield self._preview(index, steps, tau, state, estimate, cond.sigma, num_samples)
             next_tau = (index + 1) / steps
-            state = state + (next_tau - tau) / (1 - tau) * (estimate - state)  # Euler on v = (ẑ_1 − z_τ)/(1 − τ)
-        magnitude = self.to_magnitude(state, cond.sigma)
-        if projections:
-            magnitude = self.mel.mel_to_magnitude(log_mel, projections, init=magnitude)
+            # Euler on v = (ẑ_1 − z_τ)/(1 − τ); the last step lands exactly on ẑ_1
+            state = estimate if index == steps - 1 else state + (next_tau - tau) / (1 - tau) * (estimate - state)
+        magnitude = self.to_magnitude(state, cond.sigma)  # the last Euler step lands on the last (projected) ẑ_1
         # the phase search starts from one fixed random phase: the seed's say is in the magnitude
         wave = self.mel.phase_from_magnitude(magnitude, self.settings.phase_iterations, num_samples, seed=0)
         yield Step(steps, steps, 0.0, math.inf, wave, wave, caption="clean end · τ = 1")
+
+    def project(self, state: torch.Tensor, sigma: torch.Tensor, log_mel: torch.Tensor, iterations: int) -> torch.Tensor:
+        """Pull a state's magnitude towards the ones whose mel is `log_mel`: multiplicative NNLS updates (Lee & Seung
+        2001) started from it, which keep its fine structure and correct each band's level."""
+        magnitude = self.mel.mel_to_magnitude(log_mel, iterations, init=self.to_magnitude(state, sigma))
+        return torch.log(magnitude.clamp_min(self.settings.magnitude_floor) / sigma)
 
     def _preview(self, index: int, total: int, tau: float, state: torch.Tensor, estimate: torch.Tensor,
                  sigma: torch.Tensor, num_samples: int) -> Step:

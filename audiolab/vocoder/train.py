@@ -206,9 +206,11 @@ class _VocoderTraining:
 
     def validation(self) -> tuple[float, float | None]:
         """Log-mel L1 and PESQ-WB of the EMA vocoder's 6-step resynthesis of the validation clips."""
+        # the diffusion vocoder's reverse process alone; the flow vocoder's projections onto the mel are part of it
+        projections = 0 if isinstance(self.ema, DiffusionVocoder) else None
         with torch.no_grad():
             return validation_figures(self.data.val_clips, self.data.transform, lambda log_mel, samples: (
-                self.ema.vocode(log_mel, samples, steps=6, seed=0, projection_iterations=0)))
+                self.ema.vocode(log_mel, samples, steps=6, seed=0, projection_iterations=projections)))
 
     def train_step(self, step: int) -> float:
         """One optimiser step on a fresh batch, then the EMA update; the batch loss."""
