@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,7 @@ from audiolab.core.quality import (
     pesq_wb,
     stoi,
 )
+from audiolab.vocoder.flow_vocoder import FlowVocoder
 from audiolab.vocoder.preset import Vocoder
 
 DEFAULT_METHODS: tuple[str, ...] = ("diffusion-6", "diffusion-12", "diffusion-50", "griffinlim-32", "griffinlim-100")
@@ -56,28 +57,55 @@ class MethodScores:
         return statistics.median(values) if key == "rtf" else float(np.mean(values))
 
 
-def parse_method(method: str) -> tuple[str, int, int | None]:
-    """'diffusion-6' -> ('diffusion', 6, None); 'diffusion-12-p0' -> ('diffusion', 12, 0) (projections per
-    step, default the preset's); 'griffinlim-100' -> ('griffinlim', 100, None)."""
+@dataclass(frozen=True)
+class VocoderMethodSpec:
+    """One method of the table: Griffin-Lim with `count` iterations, or the vocoder with `count` steps and optional
+    overrides of its projections a step and (flow vocoder) its temperature."""
+
+    name: str
+    count: int
+    projections: int | None = None
+    temperature: float | None = None
+
+
+def parse_method(method: str) -> VocoderMethodSpec:
+    """'diffusion-6' -> 6 vocoder steps; 'diffusion-12-p0' -> 12 steps, no projections; 'diffusion-6-t0.2' -> 6 steps
+    from a starting draw at temperature 0.2 (flow vocoder); 'griffinlim-100' -> 100 Griffin-Lim iterations."""
     name, _, rest = method.partition("-")
-    count, _, projections = rest.partition("-p")
+    count, *options = rest.split("-") if rest else ("",)
+    spec: dict[str, float | int | None] = {"projections": None, "temperature": None}
     valid = name in ("diffusion", "griffinlim") and count.isdigit() and int(count) >= 1
-    valid = valid and (not projections or (name == "diffusion" and projections.isdigit()))
-    if not valid or (rest.count("-") > 1):
-        raise ValueError(f"Unknown method {method!r}; write diffusion-STEPS[-pPROJECTIONS] or griffinlim-ITERATIONS, "
-                         "e.g. diffusion-6, diffusion-12-p0, griffinlim-100.")
-    return name, int(count), int(projections) if projections else None
+    for option in options:
+        key = {"p": "projections", "t": "temperature"}.get(option[:1])
+        value = option[1:]
+        if name != "diffusion" or key is None or spec[key] is not None:
+            valid = False
+        elif key == "projections" and value.isdigit():
+            spec[key] = int(value)
+        elif key == "temperature" and value.replace(".", "", 1).isdigit():
+            spec[key] = float(value)
+        else:
+            valid = False
+    if not valid:
+        raise ValueError(f"Unknown method {method!r}; write diffusion-STEPS[-pPROJECTIONS][-tTEMPERATURE] or "
+                         "griffinlim-ITERATIONS, e.g. diffusion-6, diffusion-12-p0, diffusion-6-t0.2, griffinlim-100.")
+    return VocoderMethodSpec(name, int(count), spec["projections"], spec["temperature"])  # type: ignore[arg-type]
 
 
 def make_vocoder_fn(method: str, vocoder: Vocoder | None, transform: MelTransform,
                     sampler: str | None = None) -> Callable[[torch.Tensor, int], np.ndarray]:
-    name, count, projections = parse_method(method)
-    if name == "griffinlim":
-        return lambda log_mel, samples: transform.griffin_lim(log_mel, count, num_samples=samples, seed=0)
+    spec = parse_method(method)
+    if spec.name == "griffinlim":
+        return lambda log_mel, samples: transform.griffin_lim(log_mel, spec.count, num_samples=samples, seed=0)
     if vocoder is None:
         raise ValueError("The diffusion methods need a trained vocoder preset.")
-    return lambda log_mel, samples: vocoder.vocode(log_mel, samples, steps=count, sampler=sampler, seed=0,
-                                                   projection_iterations=projections)
+    if spec.temperature is not None:
+        if not isinstance(vocoder, FlowVocoder):
+            raise ValueError(f"{method}: only the flow vocoder has a temperature.")
+        vocoder = FlowVocoder(replace(vocoder.settings, temperature=spec.temperature), vocoder.net)
+    chosen = vocoder
+    return lambda log_mel, samples: chosen.vocode(log_mel, samples, steps=spec.count, sampler=sampler, seed=0,
+                                                  projection_iterations=spec.projections)
 
 
 def evaluate_vocoders(

@@ -176,3 +176,42 @@ def test_the_envelope_alone_is_a_sane_baseline(clip: np.ndarray) -> None:
     vocoder = FlowVocoder(TINY)
     out = vocoder.vocode(vocoder.mel.log_mel(clip), clip.size, steps=1)
     assert log_mel_l1(clip, out) < 0.6
+
+
+def test_temperature_zero_starts_at_the_envelope_and_ignores_the_seed(clip: np.ndarray) -> None:
+    """At temperature 0 the flow runs its ODE from the prior's mean: one deterministic path; above 0 the seed counts."""
+    from dataclasses import replace
+
+    cold = _randomised(FlowVocoder(replace(TINY, temperature=0.0)))
+    log_mel = cold.mel.log_mel(clip)
+    first = cold.vocode(log_mel, clip.size, steps=3, seed=0)
+    assert np.array_equal(first, cold.vocode(log_mel, clip.size, steps=3, seed=1))
+    assert torch.count_nonzero(next(cold.sample_iter(log_mel, clip.size, steps=3, seed=0)).x_t) > 0  # audible
+    warm = FlowVocoder(replace(TINY, temperature=0.5), cold.net)
+    assert not np.allclose(warm.vocode(log_mel, clip.size, steps=3, seed=0), warm.vocode(log_mel, clip.size, steps=3, seed=1))
+    with pytest.raises(ValueError, match="temperature"):
+        replace(TINY, temperature=3.0)
+
+
+@pytest.mark.parametrize(("method", "expected"), [
+    ("diffusion-6", ("diffusion", 6, None, None)),
+    ("diffusion-12-p0", ("diffusion", 12, 0, None)),
+    ("diffusion-6-t0.2", ("diffusion", 6, None, 0.2)),
+    ("diffusion-50-p8-t0", ("diffusion", 50, 8, 0.0)),
+    ("griffinlim-100", ("griffinlim", 100, None, None)),
+])
+def test_eval_methods_parse(method: str, expected: tuple) -> None:
+    from dataclasses import astuple
+
+    from audiolab.vocoder.evaluate import parse_method
+
+    assert astuple(parse_method(method)) == expected
+
+
+@pytest.mark.parametrize("method", ["diffusion", "griffinlim-100-p0", "diffusion-6-t", "diffusion-6-x1",
+                                    "diffusion-6-p1-p2", "wavenet-3"])
+def test_bad_eval_methods_are_refused(method: str) -> None:
+    from audiolab.vocoder.evaluate import parse_method
+
+    with pytest.raises(ValueError, match="diffusion-STEPS"):
+        parse_method(method)
