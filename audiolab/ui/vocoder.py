@@ -50,12 +50,14 @@ def run_vocoder(
     steps: float,
     iterations: float,
     seed: float,
-    projections: float = 16,
+    projections: float | None = None,
     progress: gr.Progress = gr.Progress(track_tqdm=True),
     request: gr.Request | None = None,
 ) -> tuple[Any, ...]:
     """Diffusion vocoder and Griffin-Lim on the same mel, side by side, with the diffusion trajectory."""
     pipeline = get_pipeline(preset)
+    if projections is None:  # an API call without it: the vocoder preset's own
+        projections = pipeline.diffusion_vocoder().settings.projection_iterations
     settings: dict[str, Any] = {"steps": int(steps), "seed": seed, "progress": True, "projections": int(projections)}
     original: Any = None
     if source == LAST_GENERATED:
@@ -154,17 +156,28 @@ def build_vocoder_tab(preset: gr.Dropdown, defaults: Preset, last_generated: gr.
     build_hifigan_section(preset, inputs["recording"], last_generated, inputs["source"])
 
 
+def _vocoder_defaults(defaults: Preset) -> tuple[int, int]:
+    """The preset's vocoder's own steps and projections a step (6 and 16 when the preset has none)."""
+    if not defaults.vocoder_preset:
+        return 6, 16
+    from audiolab.vocoder.preset import load_vocoder_preset
+
+    settings = load_vocoder_preset(defaults.vocoder_preset).settings
+    return settings.steps, settings.projection_iterations
+
+
 def _vocoder_inputs(defaults: Preset) -> Widgets:
     """The recording, whose mel to vocode, and both methods' settings."""
     with gr.Row():
         recording = gr.Audio(label="Recording", type="filepath")
         with gr.Column():
             source = gr.Radio(["Recording", LAST_GENERATED], value="Recording", label="Mel of")
-            steps = gr.Slider(1, 50, value=6, step=1, label="Diffusion vocoder steps")
+            default_steps, default_projections = _vocoder_defaults(defaults)
+            steps = gr.Slider(1, 50, value=default_steps, step=1, label="Diffusion vocoder steps")
             iterations = gr.Slider(1, 200, value=defaults.griffin_lim_iterations, step=1,
                                    label="Griffin-Lim iterations")
-            projections = gr.Slider(0, 32, value=16, step=1,
-                                    label="Magnitude projections per step (GLA-Grad; 0 = pure diffusion)")
+            projections = gr.Slider(0, 64, value=default_projections, step=1,
+                                    label="Magnitude projections onto the mel per step (0 = the learned process alone)")
             seed = gr.Number(0, precision=0, label="Seed")
     return {"recording": recording, "source": source, "steps": steps, "iterations": iterations,
             "projections": projections, "seed": seed}
