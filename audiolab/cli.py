@@ -305,12 +305,14 @@ def _eval_vocoder(args: argparse.Namespace) -> int:
 
     if not args.data:
         raise ValueError("eval vocoder needs --data DIR: a folder of recordings to resynthesise.")
+    if args.each is not None and (not args.include or args.each < 1):
+        raise ValueError("--each N takes the first N clips of each --include glob: give --include and N ≥ 1.")
     preset = _vocoder_preset(args.preset)
     methods = args.methods or list(DEFAULT_METHODS)
     vocoder = load_vocoder(preset) if any(m.startswith("diffusion") for m in methods) else None
     scores, clips = evaluate_vocoders(args.data, vocoder, MelTransform(preset.settings.mel), methods, speech=args.speech,
                                       limit=args.limit, max_seconds=args.max_seconds, sampler=args.sampler,
-                                      exclude=args.exclude or ())
+                                      exclude=args.exclude or (), include=args.include or (), per_pattern=args.each)
     print(f"{clips} clips from {args.data} (each levelled to -25 dBFS, at most {args.max_seconds:g} s); "
           f"vocoder {preset.name}, sampler {args.sampler or preset.settings.sampler}, seed 0; "
           f"{torch.get_num_threads()} CPU threads")
@@ -525,7 +527,10 @@ def _add_eval_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
     evaluate.add_argument("--noisy", default=None, help="denoise: folder of noisy recordings named like the clean ones")
     evaluate.add_argument("--noise", default=None, help="denoise: folder of held-out noise to mix in (or an ESC-50 folder)")
     evaluate.add_argument("--noise-classes", nargs="+", default=None, help="denoise: ESC-50 classes to take from --noise")
-    evaluate.add_argument("--include", nargs="+", default=None, help="denoise: only noise files matching these globs")
+    evaluate.add_argument("--include", nargs="+", default=None,
+                          help="vocoder: only clips matching these globs; denoise: only noise files matching them")
+    evaluate.add_argument("--each", type=int, default=None,
+                          help="vocoder: with --include, the first N clips of each glob (e.g. 2 per held-out speaker)")
     evaluate.add_argument("--snrs", nargs="+", type=float, default=[0.0, 5.0, 10.0], help="denoise: mixing SNRs in dB")
     evaluate.add_argument("--task", choices=["denoise", "bandwidth", "declip", "inpaint"], default="denoise")
     evaluate.add_argument("--seed", type=int, default=0, help="denoise: mixing and sampling seed")

@@ -17,16 +17,18 @@ from audiolab.core.audio import load_audio, normalize_loudness
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 
 
-def audio_files(folder: str | Path, exclude: tuple[str, ...] = (), include: tuple[str, ...] = ()) -> list[Path]:
+def audio_files(folder: str | Path, exclude: tuple[str, ...] = (), include: tuple[str, ...] = (),
+                per_pattern: int | None = None) -> list[Path]:
     """Audio files under `folder` (recursively, sorted), minus names matching any `exclude` glob and, with
-    `include`, only names matching one of its globs."""
+    `include`, only names matching one of its globs (with `per_pattern`, the first that many of each)."""
     root = Path(folder)
     if not root.is_dir():
         raise ValueError(f"Data folder {root} does not exist; pass a folder of audio files.")
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
     files = [p for p in files if not any(fnmatch.fnmatch(p.name, pattern) for pattern in exclude)]
     if include:
-        files = [p for p in files if any(fnmatch.fnmatch(p.name, pattern) for pattern in include)]
+        chosen = [[p for p in files if fnmatch.fnmatch(p.name, pattern)][:per_pattern] for pattern in include]
+        files = sorted({p for group in chosen for p in group})
     if not files:
         raise ValueError(f"No audio files ({', '.join(AUDIO_SUFFIXES)}) in {root} after exclusions.")
     return files

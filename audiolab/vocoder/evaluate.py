@@ -118,10 +118,13 @@ def evaluate_vocoders(
     max_seconds: float = 10.0,
     sampler: str | None = None,
     exclude: Sequence[str] = (),
+    include: Sequence[str] = (),
+    per_pattern: int | None = None,
 ) -> tuple[list[MethodScores], int]:
-    """Scores per method over the clips in `data` (the first `limit`, each cut to `max_seconds`)."""
+    """Scores per method over the clips in `data` (the first `limit`, each cut to `max_seconds`); `include` and
+    `per_pattern` pick the first clips of each glob, e.g. two of each held-out speaker."""
     sample_rate = transform.settings.sample_rate
-    files = audio_files(data, tuple(exclude))[: limit or None]
+    files = audio_files(data, tuple(exclude), tuple(include), per_pattern)[: limit or None]
     functions = {method: make_vocoder_fn(method, vocoder, transform, sampler) for method in methods}
     scores = {method: MethodScores(method) for method in methods}
     used = 0

@@ -58,6 +58,7 @@ class FlowVocoderSettings:
     mel_mean: float = -5.0  # the network sees (log-mel − mean) / std
     mel_std: float = 2.5
     phase_iterations: int = 64  # fast Griffin-Lim iterations that find the final magnitude's phase
+    refine_iterations: int = 16  # then alternating projections onto consistent STFTs and the input mel
     preview_iterations: int = 8  # the same for the trajectory's intermediate steps, which are only listened to
     sampler: str = "euler"
     steps: int = 6
@@ -77,6 +78,8 @@ class FlowVocoderSettings:
             raise ValueError(f"The flow vocoder's temperature must be from 0 to 2; got {self.temperature}.")
         if not 1 <= self.phase_iterations <= MAX_PHASE_ITERATIONS or not 1 <= self.preview_iterations <= MAX_PHASE_ITERATIONS:
             raise ValueError(f"phase_iterations and preview_iterations must be from 1 to {MAX_PHASE_ITERATIONS}.")
+        if not 0 <= self.refine_iterations <= MAX_PHASE_ITERATIONS:
+            raise ValueError(f"refine_iterations must be from 0 to {MAX_PHASE_ITERATIONS}.")
 
 
 @dataclass(frozen=True)
@@ -172,9 +175,10 @@ class FlowVocoder:
         return int(steps)
 
     def describe(self, steps: int | None = None) -> str:
-        return (f"{steps or self.settings.steps} Euler steps of conditional flow matching on the log STFT magnitude "
-                f"(temperature {self.settings.temperature:g}), phase from {self.settings.phase_iterations} fast "
-                "Griffin-Lim iterations")
+        settings = self.settings
+        return (f"{steps or settings.steps} Euler steps of conditional flow matching on the log STFT magnitude "
+                f"(temperature {settings.temperature:g}), phase from {settings.phase_iterations} fast Griffin-Lim "
+                f"iterations and {settings.refine_iterations} projections onto the mel")
 
     def sample_iter(
         self,
@@ -225,6 +229,8 @@ class FlowVocoder:
         magnitude = self.to_magnitude(state, cond.sigma)  # the last Euler step lands on the last (projected) ẑ_1
         # the phase search starts from one fixed random phase: the seed's say is in the magnitude
         wave = self.mel.phase_from_magnitude(magnitude, self.settings.phase_iterations, num_samples, seed=0)
+        if self.settings.refine_iterations:  # the mel, not the magnitude alone, constrains the last iterations
+            wave = self.mel.refine_to_mel(wave, log_mel, self.settings.refine_iterations)
         yield Step(steps, steps, 0.0, math.inf, wave, wave, caption="clean end · τ = 1")
 
     def project(self, state: torch.Tensor, sigma: torch.Tensor, log_mel: torch.Tensor, iterations: int) -> torch.Tensor:

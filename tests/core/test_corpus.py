@@ -25,6 +25,16 @@ def test_audio_files_recurses_and_honours_exclusions(tmp_path: Path) -> None:
         audio_files(tmp_path / "missing")
 
 
+def test_audio_files_can_take_the_first_few_of_each_speaker(tmp_path: Path) -> None:
+    tone = np.sin(np.arange(8_000) * 0.05).astype(np.float32)
+    for name in ("00001a.wav", "00001b.wav", "00001c.wav", "00006a.wav", "00006b.wav", "00009a.wav"):
+        sf.write(tmp_path / name, tone, 16_000)
+    assert [p.name for p in audio_files(tmp_path, include=("00001*", "00006*"))] == [
+        "00001a.wav", "00001b.wav", "00001c.wav", "00006a.wav", "00006b.wav"]
+    assert [p.name for p in audio_files(tmp_path, include=("00001*", "00006*"), per_pattern=2)] == [
+        "00001a.wav", "00001b.wav", "00006a.wav", "00006b.wav"]
+
+
 def test_crop_pair_cuts_and_scales_the_companion_alike() -> None:
     rng = np.random.default_rng(0)
     clips = [rng.standard_normal(20_000).astype(np.float32) * 0.1 for _ in range(3)]
