@@ -36,9 +36,10 @@ from audiolab.ui.runs import (
 )
 
 LAST_GENERATED = "Last generated sound"
-VOCODER_HELP = ("Turns a mel-spectrogram back into a waveform two ways, side by side: the diffusion vocoder "
-                "(the reverse process on the waveform, conditioned on the mel) and Griffin-Lim phase recovery. "
-                "Below, the diffusion vocoder's waveform trajectory: every kept step is playable.")
+VOCODER_HELP = ("Turns a mel-spectrogram back into a waveform two ways, side by side: the preset's trained vocoder "
+                "(an iterative denoising process conditioned on the mel; for vocoder-flow-16k, a few flow-matching "
+                "steps from noise around the mel's envelope to the STFT magnitude, then its phase) and Griffin-Lim "
+                "phase recovery. Below, the vocoder's trajectory: every kept step is playable.")
 
 
 @shows_errors
@@ -87,7 +88,7 @@ def run_vocoder(
     ])
     trajectory = plots.waveform_trajectory_figure(
         diffusion.reverse, pipeline.sample_rate, lambda x: pipeline.log_mel_image(x.reshape(-1).numpy()),
-        "Diffusion vocoder, reverse trajectory: waveform x_t (top) and its mel (bottom)",
+        "The vocoder's trajectory: waveform x_t (top) and its mel (bottom)",
     )
     lines = [result_summary(diffusion),
              f"**Compared with:** {griffin_lim.method} ({griffin_lim.timings['total']:.2f} s)",

@@ -145,7 +145,7 @@ def test_vocoder_tab_vocodes_the_last_generated_sound(client: Client) -> None:
         TEST_PRESET, None, "Last generated sound", 4, 8, 0, 0, api_name="/vocode"
     )
     assert _frames(audio) == _frames(griffin_lim) == _frames(generated) == 16_000
-    assert "4 DDIM steps" in summary and "MR-STFT" not in summary  # no recording, so only the mel is compared
+    assert "4 Euler steps" in summary and "MR-STFT" not in summary  # no recording, so only the mel is compared
 
 
 def test_default_app_offers_all_50_esc50_classes_and_switches_with_the_preset() -> None:
