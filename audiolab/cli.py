@@ -184,7 +184,7 @@ def _vocode(args: argparse.Namespace) -> int:
         if result.reverse:
             figure = plots.waveform_trajectory_figure(
                 result.reverse, result.sample_rate, lambda x: pipeline.log_mel_image(x.reshape(-1).numpy()),
-                "Diffusion vocoder, reverse trajectory: waveform x_t (top) and its mel (bottom)",
+                f"{pipeline.vocoding.vocoder_name}: trajectory of the waveform x_t (top) and its mel (bottom)",
             )
         else:
             figure = plots.spectrogram_comparison(
