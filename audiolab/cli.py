@@ -327,6 +327,7 @@ def _eval_denoise(args: argparse.Namespace) -> int:
 
     if not args.clean:
         raise ValueError("eval denoise needs --clean DIR, and --noisy DIR (pairs by file name) or --noise DIR (mixed at --snrs).")
+    score_preset = _denoiser_preset_name(args.score_preset, "score") if args.score_preset else None
     if args.task != "denoise":
         pairs = ev.degraded_pairs(args.clean, args.task, args.limit, args.max_seconds)
         source = f"{len(pairs)} clips of {args.clean}, degraded for {args.task}"
@@ -346,11 +347,24 @@ def _eval_denoise(args: argparse.Namespace) -> int:
     checkpoints = args.diffgmm_checkpoints or [None]
     for checkpoint in checkpoints:
         restorer, label = ev.restorer_with_checkpoint(checkpoint) if checkpoint else (Restorer(), "")
+        if score_preset:
+            restorer.preset_names["score"] = score_preset
         scores = ev.evaluate_restoration(pairs, methods, args.task, restorer, seed=args.seed)
         if label:
             print(f"\nDiffGMM checkpoint {checkpoint}: {label}")
         print(format_table(scores, ev.MEASURES))
     return 0
+
+
+def _denoiser_preset_name(name: str, method: str) -> str:
+    """`name` if it is a denoiser preset of `method`; a ValueError that lists the ones there are otherwise."""
+    from audiolab.core.presets import list_presets
+    from audiolab.restoration.preset import load_denoiser_preset
+
+    names = [n for n in list_presets("denoiser") if load_denoiser_preset(n).method == method]
+    if name not in names:
+        raise ValueError(f"No {method} preset {name!r}; choose one of {', '.join(names)}.")
+    return name
 
 
 def torch_threads() -> int:
@@ -536,6 +550,8 @@ def _add_eval_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
     evaluate.add_argument("--seed", type=int, default=0, help="denoise: mixing and sampling seed")
     evaluate.add_argument("--diffgmm-checkpoints", nargs="+", default=None,
                           help="denoise: evaluate these DiffGMM checkpoints (e.g. K = 1, 3, 5) one table each")
+    evaluate.add_argument("--score-preset", default=None,
+                          help="denoise: the score model's preset (default score-16k), e.g. a retrained one to compare")
     evaluate.add_argument("--data", default=None,
                           help="vocoder: a folder of recordings to resynthesise; generation: an ESC-50 folder")
     evaluate.add_argument("--speech", action="store_true", help="vocoder: the clips are speech; add PESQ and STOI")

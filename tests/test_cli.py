@@ -170,6 +170,8 @@ def test_bad_input_exits_non_zero_with_one_line(tmp_path: Path, capsys: pytest.C
         ["eval", "vocoder", "--data", str(tmp_path / "nowhere"), "--preset", TEST_PRESET],
         ["eval", "vocoder", "--data", str(tmp_path), "--methods", "wavenet-3", "--preset", TEST_PRESET],
         ["train", "vocoder", "--data", str(tmp_path / "nowhere"), "--steps", "1", "--preset", "vocoder-16k"],
+        ["eval", "denoise", "--clean", str(tmp_path), "--noisy", str(tmp_path), "--score-preset", "diffgmm-16k"],
+        ["eval", "denoise", "--clean", str(tmp_path), "--noisy", str(tmp_path), "--score-preset", "no-such-preset"],
     ]
     for argv in cases:
         assert main(argv) == 2, argv

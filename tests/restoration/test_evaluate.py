@@ -24,3 +24,28 @@ def test_eval_denoise_reports_dnsmos_beside_the_reference_measures() -> None:
     header = table.splitlines()[0]
     assert "| DNSMOS OVRL ↑ | SIG ↑ | BAK ↑ |" in header and "SI-SDR dB ↑" in header
     assert all(np.isfinite(scores["noisy"].summary(key)) for key, _, _ in MEASURES if key != "rtf")
+
+
+def test_eval_denoise_takes_another_score_preset(tmp_path, capsys, monkeypatch) -> None:
+    """`--score-preset` swaps the score model the table measures, and names a preset that exists."""
+    import soundfile as sf
+
+    from audiolab.cli import main
+    from audiolab.restoration import restorer as restorer_module
+
+    for folder, name in (("clean", "denoise-rain-5dB-clean.flac"), ("noisy", "denoise-rain-5dB.flac")):
+        (tmp_path / folder).mkdir()
+        sf.write(tmp_path / folder / "rain.wav", load_audio(SHIPPED_EXAMPLES / name, SAMPLE_RATE)[:SAMPLE_RATE],
+                 SAMPLE_RATE)
+    used: list[str] = []
+    real_model = restorer_module.Restorer.model
+
+    def spy(self, method: str):  # noqa: ANN202 - records which preset each method's model came from
+        used.append(self.preset_names[method])
+        return real_model(self, method)
+
+    monkeypatch.setattr(restorer_module.Restorer, "model", spy)
+    argv = ["eval", "denoise", "--clean", str(tmp_path / "clean"), "--noisy", str(tmp_path / "noisy"),
+            "--methods", "noisy", "score-2", "--score-preset", "score-16k"]
+    assert main(argv) == 0
+    assert used and set(used) == {"score-16k"} and "score" in capsys.readouterr().out
