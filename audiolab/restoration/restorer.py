@@ -150,7 +150,7 @@ def run_chunked(process: Callable[[int, int], list[np.ndarray]], length: int, sa
 class Restorer:
     """Loads the two restoration models on first use and runs any method on any task."""
 
-    def __init__(self, diffgmm_preset: str = "diffgmm-16k", score_preset: str = "score-16k") -> None:
+    def __init__(self, diffgmm_preset: str = "diffgmm-speech-16k", score_preset: str = "score-16k") -> None:
         self.preset_names = {"diffgmm": diffgmm_preset, "score": score_preset}
         self._models: dict[str, torch.nn.Module] = {}
         self.sample_rate = 16000
