@@ -37,6 +37,7 @@ DENOISE_METHODS: tuple[str, ...] = ("noisy", "wiener", "noisereduce", "diffgmm",
 TASK_METHODS: tuple[str, ...] = ("degraded", "baseline", "score")
 MEASURES: tuple[tuple[str, str, bool], ...] = (
     ("si_sdr", "SI-SDR dB ↑", True),
+    ("si_sdr_worst", "worst clip ΔSI-SDR dB ↑", True),  # the least gain over the input of any clip: "no harm"
     ("pesq", "PESQ-wb ↑", True),
     ("stoi", "STOI ↑", True),
     ("lsd", "LSD dB ↓", False),
@@ -113,6 +114,7 @@ def evaluate_restoration(pairs: Sequence[Pair], methods: Sequence[str], task: st
     parsed = {method: parse_method(method) for method in methods}
     scores = {method: MethodScores(method) for method in methods}
     for name, clean, degraded in tqdm(pairs, desc="clips", leave=False):
+        degraded_si_sdr = si_sdr(clean, degraded)
         for method, (kind, count) in parsed.items():
             started = time.perf_counter()
             with torch.no_grad() if kind != "score" or task == "denoise" else torch.enable_grad():
@@ -128,6 +130,7 @@ def evaluate_restoration(pairs: Sequence[Pair], methods: Sequence[str], task: st
             entry = scores[method]
             entry.add("rtf", elapsed / (clean.size / SAMPLE_RATE))
             entry.add("si_sdr", si_sdr(clean, out))
+            entry.add("si_sdr_worst", si_sdr(clean, out) - degraded_si_sdr)
             entry.add("lsd", log_spectral_distance(clean, out))
             entry.add("stoi", stoi(clean, out, SAMPLE_RATE))
             try:

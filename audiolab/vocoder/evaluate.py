@@ -53,7 +53,9 @@ class MethodScores:
         values = self.values.get(key)
         if not values:
             return None
-        # RTF: the median, robust to a busy machine; quality: the mean over clips
+        # RTF: the median, robust to a busy machine; a "_worst" key: the least value; quality: the mean over clips
+        if key.endswith("_worst"):
+            return float(min(values))
         return statistics.median(values) if key == "rtf" else float(np.mean(values))
 
 

@@ -24,6 +24,12 @@ def test_eval_denoise_reports_dnsmos_beside_the_reference_measures() -> None:
     header = table.splitlines()[0]
     assert "| DNSMOS OVRL ↑ | SIG ↑ | BAK ↑ |" in header and "SI-SDR dB ↑" in header
     assert all(np.isfinite(scores["noisy"].summary(key)) for key, _, _ in MEASURES if key != "rtf")
+    # the worst clip's SI-SDR change against the input: zero for the input itself, the least of the clips' changes
+    assert scores["noisy"].summary("si_sdr_worst") == 0.0
+    changes = scores["wiener"].values["si_sdr_worst"]
+    expected = [a - b for a, b in zip(scores["wiener"].values["si_sdr"], scores["noisy"].values["si_sdr"])]
+    assert np.allclose(changes, expected) and scores["wiener"].summary("si_sdr_worst") == min(expected)
+    assert "worst clip ΔSI-SDR" in header
 
 
 def test_eval_denoise_takes_another_score_preset(tmp_path, capsys, monkeypatch) -> None:
