@@ -129,8 +129,9 @@ def evaluate_restoration(pairs: Sequence[Pair], methods: Sequence[str], task: st
             elapsed = time.perf_counter() - started
             entry = scores[method]
             entry.add("rtf", elapsed / (clean.size / SAMPLE_RATE))
-            entry.add("si_sdr", si_sdr(clean, out))
-            entry.add("si_sdr_worst", si_sdr(clean, out) - degraded_si_sdr)
+            out_si_sdr = si_sdr(clean, out)
+            entry.add("si_sdr", out_si_sdr)
+            entry.add("si_sdr_worst", out_si_sdr - degraded_si_sdr)
             entry.add("lsd", log_spectral_distance(clean, out))
             entry.add("stoi", stoi(clean, out, SAMPLE_RATE))
             try:
