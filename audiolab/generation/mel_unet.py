@@ -5,6 +5,12 @@ Hoogeboom et al. 2023, "simple diffusion") quarters the positions the convolutio
 what makes 25 guided steps on 4 s of audio fit in well under two seconds on a two-core CPU.
 The conditioning vector (label, text or the learned "null") is added to the timestep embedding
 (diffusers' `class_embed_type="identity"`), the way class labels enter improved DDPM (Nichol & Dhariwal 2021).
+How that embedding reaches each residual block is the preset's `conditioning`:
+
+- "add": a per-channel bias before the block's second GroupNorm (diffusers' default). The norm removes
+  each group's mean of that bias, so the condition reaches the features weakly.
+- "film": adaptive group normalisation, h ← GroupNorm(h)·(1 + s) + b with (s, b) from the embedding
+  (FiLM, Perez et al. 2018; AdaGN in Dhariwal & Nichol 2021), which scales features per class.
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ from diffusers import UNet2DModel
 from torch import nn
 
 
+CONDITIONING_MODES = {"add": "default", "film": "scale_shift"}  # ours → diffusers' resnet_time_scale_shift
+
+
 @dataclass(frozen=True)
 class MelUNetConfig:
     """Shape of the denoiser; read from a preset's [model] table."""
@@ -27,8 +36,12 @@ class MelUNetConfig:
     patch: int = 2
     norm_num_groups: int = 8
     attention_head_dim: int = 32
+    conditioning: str = "add"  # "add" (a bias before GroupNorm) or "film" (adaptive GroupNorm): see the module
 
     def __post_init__(self) -> None:
+        if self.conditioning not in CONDITIONING_MODES:
+            raise ValueError(f"model.conditioning must be one of {', '.join(CONDITIONING_MODES)}; "
+                             f"got {self.conditioning!r}.")
         if len(self.block_out_channels) != len(self.attention_levels):
             raise ValueError("model.block_out_channels and model.attention_levels must have the same length.")
         if any(c % self.norm_num_groups for c in self.block_out_channels):
@@ -63,6 +76,7 @@ class MelDenoiser(nn.Module):
             class_embed_type="identity",
             norm_num_groups=config.norm_num_groups,
             attention_head_dim=config.attention_head_dim,
+            resnet_time_scale_shift=CONDITIONING_MODES[config.conditioning],
         )
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
@@ -74,3 +88,34 @@ class MelDenoiser(nn.Module):
         folded = F.pixel_unshuffle(x_t, patch)
         eps = self.unet(folded, t, class_labels=cond).sample
         return F.pixel_shuffle(eps, patch)
+
+
+# The old bias acted before a GroupNorm, the new shift after it, so the bias must shrink by about the features'
+# spread. Measured on a fold-4 batch, esc50-small's ε-loss (0.045 as trained) starts at 0.75 with gain 0,
+# 0.65 with 1, 0.108 with 0.1, 0.068 with 0.15 and 0.101 with 0.2.
+FILM_SHIFT_GAIN = 0.15
+
+
+def transplant_weights(model: MelDenoiser, state: dict[str, torch.Tensor],
+                       shift_gain: float = FILM_SHIFT_GAIN) -> list[str]:
+    """Load `state` (another MelDenoiser's weights) into `model`; the names of the tensors that did not fit.
+
+    Tensors of equal shape are copied. A time projection that is twice as wide in `model` ("add" → "film")
+    keeps the old bias as its shift, times `shift_gain`, and starts with zero scale, so fine-tuning begins
+    near the old network instead of from scratch.
+    """
+    own = model.state_dict()
+    skipped = []
+    for name, target in own.items():
+        source = state.get(name)
+        if source is not None and source.shape == target.shape:
+            own[name] = source.clone()
+        elif source is not None and "time_emb_proj" in name and target.shape[0] == 2 * source.shape[0]:
+            half = source.shape[0]
+            widened = torch.zeros_like(target)
+            widened[half:] = shift_gain * source  # diffusers splits (scale, shift) in that order
+            own[name] = widened
+        else:
+            skipped.append(name)
+    model.load_state_dict(own)
+    return skipped

@@ -24,7 +24,7 @@ from audiolab.core.credits import write_credits
 from audiolab.core.training import optimizer_step, run_steps, update_ema, warmup_cosine
 from audiolab.generation import esc50, synth
 from audiolab.generation.conditioning import ConditionEncoder, shared_text_encoder
-from audiolab.generation.mel_unet import MelDenoiser
+from audiolab.generation.mel_unet import MelDenoiser, transplant_weights
 from audiolab.generation.preset import (
     GeneratorModels,
     MelNormalization,
@@ -175,6 +175,16 @@ def _generator_data(preset: Preset, data: Path | None, log: Logger) -> _Generato
     return _GeneratorData(mels, labels, val_mels, val_labels, starts_by_clip, normalization, captions_by_label)
 
 
+def _load_init(preset: Preset, start: Path) -> GeneratorModels:
+    """Another checkpoint to fine-tune from: read with this preset's network, or, when the two differ only in
+    `conditioning`, with the other mode (its time projections are widened by `transplant_weights`)."""
+    try:
+        return load_generator(replace(preset, checkpoint=start))
+    except ValueError:
+        other = "add" if preset.model.conditioning == "film" else "film"
+        return load_generator(replace(preset, checkpoint=start, model=replace(preset.model, conditioning=other)))
+
+
 def _generator_models(preset: Preset, out: Path, resume: bool, device: str, log: Logger,
                       init: Path | None = None) -> tuple[MelDenoiser, ConditionEncoder, int]:
     """Fresh networks, the weights of another checkpoint of the same network (`init`, for fine-tuning), or with
@@ -188,13 +198,16 @@ def _generator_models(preset: Preset, out: Path, resume: bool, device: str, log:
         if not start.is_file():
             raise ValueError(f"No checkpoint at {start}: " + ("train without --resume first." if resume else
                                                               "give --init an existing .safetensors file."))
-        earlier = load_generator(replace(preset, checkpoint=start))
+        earlier = load_generator(replace(preset, checkpoint=start)) if resume else _load_init(preset, start)
+        mismatched = transplant_weights(denoiser, earlier.denoiser.state_dict())
         try:
-            denoiser.load_state_dict(earlier.denoiser.state_dict())
+            if mismatched:
+                raise RuntimeError(", ".join(mismatched[:3]))
             condition.load_state_dict(earlier.condition.state_dict())
         except RuntimeError as error:
             raise ValueError(f"{start.name} holds a different network from preset {preset.name}'s [model]; "
-                             "--init needs the same layer sizes.") from error
+                             "--init needs the same layer sizes (only the conditioning may go from add to film)."
+                             ) from error
         if resume:
             previous_steps = int(earlier.metadata.get("steps", "0").split()[0])
             log(f"resuming from {out} after {previous_steps} steps")
