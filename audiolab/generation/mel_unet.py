@@ -77,6 +77,8 @@ class MelDenoiser(nn.Module):
             norm_num_groups=config.norm_num_groups,
             attention_head_dim=config.attention_head_dim,
             resnet_time_scale_shift=CONDITIONING_MODES[config.conditioning],
+            # diffusers drops the mid-block attention's GroupNorm unless the mode is "add"; keep it in both
+            attn_norm_num_groups=config.norm_num_groups,
         )
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
@@ -110,7 +112,8 @@ def transplant_weights(model: MelDenoiser, state: dict[str, torch.Tensor],
         source = state.get(name)
         if source is not None and source.shape == target.shape:
             own[name] = source.clone()
-        elif source is not None and "time_emb_proj" in name and target.shape[0] == 2 * source.shape[0]:
+        elif source is not None and "time_emb_proj" in name and target.shape[0] == 2 * source.shape[0] \
+                and target.shape[1:] == source.shape[1:]:
             half = source.shape[0]
             widened = torch.zeros_like(target)
             widened[half:] = shift_gain * source  # diffusers splits (scale, shift) in that order
