@@ -22,8 +22,8 @@ from tqdm.auto import tqdm
 from audiolab.core.audio import load_audio
 from audiolab.core.corpus import AudioSource, audio_files
 from audiolab.core.dnsmos import dnsmos
-from audiolab.core.quality import log_spectral_distance, pesq_wb, si_sdr, stoi
-from audiolab.restoration.degradations import TASKS, degrade
+from audiolab.core.quality import gap_log_spectral_distance, log_spectral_distance, pesq_wb, si_sdr, stoi
+from audiolab.restoration.degradations import TASKS, degrade, gap_mask
 from audiolab.restoration.noisy_speech import (
     esc50_noise,
     held_out_source,
@@ -41,6 +41,7 @@ MEASURES: tuple[tuple[str, str, bool], ...] = (
     ("pesq", "PESQ-wb ↑", True),
     ("stoi", "STOI ↑", True),
     ("lsd", "LSD dB ↓", False),
+    ("lsd_gap", "LSD in gaps dB ↓", False),  # inpainting only: where the method invents
     ("dnsmos_ovrl", "DNSMOS OVRL ↑", True),
     ("dnsmos_sig", "SIG ↑", True),
     ("dnsmos_bak", "BAK ↑", True),
@@ -133,6 +134,8 @@ def evaluate_restoration(pairs: Sequence[Pair], methods: Sequence[str], task: st
             entry.add("si_sdr", out_si_sdr)
             entry.add("si_sdr_worst", out_si_sdr - degraded_si_sdr)
             entry.add("lsd", log_spectral_distance(clean, out))
+            if task == "inpaint":
+                entry.add("lsd_gap", gap_log_spectral_distance(clean, out, gap_mask(degraded, SAMPLE_RATE)))
             entry.add("stoi", stoi(clean, out, SAMPLE_RATE))
             try:
                 entry.add("pesq", pesq_wb(clean, out, SAMPLE_RATE))

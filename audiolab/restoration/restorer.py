@@ -298,6 +298,9 @@ class Restorer:
             raise ValueError("Found nothing to restore in this recording.")
         trajectory = [("observed input", audio)] + list(zip(captions, waves))
         settings = model.settings
-        return Restoration(waves[-1], f"Diffusion posterior sampling for {TASK_TITLES[task]}: "
-                           f"{steps or settings.posterior_steps} DDIM steps, ζ = {settings.guidance if guidance is None else guidance:g}, "
-                           f"seed {seed}, then projected onto the signals that explain the observation.", trajectory)
+        zeta = settings.guidance if guidance is None else guidance
+        grid = steps or settings.posterior_steps
+        return Restoration(waves[-1], f"Posterior sampling with a prior of clean speech for {TASK_TITLES[task]}: "
+                           f"from the observation noised to strength {settings.posterior_strength:g} of a {grid}-step "
+                           f"DDIM grid, every step's estimate projected onto the signals that explain the observation"
+                           + (f", likelihood step ζ = {zeta:g}" if zeta > 0 else "") + f"; seed {seed}.", trajectory)

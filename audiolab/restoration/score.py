@@ -4,10 +4,15 @@
 2022): the network sees the noisy recording next to x_t, and the reverse process starts from the
 noisy recording noised part-way (strength < 1) instead of from pure noise.
 
-(b) Posterior sampling with a known degradation y = A(x) (Chung et al., "Diffusion Posterior
-Sampling", ICLR 2023): the same network with its conditioning switched off is an unconditional
-prior; each reverse step adds −ζ·∇_{x_t}‖y − A(x̂_0(x_t))‖, the likelihood gradient taken through
-the one-step estimate of x_0. Used for bandwidth extension, declipping and inpainting.
+(b) Posterior sampling with a known degradation y = A(x): the same network with its conditioning
+switched off is an unconditional prior of clean speech. At every reverse step the prior's estimate
+x̂_0 is projected onto the signals that explain y (the observed band, the unclipped samples, the
+samples around a gap) before the DDIM update, the range–null-space decomposition of DDNM (Wang, Yu &
+Zhang, ICLR 2023), so the part the prior invents is always made for the observed part. The reverse
+process may start from y itself noised part-way (`posterior_strength` < 1, as in "come closer,
+diffuse faster", Chung, Sim & Ye, CVPR 2022). Optionally each step also adds −ζ·∇_{x_t}‖y − A(x̂_0(x_t))‖,
+the likelihood gradient of Diffusion Posterior Sampling (Chung et al., ICLR 2023), taken through
+the one-step estimate. Used for bandwidth extension, declipping and inpainting.
 
 Training drops the conditioning for a share of each batch (as classifier-free guidance does), so
 one checkpoint is both the conditional denoiser and the prior.
@@ -53,7 +58,8 @@ class ScoreSettings:
     sampler: str = "ddim"
     steps: int = 8  # conditional denoising: steps of the full schedule; `strength` of them run
     strength: float = 0.3  # where the conditional reverse process starts: 1 = pure noise, 0.3 = from the noisy input noised to t = 300
-    posterior_steps: int = 25
+    posterior_steps: int = 25  # steps of the full schedule; `posterior_strength` of them run
+    posterior_strength: float = 1.0  # 1: from pure noise; below 1: from the observation noised to that share of T
     guidance: float = 0.05  # ζ of diffusion posterior sampling: the share of the measurement error one step removes
 
 
@@ -171,32 +177,53 @@ class ScoreRestorer(nn.Module):
 
     def posterior_iter(self, measurement: torch.Tensor, operator: Degradation, steps: int | None = None,
                        guidance: float | None = None, seed: int = 0, keep_every: int = 1, consistency: bool = True,
-                       progress: bool = False) -> Iterator[tuple[Step, torch.Tensor]]:
-        """DPS (Chung et al. 2023, Algorithm 1) with DDIM steps: z_{t−1} = DDIM(z_t, x̂_0) − ζ·δ, where δ is the
-        Gauss-Newton-scaled gradient of ‖y − A(x̂_0(z_t))‖² (see `likelihood_step`), so ζ is the share of the
-        measurement error ‖y − A(x̂_0)‖ one step removes (exactly, where A∘x̂_0 is a scaled projection). With `consistency`, the final estimate is projected
-        onto the signals that explain y exactly."""
+                       progress: bool = False, strength: float | None = None) -> Iterator[tuple[Step, torch.Tensor]]:
+        """Posterior sampling with DDIM steps (η = 0) over the prior:
+
+            x̂_0 ← P_y(x̂_0(z_t)),  z_{t'} = √ᾱ_{t'}·x̂_0 + √(1 − ᾱ_{t'})·ε̂(z_t) − ζ·δ,
+
+        where P_y projects onto the signals that explain y (DDNM's range–null-space step; its last
+        application makes the output explain y exactly), ε̂ is the network's own noise estimate and δ the
+        Gauss-Newton-scaled DPS gradient of ‖y − A(x̂_0(z_t))‖² (see `likelihood_step`; skipped when ζ = 0).
+        With `strength` < 1 the process enters the grid at that share of T from y noised there. Without
+        `consistency` the estimate is never projected (plain DPS)."""
         steps = self.settings.posterior_steps if steps is None else steps
         guidance = self.settings.guidance if guidance is None else guidance
+        strength = self.settings.posterior_strength if strength is None else strength
         if isinstance(steps, bool) or not 1 <= int(steps) <= MAX_POSTERIOR_STEPS:
             raise ValueError(f"Posterior sampling takes 1 to {MAX_POSTERIOR_STEPS} steps; got {steps}.")
         if not math.isfinite(guidance) or not 0.0 <= guidance <= MAX_GUIDANCE:
             raise ValueError(f"The guidance strength ζ must be between 0 and {MAX_GUIDANCE:g}; got {guidance}.")
+        if not (math.isfinite(strength) and 0.0 < strength <= 1.0):
+            raise ValueError(f"The posterior strength must be above 0 and at most 1; got {strength}.")
         samples = measurement.shape[-1]
         level = self.level(measurement)
         generator = torch.Generator().manual_seed(seed)
         scheduler = make_scheduler("ddim", self.schedule)
         scheduler.set_timesteps(int(steps))
+        timesteps = [int(t) for t in scheduler.timesteps][-max(1, round(int(steps) * strength)):]
         z = torch.randn(1, self.settings.hop, self.mdct.frames_for(samples), generator=generator)
-        total = len(scheduler.timesteps) + (1 if consistency else 0)
-        for index, t in enumerate(tqdm(scheduler.timesteps, desc="posterior sampling", disable=not progress, leave=False)):
+        if strength < 1:  # enter the grid from the observation itself, noised to the first timestep
+            z = self.schedule.add_noise(self.to_z(measurement, level), torch.tensor([timesteps[0]]), z)
+        alphas = self.schedule.alphas_cumprod
+        total = len(timesteps) + (1 if consistency else 0)
+        for index, t in enumerate(tqdm(timesteps, desc="posterior sampling", disable=not progress, leave=False)):
             check_stop()
-            t_model = torch.as_tensor(t, dtype=torch.float32).reshape(1)
-            x0, wave0, step = self.likelihood_gradient(z, t_model, measurement, operator, level)
+            t_model = torch.full((1,), float(t))
+            if guidance > 0:
+                x0, wave0, step = self.likelihood_gradient(z, t_model, measurement, operator, level)
+            else:  # no likelihood gradient: no backward pass through the network
+                with torch.no_grad():
+                    x0 = self.predict_x0(z, t_model, None)
+                wave0, step = self.to_wave(x0, level, samples), torch.zeros_like(z)
             eps = self.schedule.eps_from_x0(z, float(t), x0)
+            if consistency:
+                wave0 = operator.project(wave0, measurement)
+                x0 = self.to_z(wave0, level)
             if index % keep_every == 0:
                 yield Step(index, total, float(t), float(self.schedule.snr_db(float(t))), z, x0), wave0
-            z = scheduler.step(eps, t, z).prev_sample - guidance * step
+            alpha_next = alphas[timesteps[index + 1]] if index + 1 < len(timesteps) else torch.tensor(1.0)
+            z = (alpha_next.sqrt() * x0 + (1 - alpha_next).sqrt() * eps - guidance * step).detach()
         wave = self.to_wave(z, level, samples).detach()
         if consistency:
             yield Step(total - 1, total, 0.0, math.inf, z, z), wave

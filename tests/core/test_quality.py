@@ -64,3 +64,20 @@ def test_mismatched_or_empty_inputs_are_refused() -> None:
         log_mel_l1(np.zeros((2, 100)), np.zeros(100))
     with pytest.raises(ValueError, match="empty"):
         si_sdr(np.zeros(0), np.zeros(0))
+
+
+def test_gap_lsd_is_zero_for_an_exact_fill_and_the_level_error_for_a_scaled_one() -> None:
+    """Inside the gap only: a fill at gain g has LSD |20·log10 g| dB in every frame; outside does not count."""
+    from audiolab.core.quality import gap_log_spectral_distance
+
+    rng = np.random.default_rng(0)
+    clean = rng.standard_normal(16_000)
+    observed = np.ones_like(clean)
+    observed[4000:5600] = 0.0
+    assert gap_log_spectral_distance(clean, clean, observed) == pytest.approx(0.0, abs=1e-6)
+    scaled = clean.copy()
+    scaled[4000:5600] *= 0.5
+    scaled[10_000:] = 0.0  # damage outside the gap is not measured
+    assert gap_log_spectral_distance(clean, scaled, observed) == pytest.approx(20 * np.log10(2), rel=1e-6)
+    with pytest.raises(ValueError, match="No gap"):
+        gap_log_spectral_distance(clean, clean, np.ones_like(clean))

@@ -23,7 +23,8 @@ def test_eval_denoise_reports_dnsmos_beside_the_reference_measures() -> None:
     table = format_table(list(scores.values()), MEASURES)
     header = table.splitlines()[0]
     assert "| DNSMOS OVRL ↑ | SIG ↑ | BAK ↑ |" in header and "SI-SDR dB ↑" in header
-    assert all(np.isfinite(scores["noisy"].summary(key)) for key, _, _ in MEASURES if key != "rtf")
+    assert all(np.isfinite(scores["noisy"].summary(key)) for key, _, _ in MEASURES if key not in ("rtf", "lsd_gap"))
+    assert "LSD in gaps" not in header  # an inpainting measure only
     # the worst clip's SI-SDR change against the input: zero for the input itself, the least of the clips' changes
     assert scores["noisy"].summary("si_sdr_worst") == 0.0
     changes = scores["wiener"].values["si_sdr_worst"]
@@ -55,3 +56,15 @@ def test_eval_denoise_takes_another_score_preset(tmp_path, capsys, monkeypatch) 
             "--methods", "noisy", "score-2", "--score-preset", "score-16k"]
     assert main(argv) == 0
     assert used and set(used) == {"score-16k"} and "score" in capsys.readouterr().out
+
+
+def test_eval_inpaint_measures_the_gaps_where_a_fill_beats_zeros() -> None:
+    """`--task inpaint` adds the log-spectral distance inside the gaps: zero fill scores far worse than a fill."""
+    clean = load_audio(SHIPPED_EXAMPLES / "inpaint-2x100ms-clean.flac", SAMPLE_RATE)
+    from audiolab.restoration.degradations import degrade
+
+    gapped = degrade("inpaint", clean, SAMPLE_RATE)
+    scores = {e.method: e for e in evaluate_restoration([("gap", clean, gapped)], ["degraded", "baseline"], "inpaint")}
+    zero_fill, straight_line = scores["degraded"].summary("lsd_gap"), scores["baseline"].summary("lsd_gap")
+    assert zero_fill is not None and straight_line is not None and straight_line < zero_fill
+    assert "LSD in gaps" in format_table(list(scores.values()), MEASURES).splitlines()[0]

@@ -155,6 +155,22 @@ def test_posterior_sampling_yields_a_consistent_trajectory() -> None:
         list(model.posterior_iter(observed, operator, guidance=float("nan")))
 
 
+def test_every_posterior_step_explains_the_observation_and_strength_enters_part_way() -> None:
+    """DDNM-style sampling: each step's x̂_0 is projected onto y; strength s runs round(s·steps) of the grid."""
+    model = ScoreRestorer(ScoreSettings(posterior_steps=8, guidance=0.0, **SMALL)).eval()
+    clean = torch.from_numpy(synth.synthesize("siren", seed=5, seconds=0.6))[None]
+    operator = Gap((torch.arange(clean.shape[-1]) % 3000 > 800).float())
+    observed = operator.apply(clean)
+    full = list(model.posterior_iter(observed, operator, seed=1))
+    half = list(model.posterior_iter(observed, operator, seed=1, strength=0.5))
+    assert len(full) == 8 + 2 and len(half) == 4 + 2
+    assert half[0][0].t < full[0][0].t  # entered lower on the grid
+    for _, wave in half[:-2]:
+        assert measurement_error(operator, observed, wave) < 1e-5
+    with pytest.raises(ValueError, match="strength"):
+        list(model.posterior_iter(observed, operator, strength=0.0))
+
+
 def test_degradations_detect_their_own_evidence() -> None:
     clean = synth.synthesize("siren", seed=4, seconds=1.0)
     clipped = degrade("declip", clean, RATE)
