@@ -44,7 +44,7 @@ def test_generate_iter_streams_steps_then_the_result(pipeline: AudioLabPipeline)
     assert isinstance(items[-1], Result) and len(items) - 1 == len(items[-1].reverse) == FAST["steps"] + 1
 
 
-@pytest.mark.parametrize("sampler", ["ddpm", "ddim", "dpm", "euler", "heun", "unipc"])
+@pytest.mark.parametrize("sampler", ["ddpm", "ddim", "dpm", "dpm-sde", "euler", "heun", "unipc"])
 def test_every_sampler_produces_finite_audio(pipeline: AudioLabPipeline, sampler: str) -> None:
     result = pipeline.generate(label="church_bell", sampler=sampler, **FAST)
     assert result.audio.shape == (16_000,) and np.all(np.isfinite(result.audio))

@@ -9,7 +9,7 @@ from pathlib import PurePath
 from typing import Literal, get_args
 
 BetaScheduleName = Literal["linear", "cosine"]
-SamplerName = Literal["ddpm", "ddim", "dpm", "euler", "heun", "unipc"]
+SamplerName = Literal["ddpm", "ddim", "dpm", "dpm-sde", "euler", "heun", "unipc"]
 PredictionName = Literal["epsilon", "v_prediction"]  # diffusers' names for what the network outputs
 BETA_SCHEDULES: tuple[str, ...] = get_args(BetaScheduleName)
 PREDICTIONS: tuple[str, ...] = get_args(PredictionName)

@@ -40,10 +40,12 @@ SAMPLER_TITLES: dict[str, str] = {
     "ddpm": "DDPM (Ho et al. 2020)",
     "ddim": "DDIM (Song et al. 2021)",
     "dpm": "DPM-Solver++ 2M (Lu et al. 2022)",
+    "dpm-sde": "DPM-Solver++ 2M SDE (Lu et al. 2022): fresh noise every step",
     "euler": "Euler (Karras et al. 2022)",
     "heun": "Heun (Karras et al. 2022)",
     "unipc": "UniPC (Zhao et al. 2023)",
 }
+STOCHASTIC_SAMPLERS = frozenset({"ddpm", "dpm-sde"})  # draw fresh noise inside every step
 MAX_STEPS = 1000  # the training schedule's length: more steps than timesteps has no meaning
 
 # diffusers' names for the two schedules: "squaredcos_cap_v2" is Nichol & Dhariwal's (2021) cosine schedule.
@@ -209,6 +211,10 @@ def make_scheduler(name: SamplerName, schedule: Schedule) -> SchedulerMixin:
     if name == "dpm":
         return DPMSolverMultistepScheduler(
             **config, algorithm_type="dpmsolver++", solver_order=2, timestep_spacing="trailing"
+        )
+    if name == "dpm-sde":
+        return DPMSolverMultistepScheduler(
+            **config, algorithm_type="sde-dpmsolver++", solver_order=2, timestep_spacing="trailing"
         )
     if name == "euler":
         return EulerDiscreteScheduler(**config, timestep_spacing="trailing")

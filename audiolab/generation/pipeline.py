@@ -21,6 +21,7 @@ from audiolab.core.audio import MelTransform, level, normalize_loudness
 from audiolab.core.diffusion import (
     SAMPLER_TITLES,
     SAMPLERS,
+    STOCHASTIC_SAMPLERS,
     Schedule,
     Step,
     check_guidance,
@@ -300,7 +301,7 @@ class BuiltinGenerator:
         variation = r.reference is not None and r.reference_mode == "variation"
         conditioned = r.text is not None or (r.label is not None and bool(str(r.label).strip())) or (
             r.reference is not None and r.reference_mode == "style")
-        alone = id(request) if r.sampler == "ddpm" else None
+        alone = id(request) if r.sampler in STOCHASTIC_SAMPLERS else None  # their step noise is per request
         return (r.seconds, r.steps, r.sampler, r.guidance, r.keep_every, r.preview_every, r.vocoder, r.vocoder_steps, variation,
                 r.strength if variation else None, conditioned, alone)
 

@@ -73,14 +73,16 @@ def test_concurrent_requests_share_a_batch_and_each_gets_what_it_gets_alone(
     assert not np.allclose(first, second)  # nobody got a neighbour's sound
 
 
-def test_batches_never_exceed_max_batch_and_ddpm_runs_alone(pipeline: AudioLabPipeline,
-                                                            batcher: GenerationBatcher) -> None:
+def test_batches_never_exceed_max_batch_and_stochastic_samplers_run_alone(pipeline: AudioLabPipeline,
+                                                                          batcher: GenerationBatcher) -> None:
+    """DDPM and DPM-Solver++ SDE draw step noise from one generator: batched, a clip would depend on its neighbours."""
     label = pipeline.labels[0]
     requests = [GenerationRequest(label=label, seed=i, **SETTINGS) for i in range(5)]
     requests += [GenerationRequest(label=label, seed=i, **{**SETTINGS, "sampler": "ddpm"}) for i in range(2)]
+    requests += [GenerationRequest(label=label, seed=i, **{**SETTINGS, "sampler": "dpm-sde"}) for i in range(2)]
     results = _run_together(batcher, requests)
     assert all(isinstance(items, list) and isinstance(items[-1], Result) for items in results)
-    assert sorted(batcher.batch_sizes) == [1, 1, 1, 4]
+    assert sorted(batcher.batch_sizes) == [1, 1, 1, 1, 1, 4]
 
 
 def test_a_bad_reference_fails_only_its_own_request(pipeline: AudioLabPipeline, batcher: GenerationBatcher) -> None:
