@@ -383,6 +383,7 @@ def _eval_generation(args: argparse.Namespace) -> int:
         pipeline, Path(args.data), per_class=args.per_class or 4, holdout_fold=args.holdout_fold,
         condition=args.condition, steps=args.steps, guidance=args.guidance,
         classifier_steps=args.classifier_steps, seed=args.seed, log=lambda line: print(line, flush=True),
+        sampler=args.sampler,
     )
     text = format_report(report)
     print("\n" + text)
@@ -573,7 +574,7 @@ def _add_eval_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
     evaluate.add_argument("--seconds", type=float, default=2.0)
     evaluate.add_argument("--steps", type=int, default=25)
     evaluate.add_argument("--sampler", choices=SAMPLERS, default=None,
-                          help="generator: default dpm; vocoder: default the vocoder preset's")
+                          help="generator: default dpm; generation: default the preset's; vocoder: the vocoder preset's")
     evaluate.add_argument("--guidance", type=float, default=None)
     evaluate.set_defaults(handler=_eval)
 

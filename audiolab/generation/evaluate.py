@@ -53,6 +53,7 @@ class GenerationReport:
     clip_seconds: float
     click_seconds: list[float] = field(default_factory=list)
     condition: str = "label"
+    sampler: str = ""
     per_class: int = 0
     held_out: int = 0
     clipped_clip_share: float = 0.0  # generated clips with any sample at full scale (|x| ≥ 0.999)
@@ -180,7 +181,7 @@ def _ridge_accuracy(ridge: RidgeClassifier, log_mels: Sequence[torch.Tensor], la
 
 def _generate_clips(pipeline: AudioLabPipeline, classes: list[str], per_class: int, condition: str,
                     steps: int | None, guidance: float | None, seed: int, vocoder: str | None,
-                    log: Logger) -> tuple[list[np.ndarray], np.ndarray, list[list[str]]]:
+                    log: Logger, sampler: str | None = None) -> tuple[list[np.ndarray], np.ndarray, list[list[str]]]:
     """`per_class` clips of each class in batches of one clip per class: audio, class indices, each round's prompts."""
     seconds = pipeline.preset.default_seconds
     generated: list[np.ndarray] = []
@@ -195,7 +196,7 @@ def _generate_clips(pipeline: AudioLabPipeline, classes: list[str], per_class: i
         round_prompts.append([text or esc50.CAPTIONS[label][0] for text, label in requests])
         seeds = [seed + 1000 * round_index + i for i in range(len(classes))]
         generated += pipeline.generate_batch(requests, seeds, seconds=seconds, steps=steps, guidance=guidance,
-                                             vocoder=vocoder)
+                                             vocoder=vocoder, sampler=sampler)
         generated_labels += list(range(len(classes)))
         log(f"  generated {len(generated)}/{per_class * len(classes)} clips ({time.perf_counter() - started:.0f} s)")
     return generated, np.array(generated_labels), round_prompts
@@ -263,7 +264,8 @@ def mean_correlation(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
 
 
 def envelope_correlations(pipeline: AudioLabPipeline, classes: list[str], steps: int | None, guidance: float | None,
-                          vocoder: str | None, seeds: tuple[int, int] = (7, 8)) -> tuple[float, float]:
+                          vocoder: str | None, seeds: tuple[int, int] = (7, 8),
+                          sampler: str | None = None) -> tuple[float, float]:
     """Does the starting noise, not the prompt, set the timing? Every class is generated from the same two seeds;
     the envelopes of different classes are correlated within a seed and across the two seeds. Prompt-driven timing
     gives about the same (low) figure both ways; noise-driven timing makes the same-seed figure high."""
@@ -271,7 +273,7 @@ def envelope_correlations(pipeline: AudioLabPipeline, classes: list[str], steps:
     for seed in seeds:
         clips = pipeline.generate_batch([(None, c) for c in classes], [seed] * len(classes),
                                         seconds=pipeline.preset.default_seconds, steps=steps, guidance=guidance,
-                                        vocoder=vocoder)
+                                        vocoder=vocoder, sampler=sampler)
         envelopes.append([energy_envelope(pipeline.mel.log_mel(clip)) for clip in clips])
     first, second = envelopes
     others = [(i, j) for i in range(len(classes)) for j in range(len(classes)) if i != j]
@@ -281,10 +283,11 @@ def envelope_correlations(pipeline: AudioLabPipeline, classes: list[str], steps:
 
 
 def _levels_and_timing(pipeline: AudioLabPipeline, generated: list[np.ndarray], classes: list[str],
-                       steps: int | None, guidance: float | None, vocoder: str | None) -> dict[str, float]:
+                       steps: int | None, guidance: float | None, vocoder: str | None,
+                       sampler: str | None = None) -> dict[str, float]:
     """The report's clipping and envelope-correlation fields."""
     clipped_clips, clipped_samples, peak_dbfs = clipping(generated)
-    same_seed, other_seeds = envelope_correlations(pipeline, classes, steps, guidance, vocoder)
+    same_seed, other_seeds = envelope_correlations(pipeline, classes, steps, guidance, vocoder, sampler=sampler)
     return {"clipped_clip_share": clipped_clips, "clipped_sample_share": clipped_samples, "peak_dbfs": peak_dbfs,
             "envelope_correlation_same_seed": same_seed, "envelope_correlation_other_seeds": other_seeds}
 
@@ -292,10 +295,10 @@ def _levels_and_timing(pipeline: AudioLabPipeline, generated: list[np.ndarray], 
 def evaluate_generation(pipeline: AudioLabPipeline, data: Path, per_class: int = 4, holdout_fold: int | None = None,
                         condition: str = "label", steps: int | None = None, guidance: float | None = None,
                         classifier_steps: int = 1500, seed: int = 0, clicks: int = 4, vocoder: str | None = None,
-                        log: Logger = print) -> GenerationReport:
+                        log: Logger = print, sampler: str | None = None) -> GenerationReport:
     """Train the judge, generate `per_class` clips of every class DIR holds, and measure (see the module's docstring).
 
-    `clicks` default generations are timed (the first only warms up); `vocoder` overrides the preset's.
+    `clicks` default generations are timed (the first only warms up); `vocoder` and `sampler` override the preset's.
     """
     _check_request(pipeline, condition, per_class)
     real = _real_clips(pipeline, data, holdout_fold, log)
@@ -311,7 +314,7 @@ def evaluate_generation(pipeline: AudioLabPipeline, data: Path, per_class: int =
 
     # 2. the generated clips, `per_class` of each class, in batches of one clip per class
     generated, generated_labels, round_prompts = _generate_clips(pipeline, classes, per_class, condition, steps,
-                                                                 guidance, seed, vocoder, log)
+                                                                 guidance, seed, vocoder, log, sampler)
     generated_mels = [pipeline.mel.log_mel(audio) for audio in generated]
     gen_predicted, gen_features = classify(classifier, generated_mels)
     ridge_generated = _ridge_accuracy(ridge, generated_mels, generated_labels)
@@ -323,7 +326,7 @@ def evaluate_generation(pipeline: AudioLabPipeline, data: Path, per_class: int =
     gen_nearest, real_nearest = _nearest_prompts(pipeline, real, generated_mels, round_prompts)
 
     # 5. levels and timing: clipping, and whether one seed gives every class the same energy envelope
-    levels = _levels_and_timing(pipeline, generated, classes, steps, guidance, vocoder)
+    levels = _levels_and_timing(pipeline, generated, classes, steps, guidance, vocoder, sampler)
 
     # 6. the default click: one clip at the preset's defaults, vocoder included
     click_times = _click_times(pipeline, classes, clicks)
@@ -340,6 +343,7 @@ def evaluate_generation(pipeline: AudioLabPipeline, data: Path, per_class: int =
         clip_seconds=pipeline.preset.default_seconds,
         click_seconds=click_times[1:],  # the first warms the caches
         condition=condition,
+        sampler=sampler or pipeline.preset.sampler.name,
         per_class=per_class,
         held_out=real.held_out,
         **levels,
@@ -351,7 +355,8 @@ def format_report(report: GenerationReport) -> str:
     click = statistics.median(report.click_seconds) if report.click_seconds else float("nan")
     lines = [
         f"Generated: {report.per_class} clips per class × {len(report.classes)} classes, "
-        f"{report.clip_seconds:g} s each, conditioned on {report.condition}; real held-out clips: {report.held_out}.",
+        f"{report.clip_seconds:g} s each, conditioned on {report.condition}, sampler {report.sampler or 'dpm'}; "
+        f"real held-out clips: {report.held_out}.",
         "",
         "| measure | generated | real held-out |",
         "| --- | --- | --- |",

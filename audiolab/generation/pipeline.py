@@ -386,21 +386,28 @@ class BuiltinGenerator:
 
     def generate_batch(self, requests: Sequence[tuple[str | None, str | None]], seeds: Sequence[int],
                        seconds: float | None = None, steps: int | None = None, guidance: float | None = None,
-                       vocoder: str | None = None, progress: bool = False) -> list[np.ndarray]:
+                       vocoder: str | None = None, progress: bool = False,
+                       sampler: str | None = None) -> list[np.ndarray]:
         """Many clips in one batched reverse process: `requests` are (text, label) pairs, one seed each.
 
         Clip i is the same as `generate(text, label, seed=seeds[i])` would give with a deterministic
-        sampler (DPM-Solver++ here); batching only shares the network's calls. The eval uses it.
+        sampler (the preset's by default); batching only shares the network's calls. A stochastic sampler
+        (DDPM, DPM-Solver++ SDE) draws step noise per request, so its clips run one by one. The eval uses it.
         """
         if len(requests) != len(seeds) or not requests:
             raise ValueError("Give one seed per request, and at least one request.")
-        batch = [GenerationRequest(text=text, label=label, seed=seed, seconds=seconds, steps=steps, sampler="dpm",
+        sampler = sampler or self.preset.sampler.name
+        batch = [GenerationRequest(text=text, label=label, seed=seed, seconds=seconds, steps=steps, sampler=sampler,
                                    guidance=guidance, vocoder=vocoder, keep_every=10**6, progress=progress)
                  for (text, label), seed in zip(requests, seeds)]
-        results: list[Step] | list[Result] = []
-        for results in self.generate_group_iter(batch):
-            pass
-        return [result.audio for result in results if isinstance(result, Result)]
+        groups = [[request] for request in batch] if sampler in STOCHASTIC_SAMPLERS else [batch]
+        audio: list[np.ndarray] = []
+        for group in groups:
+            results: list[Step] | list[Result] = []
+            for results in self.generate_group_iter(group):
+                pass
+            audio += [result.audio for result in results if isinstance(result, Result)]
+        return audio
 
     # ---- the forward process (the diffusion explorer) ------------------------------------------
 
