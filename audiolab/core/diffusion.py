@@ -45,7 +45,6 @@ SAMPLER_TITLES: dict[str, str] = {
     "heun": "Heun (Karras et al. 2022)",
     "unipc": "UniPC (Zhao et al. 2023)",
 }
-STOCHASTIC_SAMPLERS = frozenset({"ddpm", "dpm-sde"})  # draw fresh noise inside every step
 MAX_STEPS = 1000  # the training schedule's length: more steps than timesteps has no meaning
 
 # diffusers' names for the two schedules: "squaredcos_cap_v2" is Nichol & Dhariwal's (2021) cosine schedule.
@@ -359,7 +358,7 @@ def sample(
     keep_every: int = 1,
     init: torch.Tensor | None = None,
     strength: float = 1.0,
-    generator: torch.Generator | None = None,
+    generator: torch.Generator | list[torch.Generator] | None = None,
     progress: bool = False,
     x0_range: tuple[float, float] | None = None,
     x0_correction: Callable[[torch.Tensor, float], torch.Tensor] | None = None,
@@ -411,8 +410,9 @@ def sample(
 
 
 def _takes_generator(scheduler: SchedulerMixin) -> bool:
-    """DDPM, DDIM (η > 0), Euler and the SDE variants draw noise inside step(); pass them our generator."""
-    return isinstance(scheduler, (DDPMScheduler, DDIMScheduler, EulerDiscreteScheduler))
+    """DDPM, DDIM (η > 0), Euler and DPM-Solver++'s SDE variant draw noise inside step(); pass them our
+    generator (or one generator per batch row, so that each row's noise is the one it gets alone)."""
+    return isinstance(scheduler, (DDPMScheduler, DDIMScheduler, EulerDiscreteScheduler, DPMSolverMultistepScheduler))
 
 
 def run_to_end(trajectory: Iterator[Step]) -> tuple[Step, list[Step]]:

@@ -21,7 +21,6 @@ from audiolab.core.audio import MelTransform, level, normalize_loudness
 from audiolab.core.diffusion import (
     SAMPLER_TITLES,
     SAMPLERS,
-    STOCHASTIC_SAMPLERS,
     Schedule,
     Step,
     check_guidance,
@@ -294,16 +293,15 @@ class BuiltinGenerator:
         """What requests must share to run as one batch (`generate_group_iter`); a checked request's key.
 
         The sampling settings and the kind of start must agree; the conditions, seeds and references may
-        differ. DDPM draws fresh noise at every step from one generator, so a DDPM request never shares a
-        batch: its result would then depend on its neighbours.
+        differ. Stochastic samplers (DDPM, DPM-Solver++ SDE) batch too: each row draws its step noise from
+        its own request's generator, so no result depends on its neighbours.
         """
         r = request
         variation = r.reference is not None and r.reference_mode == "variation"
         conditioned = r.text is not None or (r.label is not None and bool(str(r.label).strip())) or (
             r.reference is not None and r.reference_mode == "style")
-        alone = id(request) if r.sampler in STOCHASTIC_SAMPLERS else None  # their step noise is per request
         return (r.seconds, r.steps, r.sampler, r.guidance, r.keep_every, r.preview_every, r.vocoder, r.vocoder_steps, variation,
-                r.strength if variation else None, conditioned, alone)
+                r.strength if variation else None, conditioned)
 
     def _prepare(self, r: GenerationRequest) -> _Prepared:
         """A checked request's reference, condition and starting noise (and the reference's mel, for SDEdit)."""
@@ -349,7 +347,9 @@ class BuiltinGenerator:
             self._denoise_fn, make_scheduler(r.sampler, self.schedule), self.schedule,  # type: ignore[arg-type]
             torch.cat([p.noise for p in prepared]), r.steps, cond=cond, uncond=torch.cat([p.null for p in prepared]),
             guidance=r.guidance, keep_every=every, init=init,
-            strength=r.strength if init is not None else 1.0, generator=prepared[0].generator, progress=r.progress,
+            strength=r.strength if init is not None else 1.0, progress=r.progress,
+            # one generator per row: a stochastic sampler's step noise for each clip is the noise it gets alone
+            generator=[p.generator for p in prepared] if len(prepared) > 1 else prepared[0].generator,
             x0_range=(self.models.normalization.low, self.models.normalization.high), stop=stop,
         ):
             items = [_one_of(step, index) for index in range(len(prepared))]
@@ -391,8 +391,8 @@ class BuiltinGenerator:
         """Many clips in one batched reverse process: `requests` are (text, label) pairs, one seed each.
 
         Clip i is the same as `generate(text, label, seed=seeds[i])` would give with a deterministic
-        sampler (the preset's by default); batching only shares the network's calls. A stochastic sampler
-        (DDPM, DPM-Solver++ SDE) draws step noise per request, so its clips run one by one. The eval uses it.
+        sampler (the preset's by default), and with a stochastic one too (each row's step noise comes from its
+        own seed); batching only shares the network's calls. The eval uses it.
         """
         if len(requests) != len(seeds) or not requests:
             raise ValueError("Give one seed per request, and at least one request.")
@@ -400,13 +400,10 @@ class BuiltinGenerator:
         batch = [GenerationRequest(text=text, label=label, seed=seed, seconds=seconds, steps=steps, sampler=sampler,
                                    guidance=guidance, vocoder=vocoder, keep_every=10**6, progress=progress)
                  for (text, label), seed in zip(requests, seeds)]
-        groups = [[request] for request in batch] if sampler in STOCHASTIC_SAMPLERS else [batch]
-        audio: list[np.ndarray] = []
-        for group in groups:
-            results: list[Step] | list[Result] = []
-            for results in self.generate_group_iter(group):
-                pass
-            audio += [result.audio for result in results if isinstance(result, Result)]
+        results: list[Step] | list[Result] = []
+        for results in self.generate_group_iter(batch):
+            pass
+        audio = [result.audio for result in results if isinstance(result, Result)]
         return audio
 
     # ---- the forward process (the diffusion explorer) ------------------------------------------
