@@ -113,6 +113,29 @@ def test_train_generator_fine_tunes_another_checkpoint_to_v_prediction(tmp_path:
     assert main(["train", "vocoder", "--preset", "vocoder-16k", "--init", str(init)]) == 2
 
 
+def test_train_generator_fine_tunes_an_add_checkpoint_into_film_conditioning(tmp_path: Path) -> None:
+    """--init widens an "add"-conditioned checkpoint's time projections for a "film" preset, then it trains."""
+    from audiolab.core.presets import PRESETS_DIR
+    from audiolab.generation.preset import load_generator, load_preset
+
+    text = (PRESETS_DIR / "synth-tiny.toml").read_text(encoding="utf-8")
+    text = text.replace('checkpoint = "synth-tiny.safetensors"', 'conditioning = "film"\ncheckpoint = "f.safetensors"', 1)
+    text = text.replace("clips_per_class = 96", "clips_per_class = 2", 1).replace("batch_size = 16", "batch_size = 4", 1)
+    preset_path = tmp_path / "f.toml"
+    preset_path.write_text(text, encoding="utf-8")
+    init = PRESETS_DIR / "synth-tiny.safetensors"
+    assert main(["train", "generator", "--preset", str(preset_path), "--steps", "1", "--init", str(init)]) == 0
+    models = load_generator(load_preset(preset_path))
+    original = dict(load_generator(load_preset("synth-tiny")).denoiser.named_parameters())
+    widened = {n: p for n, p in models.denoiser.named_parameters() if n.endswith("time_emb_proj.weight")}
+    assert widened and all(p.shape[0] == 2 * original[n].shape[0] for n, p in widened.items())
+    assert models.metadata["initialised_from"] == init.name
+    # a checkpoint of another width is refused with a sentence, not a traceback
+    text = text.replace("block_out_channels = [48, 96, 128]", "block_out_channels = [64, 96, 128]", 1)
+    preset_path.write_text(text, encoding="utf-8")
+    assert main(["train", "generator", "--preset", str(preset_path), "--steps", "1", "--init", str(init)]) == 2
+
+
 def test_train_vocoder_runs_resumes_and_reuses_its_griffin_lim_cache(tmp_path: Path) -> None:
     from audiolab.generation import synth
     from audiolab.vocoder.preset import load_vocoder, load_vocoder_preset
