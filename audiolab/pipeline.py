@@ -174,9 +174,10 @@ class AudioLabPipeline:
 
     def generate_batch(self, requests: Sequence[tuple[str | None, str | None]], seeds: Sequence[int],
                        seconds: float | None = None, steps: int | None = None, guidance: float | None = None,
-                       vocoder: str | None = None, progress: bool = False) -> list[np.ndarray]:
+                       vocoder: str | None = None, progress: bool = False,
+                       sampler: str | None = None) -> list[np.ndarray]:
         """Many (text, label) requests in one batched reverse process, one seed each."""
-        return self.generator.generate_batch(requests, seeds, seconds, steps, guidance, vocoder, progress)
+        return self.generator.generate_batch(requests, seeds, seconds, steps, guidance, vocoder, progress, sampler)
 
     def frames_for(self, seconds: float) -> tuple[int, int]:
         return self.generator.frames_for(seconds)

@@ -179,7 +179,7 @@ def test_generation_eval_runs_end_to_end_on_a_small_folder(tmp_path: Path) -> No
     data = _fake_esc50(tmp_path / "esc", {"siren": "siren", "rain": "rain", "church_bells": "church_bell"})
     pipeline = AudioLabPipeline.from_preset("esc50-small")
     report = evaluate_generation(pipeline, data, per_class=1, steps=2, classifier_steps=20, clicks=0,
-                                 vocoder="griffinlim", log=lambda line: None)
+                                 vocoder="griffinlim", log=lambda line: None, sampler="dpm-sde")
     assert report.held_out == 6 and set(report.real_accuracy) == {"siren", "rain", "church_bells"}
     assert len(report.generated_accuracy) == 3 and 0.0 <= report.relative
     assert np.isfinite(report.frechet_generated) and np.isfinite(report.frechet_real_halves)
@@ -187,6 +187,7 @@ def test_generation_eval_runs_end_to_end_on_a_small_folder(tmp_path: Path) -> No
     assert -1.0 <= report.envelope_correlation_same_seed <= 1.0 and -1.0 <= report.envelope_correlation_other_seeds <= 1.0
     table = format_report(report)
     assert "| siren |" in table and "relative recognisability" in table and "same seed / other seeds" in table
+    assert report.sampler == "dpm-sde" and "sampler dpm-sde" in table
 
 
 def test_clipping_and_envelope_correlation_measures_have_known_answers() -> None:
