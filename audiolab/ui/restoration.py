@@ -59,7 +59,7 @@ def run_denoise(
     task: str = "denoise",
     steps: float = 0,
     strength: float = 0.3,
-    guidance: float = 0.05,
+    guidance: float = 0.0,
     cutoff: float = 4000.0,
     seed: float = 0,
     progress: gr.Progress = gr.Progress(track_tqdm=True),
@@ -196,8 +196,8 @@ def _restoration_inputs() -> Widgets:
             strength = gr.Slider(0.05, 1.0, value=0.3, step=0.05,
                                  label="Score denoising: start strength (1 = from pure noise)")
             guidance = gr.Slider(
-                0.0, 2.0, value=0.05, step=0.01,
-                label="Posterior sampling: guidance ζ (share of the measurement error removed per step)")
+                0.0, 2.0, value=0.0, step=0.01,
+                label="Posterior sampling: likelihood step ζ (0, the default: every step is projected onto the input)")
         with gr.Row():
             cutoff = gr.Slider(1000, 7500, value=4000, step=100, label="Bandwidth: the input's cut-off (Hz)")
             seed = gr.Number(0, precision=0, label="Seed")
