@@ -349,7 +349,7 @@ class BuiltinGenerator:
             guidance=r.guidance, keep_every=every, init=init,
             strength=r.strength if init is not None else 1.0, progress=r.progress,
             # one generator per row: a stochastic sampler's step noise for each clip is the noise it gets alone
-            generator=[p.generator for p in prepared] if len(prepared) > 1 else prepared[0].generator,
+            generator=[p.generator for p in prepared],
             x0_range=(self.models.normalization.low, self.models.normalization.high), stop=stop,
         ):
             items = [_one_of(step, index) for index in range(len(prepared))]
@@ -403,8 +403,7 @@ class BuiltinGenerator:
         results: list[Step] | list[Result] = []
         for results in self.generate_group_iter(batch):
             pass
-        audio = [result.audio for result in results if isinstance(result, Result)]
-        return audio
+        return [result.audio for result in results if isinstance(result, Result)]
 
     # ---- the forward process (the diffusion explorer) ------------------------------------------
 

@@ -199,15 +199,15 @@ def _generator_models(preset: Preset, out: Path, resume: bool, device: str, log:
             raise ValueError(f"No checkpoint at {start}: " + ("train without --resume first." if resume else
                                                               "give --init an existing .safetensors file."))
         earlier = load_generator(replace(preset, checkpoint=start)) if resume else _load_init(preset, start)
+        different = (f"{start.name} holds a different network from preset {preset.name}'s [model]; --init needs "
+                     "the same layer sizes (only the conditioning may go from add to film)")
         mismatched = transplant_weights(denoiser, earlier.denoiser.state_dict())
+        if mismatched:
+            raise ValueError(f"{different}: {', '.join(mismatched[:3])} do not fit.")
         try:
-            if mismatched:
-                raise RuntimeError(", ".join(mismatched[:3]))
             condition.load_state_dict(earlier.condition.state_dict())
         except RuntimeError as error:
-            raise ValueError(f"{start.name} holds a different network from preset {preset.name}'s [model]; "
-                             "--init needs the same layer sizes (only the conditioning may go from add to film)."
-                             ) from error
+            raise ValueError(f"{different}.") from error
         if resume:
             previous_steps = int(earlier.metadata.get("steps", "0").split()[0])
             log(f"resuming from {out} after {previous_steps} steps")
