@@ -2,9 +2,9 @@
 
 Speech comes from folders of real recordings and from `espeak-ng` (see `audiolab.restoration.tts`);
 noise from folders of real noise, from chosen ESC-50 classes (rain, wind, engine, vacuum cleaner,
-…) and from procedural generators: coloured noise with a random spectral slope, mains hum,
-babble made of several talkers, and the procedural rain and wind. Every pair is drawn fresh, so
-the model never sees the same mixture twice.
+…), from babble of the training speech (3–8 talkers, alone or over a real noise), and from
+procedural generators: coloured noise with a random spectral slope, mains hum, babble, and the
+procedural rain and wind. Every pair is drawn fresh, so the model never sees the same mixture twice.
 """
 
 from __future__ import annotations
@@ -97,12 +97,16 @@ class NoisySpeechStream:
     snr_db: tuple[float, float] = (-5.0, 20.0)
     level_dbfs: tuple[float, float] = (-38.0, -18.0)
     procedural_share: float = 0.3
+    babble_share: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.speech:
             raise ValueError("Give at least one folder of clean speech (or synthetic speech).")
         if not self.noise and self.procedural_share <= 0:
             raise ValueError("Give at least one folder of noise, or a procedural share above zero.")
+        for name in ("procedural_share", "babble_share"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} is a share of the training mixtures: give a number from 0 to 1.")
 
     def procedural_noise(self, samples: int, rng: np.random.Generator) -> np.ndarray:
         kind = str(rng.choice(PROCEDURAL_NOISES))
@@ -120,7 +124,19 @@ class NoisySpeechStream:
             noise = noise * np.interp(np.linspace(0, 1, samples), np.linspace(0, 1, knots.size), knots)
         return noise.astype(np.float32)
 
+    def real_babble(self, samples: int, rng: np.random.Generator) -> np.ndarray:
+        """Talkers from the training speech, half the time over a real noise: a cafeteria or a busy street.
+        Recorded noise like DEMAND's is often of this kind, and it is what a speech denoiser finds hardest."""
+        noise = babble(samples, rng, self.speech)
+        if self.noise and rng.random() < 0.5:  # the room noise 10 dB below the talkers to 3 dB above them
+            room = self.noise[int(rng.integers(len(self.noise)))].crop(samples, rng, (-30.0, -30.0))
+            ratio = np.sqrt(np.mean(noise.astype(np.float64) ** 2) / (np.mean(room.astype(np.float64) ** 2) + 1e-12))
+            noise = noise + room * ratio * 10 ** (float(rng.uniform(-10.0, 3.0)) / 20)
+        return noise.astype(np.float32)
+
     def noise_crop(self, samples: int, rng: np.random.Generator) -> np.ndarray:
+        if self.babble_share > 0 and rng.random() < self.babble_share:  # no draw at 0: earlier runs replay
+            return self.real_babble(samples, rng)
         if not self.noise or rng.random() < self.procedural_share:
             return self.procedural_noise(samples, rng)
         source = self.noise[int(rng.integers(len(self.noise)))]

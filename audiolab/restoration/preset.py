@@ -31,6 +31,7 @@ class DenoiserTraining:
     exclude: tuple[str, ...] = ()  # file-name globs held out of training (for evaluation)
     synthetic_speech: int = 400  # espeak-ng utterances added to the clean speech (0: none)
     procedural_share: float = 0.3  # share of noise drawn from the procedural generators
+    babble_share: float = 0.0  # share of noise that is babble of the training speech (drawn before the above)
     snr_low_db: float = -5.0
     snr_high_db: float = 20.0
     steps: int = 4000

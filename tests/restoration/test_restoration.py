@@ -248,6 +248,24 @@ def test_noisy_speech_stream_mixes_at_the_requested_snr() -> None:
     assert measured == pytest.approx(7.0, abs=0.05) and np.abs(noisy).max() <= 0.99 + 1e-6
 
 
+def test_babble_share_draws_noise_made_of_the_training_speech() -> None:
+    """With babble_share = 1 every noise is talkers from the speech (here 440 Hz tones), with 0 never."""
+    time = np.arange(2 * RATE) / RATE
+    speech = AudioSource("tones", [(0.3 * np.sin(2 * np.pi * 440 * time + s)).astype(np.float32) for s in range(3)])
+    hiss = AudioSource("hiss", [0.1 * coloured_noise(3 * RATE, np.random.default_rng(s), 0.0) for s in range(2)])
+    frequencies = np.fft.rfftfreq(RATE, 1 / RATE)
+
+    def tone_share(babble_share: float) -> float:
+        stream = NoisySpeechStream([speech], [hiss], RATE, procedural_share=0.0, babble_share=babble_share)
+        rng = np.random.default_rng(0)
+        power = np.mean([np.abs(np.fft.rfft(stream.noise_crop(RATE, rng))) ** 2 for _ in range(12)], axis=0)
+        return float(power[np.abs(frequencies - 440) < 20].sum() / power.sum())
+
+    assert tone_share(1.0) > 0.4 and tone_share(0.0) < 0.05
+    with pytest.raises(ValueError, match="from 0 to 1"):
+        NoisySpeechStream([speech], [hiss], RATE, babble_share=1.5)
+
+
 def test_log_spectral_distance_is_zero_for_identical_signals_and_grows_with_damage() -> None:
     clean = synth.synthesize("siren", seed=0, seconds=1.0)
     assert log_spectral_distance(clean, clean) == pytest.approx(0.0, abs=1e-9)
