@@ -258,6 +258,20 @@ def check_guidance(guidance: float) -> float:
     return float(guidance)
 
 
+def frame_centred(noise: torch.Tensor) -> torch.Tensor:
+    """Starting noise (…, bands, frames) with each frame's mean over the bands removed, rescaled to unit variance.
+
+    Where the schedule's terminal SNR is not zero, x_T still carries a trace of each frame's mean level, and a
+    network trained on it reads the noise's frame means as the sound's loudness over time, so the seed, not the
+    prompt, sets the timing (the brightness leak of Lin et al. 2024, "Common Diffusion Noise Schedules and
+    Sample Steps Are Flawed", along time). Without those means the network has to take the timing from the prompt.
+    """
+    bands = noise.shape[-2]
+    if bands < 2:
+        raise ValueError("Frame-centred noise needs at least two bands in each frame.")
+    return (noise - noise.mean(dim=-2, keepdim=True)) * math.sqrt(bands / (bands - 1))
+
+
 def forward_trajectory(
     schedule: Schedule, x0: torch.Tensor, timesteps: Sequence[int], generator: torch.Generator | None = None
 ) -> list[Step]:

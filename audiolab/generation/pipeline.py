@@ -26,6 +26,7 @@ from audiolab.core.diffusion import (
     check_guidance,
     check_steps,
     forward_trajectory,
+    frame_centred,
     make_scheduler,
     sample,
 )
@@ -313,6 +314,8 @@ class BuiltinGenerator:
         cond, null, described = self.condition(r.text, r.label, style, r.style_weight)
         generator = torch.Generator().manual_seed(r.seed)
         noise = torch.randn((1, 1, self.preset.mel.n_mels, frames), generator=generator)
+        if self.preset.sampler.frame_centred_noise:
+            noise = frame_centred(noise)
         init = None
         if reference_audio is not None and r.reference_mode == "variation":
             init = self.audio_to_mel(reference_audio, frames)

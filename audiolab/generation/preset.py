@@ -39,6 +39,7 @@ class SamplerDefaults:
     steps: int = 25
     guidance: float = 3.0
     keep_every: int = 5
+    frame_centred_noise: bool = False  # remove each frame's mean over the mel bands from the starting noise
 
 
 @dataclass(frozen=True)

@@ -109,20 +109,20 @@ def evaluate_classes(
     def recognised(audio: np.ndarray) -> int:
         return int(classifier.predict(spectral_features(log_mel(audio)))[0])
 
-    per_label: dict[str, float] = {}
-    for index, label in enumerate(labels):
-        hits = [
-            recognised(pipeline.generate(label=label, seconds=seconds, steps=steps, sampler=sampler,
-                                         guidance=guidance, seed=seed).audio) == index
-            for seed in range(per_class)
-        ]
-        per_label[label] = float(np.mean(hits))
-    text_hits = {
-        prompt: recognised(pipeline.generate(text=prompt, seconds=seconds, steps=steps, sampler=sampler,
-                                             guidance=guidance, seed=0).audio) == labels.index(label)
-        for prompt, label in PARAPHRASES.items()
-        if label in labels
-    }
+    # one batched reverse process for all the label clips and one for the paraphrases: each clip is the one
+    # `generate` would make with its seed, the network's calls are shared
+    label_audio = pipeline.generate_batch([(None, label) for label in labels for _ in range(per_class)],
+                                          [seed for _ in labels for seed in range(per_class)],
+                                          seconds=seconds, steps=steps, guidance=guidance, sampler=sampler)
+    per_label = {label: float(np.mean([recognised(audio) == index
+                                       for audio in label_audio[index * per_class:(index + 1) * per_class]]))
+                 for index, label in enumerate(labels)}
+    prompts = [(prompt, label) for prompt, label in PARAPHRASES.items() if label in labels]
+    text_audio = pipeline.generate_batch([(prompt, None) for prompt, _ in prompts], [0] * len(prompts),
+                                         seconds=seconds, steps=steps, guidance=guidance,
+                                         sampler=sampler) if prompts else []
+    text_hits = {prompt: recognised(audio) == labels.index(label)
+                 for (prompt, label), audio in zip(prompts, text_audio)}
     return ClassReport(
         label_accuracy=float(np.mean(list(per_label.values()))),
         per_class=per_label,

@@ -12,6 +12,7 @@ from audiolab.core.diffusion import (
     Schedule,
     check_steps,
     forward_trajectory,
+    frame_centred,
     make_scheduler,
     run_to_end,
     sample,
@@ -243,3 +244,12 @@ def test_unknown_sampler_and_schedule_are_refused() -> None:
     noise = torch.randn(1, 4)
     with pytest.raises(ValueError, match="guidance"):
         list(sample(gaussian_denoiser(schedule), make_scheduler("dpm", schedule), schedule, noise, 10, guidance=-1))
+
+
+def test_frame_centred_noise_has_zero_frame_means_unit_variance_and_refuses_one_band() -> None:
+    noise = torch.randn((2, 1, 64, 4000), generator=torch.Generator().manual_seed(0))
+    centred = frame_centred(noise)
+    assert centred.mean(dim=-2).abs().max() < 1e-5
+    assert centred.var().item() == pytest.approx(1.0, abs=0.01)
+    with pytest.raises(ValueError, match="two bands"):
+        frame_centred(torch.randn(1, 1, 1, 10))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
+import torch
 
 from audiolab.core.audio import PEAK_CEILING, level
 from audiolab.core.diffusion import Step
@@ -63,3 +66,20 @@ def test_previews_stream_every_step_but_the_trajectory_keeps_only_the_kept_ones(
     assert np.array_equal(kept[-1].audio, streamed[-1].audio)
     with pytest.raises(ValueError, match="preview_every"):
         pipeline.generator.check_request(GenerationRequest(label=pipeline.labels[0], preview_every=0))
+
+
+def test_frame_centred_noise_starts_every_frame_at_zero_mean_and_keeps_the_seed(
+        pipeline: AudioLabPipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The preset's [sampler] frame_centred_noise: the starting x_T has no frame-mean (loudness) for the network
+    to read; otherwise it is the seed's noise, so a seed still gives the same sound."""
+    generator = pipeline.generator
+    request = GenerationRequest(label=pipeline.labels[0], seconds=1.0, steps=2, keep_every=1, seed=5)
+    plain = next(iter(generator.generate_iter(request))).x_t
+    centred_preset = replace(generator.preset, sampler=replace(generator.preset.sampler, frame_centred_noise=True))
+    monkeypatch.setattr(generator, "preset", centred_preset)
+    first, again = list(generator.generate_iter(request)), list(generator.generate_iter(request))
+    centred = first[0].x_t
+    assert plain.mean(dim=-2).abs().max() > 0.05 and centred.mean(dim=-2).abs().max() < 1e-5
+    bands = plain.shape[-2]
+    assert torch.allclose(centred, (plain - plain.mean(dim=-2, keepdim=True)) * (bands / (bands - 1)) ** 0.5)
+    np.testing.assert_array_equal(first[-1].audio, again[-1].audio)
