@@ -79,12 +79,13 @@ import app
 from audiolab.examples import example_recordings
 from gradio_client import Client, handle_file
 preset, clicks, prompt, clients = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+seconds, steps = float(sys.argv[5]), int(sys.argv[6])
 demo = app.build_app(preset)
 demo.queue(default_concurrency_limit=1).launch(prevent_thread_lock=True, quiet=True,
                                                **{**app.launch_settings(), "server_name": "127.0.0.1"})
 client = Client(demo.local_url, verbose=False)
 def click(seed):
-    return client.predict(preset, prompt, 4.0, 25, "dpm", 3.0, seed, "diffusion", 6, api_name="/generate_text")
+    return client.predict(preset, prompt, seconds, steps, "dpm", 3.0, seed, "diffusion", 6, api_name="/generate_text")
 times = []
 for seed in range(clicks + 1):
     started = time.perf_counter()
@@ -94,7 +95,7 @@ result = {"click": statistics.median(times[1:])}
 if clients:
     seeds = range(1000, 1000 + clients)
     started = time.perf_counter()
-    jobs = [client.submit(preset, prompt, 4.0, 25, "dpm", 3.0, seed, "diffusion", 6, api_name="/generate_text")
+    jobs = [client.submit(preset, prompt, seconds, steps, "dpm", 3.0, seed, "diffusion", 6, api_name="/generate_text")
             for seed in seeds]
     for job in jobs:
         job.result(timeout=3600)
@@ -104,7 +105,7 @@ if clients:
         click(seed)
     result["one_by_one"] = time.perf_counter() - started
 recording = handle_file(str(example_recordings(16000)["church_bell"]))
-client.predict(preset, "", "", recording, 0.6, 4.0, 25, "dpm", 3.0, 0, "diffusion", 6, "style", 0.5,
+client.predict(preset, "", "", recording, 0.6, seconds, steps, "dpm", 3.0, 0, "diffusion", 6, "style", 0.5,
                api_name="/generate_reference")
 client.predict(preset, recording, "Recording", 6, 16, 0, 8, api_name="/vocode")
 for method, task in (("diffgmm", "denoise"), ("score", "denoise"), ("score", "bandwidth")):
@@ -116,16 +117,17 @@ print(json.dumps(result))
 """
 
 
-def app_click_and_memory(preset: str, repeats: int, clients: int = 0) -> dict[str, float]:
+def app_click_and_memory(preset: str, repeats: int, clients: int = 0, seconds: float = 4.0,
+                         steps: int = 25) -> dict[str, float]:
     """Launch the app in a fresh process and drive it through its API as users would.
 
-    Times a Generate click (text, 4 s, 25 steps) and, with `clients`, that many simultaneous requests
+    Times a Generate click (text, `seconds` long, `steps` steps: 4 s and 25 are the default click) and, with `clients`, that many simultaneous requests
     (distinct seeds) against the same requests one at a time; then uses every other tab (reference,
     vocoder, denoise with both models, explorer) before reading the process's peak memory.
     """
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     output = subprocess.run(
-        [sys.executable, "-c", _APP_PROBE, preset, str(repeats), BENCH_PROMPT, str(clients)],
+        [sys.executable, "-c", _APP_PROBE, preset, str(repeats), BENCH_PROMPT, str(clients), str(seconds), str(steps)],
         capture_output=True, text=True, cwd=root, check=True,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
@@ -190,7 +192,10 @@ def run_bench(
     app_clicks: int = 3,
     restore_seconds: float = 10.0,
     clients: int = 20,
+    click: tuple[float, int] = (4.0, 25),
 ) -> None:
+    """Print the speed table: generation per sampler and step count, the pipeline's overhead, the vocoders, the
+    restorers, and (with `app`) the app's whole click of `click` = (seconds, steps) and its peak memory."""
     print_line(f"machine: {_cpu_name()}, {os.cpu_count()} CPUs, "
                f"torch {torch.__version__} with {torch.get_num_threads()} threads, Python {platform.python_version()}")
     loads = [_cold_load_seconds(preset) for _ in range(load_repeats)]
@@ -219,8 +224,9 @@ def run_bench(
     vocoder_bench(pipeline, seconds, repeats, print_line)
     restoration_bench(pipeline, restore_seconds, repeats, print_line)
     if app:
-        measured = app_click_and_memory(preset, app_clicks, clients)
-        print_line(f"\napp: a Generate click (text, 4 s, 25 steps, plots included) median {measured['click']:.2f} s")
+        measured = app_click_and_memory(preset, app_clicks, clients, *click)
+        print_line(f"\napp: a Generate click (text, {click[0]:g} s, {click[1]} steps, plots included) "
+                   f"median {measured['click']:.2f} s")
         if clients:
             print_line(f"app: {clients} simultaneous clicks (distinct seeds) served in {measured['together']:.1f} s "
                        f"({measured['together'] / measured['click']:.1f} clicks' time), against "
