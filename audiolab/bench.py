@@ -121,9 +121,10 @@ def app_click_and_memory(preset: str, repeats: int, clients: int = 0, seconds: f
                          steps: int = 25) -> dict[str, float]:
     """Launch the app in a fresh process and drive it through its API as users would.
 
-    Times a Generate click (text, `seconds` long, `steps` steps: 4 s and 25 are the default click) and, with `clients`, that many simultaneous requests
-    (distinct seeds) against the same requests one at a time; then uses every other tab (reference,
-    vocoder, denoise with both models, explorer) before reading the process's peak memory.
+    Times a Generate click (text, `seconds` long, `steps` steps: 4 s and 25 are the default click) and, with
+    `clients`, that many simultaneous requests (distinct seeds) against the same requests one at a time; then
+    uses every other tab (reference, vocoder, denoise with both models, explorer) before reading the process's
+    peak memory.
     """
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     output = subprocess.run(
