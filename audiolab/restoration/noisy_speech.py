@@ -128,10 +128,9 @@ class NoisySpeechStream:
         """Talkers from the training speech, half the time over a real noise: a cafeteria or a busy street.
         Recorded noise like DEMAND's is often of this kind, and it is what a speech denoiser finds hardest."""
         noise = babble(samples, rng, self.speech)
-        if self.noise and rng.random() < 0.5:  # the room noise 10 dB below the talkers to 3 dB above them
+        if self.noise and rng.random() < 0.5:  # the talkers 10 dB above the room noise to 3 dB below it
             room = self.noise[int(rng.integers(len(self.noise)))].crop(samples, rng, (-30.0, -30.0))
-            ratio = np.sqrt(np.mean(noise.astype(np.float64) ** 2) / (np.mean(room.astype(np.float64) ** 2) + 1e-12))
-            noise = noise + room * ratio * 10 ** (float(rng.uniform(-10.0, 3.0)) / 20)
+            noise = mix_at_snr_pair(noise, room, -float(rng.uniform(-10.0, 3.0)))[1]
         return noise.astype(np.float32)
 
     def noise_crop(self, samples: int, rng: np.random.Generator) -> np.ndarray:
