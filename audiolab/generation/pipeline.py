@@ -354,6 +354,7 @@ class BuiltinGenerator:
             # one generator per row: a stochastic sampler's step noise for each clip is the noise it gets alone
             generator=[p.generator for p in prepared],
             x0_range=(self.models.normalization.low, self.models.normalization.high), stop=stop,
+            guidance_interval=self.preset.sampler.guidance_interval,
         ):
             items = [_one_of(step, index) for index in range(len(prepared))]
             if step.index % keep_every == 0 or step.index == step.total:  # the first and the last are always kept
@@ -381,11 +382,19 @@ class BuiltinGenerator:
         conditioned = " + ".join(p.described) if p.described else "nothing (unconditional)"
         assert r.sampler is not None and r.guidance is not None
         method = (
-            f"{SAMPLER_TITLES[r.sampler]}, {r.steps} steps, guidance {r.guidance:g}, seed {r.seed}; conditioned on "
+            f"{SAMPLER_TITLES[r.sampler]}, {r.steps} steps, guidance {r.guidance:g}{self._interval_words(r.guidance)}, "
+            f"seed {r.seed}; conditioned on "
             f"{conditioned}; {self.vocoder.describe(r.vocoder, r.vocoder_steps)}."  # type: ignore[arg-type]
         )
         return Result(audio, self.sample_rate, method, reverse=tuple(kept), timings=timings, notes=tuple(notes),
                       input_audio=p.reference_audio)
+
+    def _interval_words(self, guidance: float) -> str:
+        """How the preset limits guidance to an interval of t/T, for a result's method line; empty when it does not."""
+        low, high = self.preset.sampler.guidance_interval
+        if guidance <= 1.0 or (low, high) == (0.0, 1.0):
+            return ""
+        return f" for {low:g}T ≤ t ≤ {high:g}T"
 
     def generate_batch(self, requests: Sequence[tuple[str | None, str | None]], seeds: Sequence[int],
                        seconds: float | None = None, steps: int | None = None, guidance: float | None = None,

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from audiolab.core.diffusion import (
     SAMPLERS,
     Schedule,
     check_guidance,
+    check_guidance_interval,
     check_steps,
 )
 from audiolab.core.presets import (
@@ -40,6 +41,7 @@ class SamplerDefaults:
     guidance: float = 3.0
     keep_every: int = 5
     frame_centred_noise: bool = False  # remove each frame's mean over the mel bands from the starting noise
+    guidance_interval: tuple[float, float] = (0.0, 1.0)  # guidance only where lo ≤ t/T ≤ hi (Kynkäänniemi et al. 2024)
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,7 @@ def _read_sampler(data: dict[str, Any], path: Path) -> SamplerDefaults:
     try:
         check_steps(sampler.steps)
         check_guidance(sampler.guidance)
+        sampler = replace(sampler, guidance_interval=check_guidance_interval(sampler.guidance_interval))
     except ValueError as error:
         raise ValueError(f"{path.name}: [sampler] {error}") from error
     return sampler

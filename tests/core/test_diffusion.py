@@ -13,6 +13,7 @@ from audiolab.core.diffusion import (
     check_steps,
     forward_trajectory,
     frame_centred,
+    guidance_at,
     make_scheduler,
     run_to_end,
     sample,
@@ -189,6 +190,39 @@ def test_classifier_free_guidance_combines_the_two_predictions() -> None:
         alpha_bar = schedule.alpha_bar(first.t)
         eps = -first.x0_hat * alpha_bar.sqrt() / (1 - alpha_bar).sqrt()
         assert torch.allclose(eps.float(), torch.full_like(eps.float(), expected), atol=1e-4)
+
+
+def test_guidance_interval_guides_only_inside_it_at_one_evaluation_outside() -> None:
+    """Kynkäänniemi et al. (2024): outside lo ≤ t/T ≤ hi the conditional prediction alone, in one network call."""
+    schedule = Schedule("linear")
+    cond, uncond = torch.ones(1, 3), torch.zeros(1, 3)
+    calls: list[tuple[float, int]] = []
+
+    def denoiser(x_t: torch.Tensor, t: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+        calls.append((float(t[0]), x_t.shape[0]))
+        return c[:, :1].reshape(-1, 1, 1).expand_as(x_t).clone()
+
+    steps = list(sample(denoiser, make_scheduler("ddim", schedule), schedule, torch.zeros(1, 1, 4), 10,
+                        cond=cond, uncond=uncond, guidance=3.0, guidance_interval=(0.2, 0.6)))
+    assert len(calls) == 10
+    for t, batch in calls:
+        assert batch == (2 if 0.2 <= t / 1000 <= 0.6 else 1)
+    # the first step, from x_t = 0, is outside: its ε is the conditional one, 1, not the guided 3
+    assert calls[0][0] / 1000 > 0.6
+    alpha_bar = schedule.alpha_bar(steps[0].t)
+    eps = -steps[0].x0_hat * alpha_bar.sqrt() / (1 - alpha_bar).sqrt()
+    assert torch.allclose(eps.float(), torch.ones_like(eps.float()), atol=1e-4)
+    assert any(batch == 2 for _, batch in calls) and any(batch == 1 for _, batch in calls)
+
+
+def test_guidance_at_is_the_scale_inside_and_one_outside_but_never_raises_a_scale_below_one() -> None:
+    assert guidance_at(4.0, 500.0, 1000, (0.0, 0.6)) == 4.0
+    assert guidance_at(4.0, 600.0, 1000, (0.0, 0.6)) == 4.0  # the ends belong to the interval
+    assert guidance_at(4.0, 601.0, 1000, (0.0, 0.6)) == 1.0
+    assert guidance_at(0.0, 900.0, 1000, (0.0, 0.6)) == 0.0  # unconditional stays unconditional
+    with pytest.raises(ValueError, match="0 ≤ lo < hi ≤ 1"):
+        list(sample(lambda x, t, c: x, make_scheduler("ddim", Schedule("linear")), Schedule("linear"),
+                    torch.zeros(1, 4), 4, guidance_interval=(0.5, 0.5)))
 
 
 def test_sdedit_strength_zero_returns_the_start_and_partial_strength_runs_fewer_steps() -> None:

@@ -38,6 +38,8 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
         ('name = "dpm"', 'name = "plms"', "sampler.name must be one of"),
         ("steps = 25", "steps = 0", "step count"),
         ("guidance = 3.0", "guidance = -2.0", "guidance"),
+        ("guidance = 3.0", "guidance = 3.0\nguidance_interval = [0.7, 0.2]", "0 ≤ lo < hi ≤ 1"),
+        ("guidance = 3.0", "guidance = 3.0\nguidance_interval = [0.0, 0.5, 1.0]", "two numbers"),
         ("n_mels = 64", "n_mels = 60", "n_mels must divide"),
         ("f_max = 8000.0", "f_max = 12000.0", "f_max"),
         ("layers_per_block = 1", 'layers_per_block = "one"', "layers_per_block must be int"),

@@ -83,3 +83,27 @@ def test_frame_centred_noise_starts_every_frame_at_zero_mean_and_keeps_the_seed(
     bands = plain.shape[-2]
     assert torch.allclose(centred, (plain - plain.mean(dim=-2, keepdim=True)) * (bands / (bands - 1)) ** 0.5)
     np.testing.assert_array_equal(first[-1].audio, again[-1].audio)
+
+
+def test_preset_guidance_interval_reaches_the_sampler_and_the_method_line(
+        pipeline: AudioLabPipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    """[sampler] guidance_interval: the network runs the conditional and null batch only inside the interval,
+    and the result says where guidance applied."""
+    generator = pipeline.generator
+    batches: list[int] = []
+    denoise = generator._denoise_fn
+
+    def counting(x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+        batches.append(x_t.shape[0])
+        return denoise(x_t, t, cond)
+
+    monkeypatch.setattr(generator, "_denoise_fn", counting)
+    request = GenerationRequest(label=pipeline.labels[0], seconds=1.0, steps=8, guidance=3.0, seed=2)
+    plain = list(generator.generate_iter(request))[-1]
+    assert batches == [2] * 8 and " for " not in plain.method
+    batches.clear()
+    limited = replace(generator.preset, sampler=replace(generator.preset.sampler, guidance_interval=(0.0, 0.5)))
+    monkeypatch.setattr(generator, "preset", limited)
+    result = list(generator.generate_iter(request))[-1]
+    assert 1 in batches and 2 in batches and len(batches) == 8
+    assert "guidance 3 for 0T ≤ t ≤ 0.5T" in result.method
