@@ -265,7 +265,8 @@ def check_guidance_interval(interval: Sequence[float]) -> tuple[float, float]:
     except (TypeError, ValueError):
         raise ValueError(f"The guidance interval must be two numbers (lo, hi); got {interval!r}.") from None
     if not (math.isfinite(low) and math.isfinite(high) and 0.0 <= low < high <= 1.0):
-        raise ValueError(f"The guidance interval must satisfy 0 ≤ lo < hi ≤ 1 (fractions of t/T); got {interval!r}.")
+        raise ValueError(f"The guidance interval must satisfy 0 ≤ lo < hi ≤ 1 (fractions of t/T); "
+                         f"got {interval!r}.")
     return low, high
 
 

@@ -41,7 +41,8 @@ class SamplerDefaults:
     guidance: float = 3.0
     keep_every: int = 5
     frame_centred_noise: bool = False  # remove each frame's mean over the mel bands from the starting noise
-    guidance_interval: tuple[float, float] = (0.0, 1.0)  # guidance only where lo ≤ t/T ≤ hi (Kynkäänniemi et al. 2024)
+    # classifier-free guidance only where lo ≤ t/T ≤ hi (Kynkäänniemi et al. 2024)
+    guidance_interval: tuple[float, float] = (0.0, 1.0)
 
 
 @dataclass(frozen=True)
