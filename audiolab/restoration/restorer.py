@@ -16,7 +16,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
@@ -27,9 +27,14 @@ from audiolab.restoration.degradations import (
     TASKS,
     Degradation,
     Gap,
+    LowPass,
     gap_mask,
     operator_for,
 )
+from audiolab.restoration.highband import clean_band_ratio, level_invented_band
+
+if TYPE_CHECKING:
+    from audiolab.restoration.score import ScoreRestorer
 
 RestoreMethod = Literal["diffgmm", "score", "baseline"]
 RESTORE_METHODS: tuple[str, ...] = ("diffgmm", "score", "baseline")
@@ -288,10 +293,16 @@ class Restorer:
                 pairs = [(None, chunk)]  # nothing missing in this chunk
             else:
                 pairs = list(model.posterior_iter(chunk, operator, steps, guidance, seed=seed, progress=progress))
+            waves = [wave[0].detach().numpy() for _, wave in pairs]
+            if isinstance(operator, LowPass):
+                waves.append(self._level_highs(model, waves[-1], audio[start:end], operator.cutoff_hz))
             if not captions and pairs[0][0] is not None:
                 captions.extend(f"x̂₀ at {step.label}" for step, _ in pairs[:-2])
                 captions.extend(["last step", "output (consistent with the observation)"])
-            return [wave[0].detach().numpy() for _, wave in pairs]
+                if isinstance(operator, LowPass):
+                    captions[-1] = "consistent with the observation"
+                    captions.append("output (the invented band levelled)")
+            return waves
 
         waves = run_chunked(process, audio.size, self.sample_rate)
         if len(waves) == 1:
@@ -300,7 +311,19 @@ class Restorer:
         settings = model.settings
         zeta = settings.guidance if guidance is None else guidance
         grid = steps or settings.posterior_steps
+        levelled = (f"; the invented band above {cutoff_hz:g} Hz capped at {settings.highband_ceiling:g}× clean "
+                    f"speech's level relative to the octave below and mixed in at {settings.highband_gain_db:g} dB"
+                    if task == "bandwidth" else "")
         return Restoration(waves[-1], f"Posterior sampling with a prior of clean speech for {TASK_TITLES[task]}: "
                            f"from the observation noised to strength {settings.posterior_strength:g} of a {grid}-step "
                            f"DDIM grid, every step's estimate projected onto the signals that explain the observation"
-                           + (f", likelihood step ζ = {zeta:g}" if zeta > 0 else "") + f"; seed {seed}.", trajectory)
+                           + (f", likelihood step ζ = {zeta:g}" if zeta > 0 else "") + levelled + f"; seed {seed}.",
+                           trajectory)
+
+    def _level_highs(self, model: ScoreRestorer, estimate: np.ndarray, observed: np.ndarray,
+                     cutoff_hz: float) -> np.ndarray:
+        """Bandwidth extension's output with its invented band levelled (`highband.level_invented_band`)."""
+        settings = model.settings
+        ratio = clean_band_ratio(model.band_scale.detach() ** 2, cutoff_hz, self.sample_rate)
+        return level_invented_band(estimate, observed, cutoff_hz, self.sample_rate, ratio,
+                                   settings.highband_ceiling, settings.highband_gain_db)
