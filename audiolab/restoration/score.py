@@ -61,8 +61,10 @@ class ScoreSettings:
     posterior_steps: int = 25  # steps of the full schedule; `posterior_strength` of them run
     posterior_strength: float = 1.0  # 1: from pure noise; below 1: from the observation noised to that share of T
     guidance: float = 0.05  # ζ of diffusion posterior sampling: the share of the measurement error one step removes
-    highband_ceiling: float = 1.0  # bandwidth extension: the invented band's cap, as a share of clean speech's band ratio
-    highband_gain_db: float = -15.0  # bandwidth extension: the invented band's level after the cap (see highband.py)
+    # bandwidth extension (highband.py): the invented band's cap as a share of clean speech's band ratio, and its
+    # level after the cap
+    highband_ceiling: float = 1.0
+    highband_gain_db: float = -15.0
 
 
 class ScoreRestorer(nn.Module):
