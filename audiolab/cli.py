@@ -564,9 +564,10 @@ def _add_eval_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
     evaluate.add_argument("--exclude", nargs="+", default=None, help="vocoder: file-name globs to skip")
     evaluate.add_argument("--per-class", type=int, default=None,
                           help="generated clips per class (generator: default 10; generation: default 4)")
-    evaluate.add_argument("--condition", choices=["label", "text"], default="label",
-                          help="generation: generate from each class's label (default) or from its captions, "
-                               "a different caption each round")
+    evaluate.add_argument("--condition", choices=["label", "text", "paraphrase"], default="label",
+                          help="generation: generate from each class's label (default), from its training "
+                               "captions (a different one each round), or from held-out paraphrases that never "
+                               "name the class (audiolab/generation/paraphrases.toml)")
     evaluate.add_argument("--holdout-fold", type=int, default=None,
                           help="generation: the real fold held out from the classifier (default: the highest in --data)")
     evaluate.add_argument("--classifier-steps", type=int, default=1500, help="generation: the judge's training steps")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import statistics
 import time
+import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,8 @@ if TYPE_CHECKING:  # the facade that hands this package its work
 Logger = Callable[[str], None]
 CLASSIFIER = AudioEncoderConfig(channels=(16, 32, 64, 128), hidden=256)  # 0.34 M parameters: trains in minutes
 FULL_SCALE = 0.999  # a sample this loud was clipped (or nearly): levelled output stays under −1 dBFS (0.891)
+CONDITIONS = ("label", "text", "paraphrase")  # what the clips are generated from (see _generate_clips)
+PARAPHRASES_FILE = Path(__file__).with_name("paraphrases.toml")
 CLASSIFIER_POOL = 2  # the classifier sees mels at 32 ms frames: half the cost, the same classes
 
 
@@ -127,10 +130,16 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root)
 
 
+def held_out_paraphrases() -> dict[str, list[str]]:
+    """The eval's own paraphrases of each ESC-50 class (paraphrases.toml): none names its class or is trained on."""
+    with PARAPHRASES_FILE.open("rb") as handle:
+        return {label: list(texts) for label, texts in tomllib.load(handle).items()}
+
+
 def _check_request(pipeline: AudioLabPipeline, condition: str, per_class: int) -> None:
     """Refuse a bad condition or clip count, and a preset whose classes lack ESC-50 captions."""
-    if condition not in ("text", "label"):
-        raise ValueError(f"--condition must be 'text' or 'label'; got {condition!r}.")
+    if condition not in CONDITIONS:
+        raise ValueError(f"--condition must be one of {', '.join(CONDITIONS)}; got {condition!r}.")
     if not 1 <= per_class <= 100:
         raise ValueError(f"--per-class must be from 1 to 100; got {per_class}.")
     unknown = [c for c in pipeline.labels if c not in esc50.CAPTIONS]
@@ -191,7 +200,10 @@ def _generate_clips(pipeline: AudioLabPipeline, classes: list[str], per_class: i
     for round_index in range(per_class):
         if condition == "label":
             requests = [(None, c) for c in classes]
-        else:  # each round takes the next paraphrase, so most prompts do not name the class
+        elif condition == "paraphrase":  # held-out wording: never trained on, never naming the class
+            paraphrases = held_out_paraphrases()
+            requests = [(paraphrases[c][round_index % len(paraphrases[c])], None) for c in classes]
+        else:  # each round takes the next training caption, so most prompts do not name the class
             requests = [(esc50.CAPTIONS[c][(round_index + 1) % len(esc50.CAPTIONS[c])], None) for c in classes]
         round_prompts.append([text or esc50.CAPTIONS[label][0] for text, label in requests])
         seeds = [seed + 1000 * round_index + i for i in range(len(classes))]

@@ -31,6 +31,7 @@ from audiolab.core.diffusion import (
     sample,
 )
 from audiolab.core.result import AudioInput, Domain, Result, check_seed, load_input
+from audiolab.generation.caption_space import CaptionSpace, shared_caption_space, training_captions
 from audiolab.generation.conditioning import check_prompt, shared_text_encoder
 from audiolab.generation.preset import GeneratorModels, Preset
 from audiolab.vocoder.pipeline import VocoderPipeline
@@ -170,6 +171,10 @@ class BuiltinGenerator:
 
         return shared_text_audio_space(self.preset.audio_encoder)
 
+    def caption_space(self) -> CaptionSpace:
+        """The training captions in MiniLM's space, where a prompt is snapped (`caption_space.py`)."""
+        return shared_caption_space(tuple(caption for caption, _ in training_captions(self.preset)))
+
     def condition(self, text: str | None, label: str | None, style: torch.Tensor | None = None,
                   style_weight: float = 0.5) -> tuple[torch.Tensor | None, torch.Tensor, list[str]]:
         """Conditioning vector, the null, and a description.
@@ -190,7 +195,12 @@ class BuiltinGenerator:
             if text is not None:
                 prompt = check_prompt(text)
                 embedding = shared_text_encoder().encode([prompt])
-                described.append(f"text '{prompt}'")
+                if self.preset.caption_temperature > 0:  # read as a mixture of the training captions
+                    reading = self.caption_space().read(embedding, self.preset.caption_temperature)
+                    embedding = reading.embedding
+                    described.append(f"text '{prompt}' (read as {reading.describe()})")
+                else:
+                    described.append(f"text '{prompt}'")
             if style is not None:
                 if embedding is None:
                     embedding = style.reshape(1, -1)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,8 @@ class Preset:
     vocoder_preset: str = ""  # the diffusion vocoder that turns this preset's mels into audio ("" for none)
     vocoder_method: str = "griffinlim"  # what a generation uses by default: "diffusion" or "griffinlim"
     audio_encoder: str = ""  # the audio-encoder preset that maps a reference into the text space ("" for none)
+    # > 0: a prompt is read as a softmax mixture of the training captions at this temperature (caption_space.py)
+    caption_temperature: float = 0.0
 
     @property
     def schedule_kind(self) -> str:
@@ -199,6 +202,20 @@ def _read_reference(data: dict[str, Any], path: Path) -> str:
     return audio_encoder
 
 
+def _read_text(data: dict[str, Any], path: Path) -> float:
+    """The [text] table: the temperature at which a prompt is read as a mixture of the training captions."""
+    text = read_table(data, "text", path)
+    unknown = sorted(set(text) - {"caption_temperature"})
+    if unknown:
+        raise ValueError(f"{path.name}: unknown key(s) {', '.join(unknown)} in [text].")
+    temperature = text.get("caption_temperature", 0.0)
+    if isinstance(temperature, bool) or not isinstance(temperature, int | float) or not (
+            math.isfinite(temperature) and 0.0 <= temperature <= 10.0):
+        raise ValueError(f"{path.name}: text.caption_temperature must be a number from 0 (off) to 10; "
+                         f"got {temperature!r}.")
+    return float(temperature)
+
+
 def load_preset(name_or_path: str | Path = DEFAULT_PRESET) -> Preset:
     """Read and validate a preset; every problem raises a ValueError naming the file and the key."""
     path, data = read_preset_toml(name_or_path)
@@ -217,6 +234,9 @@ def load_preset(name_or_path: str | Path = DEFAULT_PRESET) -> Preset:
     labels = _read_labels(data, path)
     iterations, vocoder_preset, vocoder_method = _read_vocoder(data, path)
     audio_encoder = _read_reference(data, path)
+
+    training = build_config(TrainingSettings, read_table(data, "training", path), "training", path)
+    caption_temperature = _read_text(data, path)
 
     default_seconds = float(data.get("default_seconds", 4.0))
     max_seconds = float(data.get("max_seconds", 10.0))
@@ -238,10 +258,11 @@ def load_preset(name_or_path: str | Path = DEFAULT_PRESET) -> Preset:
         sampler=sampler,
         labels=labels,
         griffin_lim_iterations=iterations,
-        training=build_config(TrainingSettings, read_table(data, "training", path), "training", path),
+        training=training,
         vocoder_preset=vocoder_preset,
         vocoder_method=vocoder_method,
         audio_encoder=audio_encoder,
+        caption_temperature=caption_temperature,
     )
 
 

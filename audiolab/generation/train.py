@@ -23,6 +23,7 @@ from audiolab.core.audio import MelTransform
 from audiolab.core.credits import write_credits
 from audiolab.core.training import optimizer_step, run_steps, update_ema, warmup_cosine
 from audiolab.generation import esc50, synth
+from audiolab.generation.caption_space import training_captions
 from audiolab.generation.conditioning import ConditionEncoder, shared_text_encoder
 from audiolab.generation.mel_unet import MelDenoiser, transplant_weights
 from audiolab.generation.preset import (
@@ -101,14 +102,8 @@ def augmented_crop(mel: torch.Tensor, starts: torch.Tensor, frames: int, generat
 
 def _caption_table(preset: Preset) -> tuple[torch.Tensor, torch.Tensor]:
     """Every caption of every class embedded once: (C, 384) and the class index of each row."""
-    texts: list[str] = []
-    owners: list[int] = []
-    table = esc50.CAPTIONS if preset.training.data == "esc50" else synth.CAPTIONS
-    for index, label in enumerate(preset.labels):
-        for caption in table[label]:
-            texts.append(caption)
-            owners.append(index)
-    return shared_text_encoder().encode(texts), torch.tensor(owners)
+    captions = training_captions(preset)
+    return shared_text_encoder().encode([text for text, _ in captions]), torch.tensor([owner for _, owner in captions])
 
 
 def _random_crops(mels: torch.Tensor, indices: torch.Tensor, frames: int, generator: torch.Generator,

@@ -51,6 +51,9 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
         ("labels = [", "labelz = [", "missing top-level key"),
         ("sample_rate = 16000", "sample_rate = 100", "sample_rate"),
         ("[mel]", "[mel", "not valid TOML"),
+        ("[mel]", "[text]\ncaption_temperature = -0.1\n\n[mel]", "caption_temperature must be a number from 0"),
+        ("[mel]", "[text]\ncaption_temperature = \"low\"\n\n[mel]", "caption_temperature must be a number"),
+        ("[mel]", "[text]\ntemperature = 0.1\n\n[mel]", r"unknown key\(s\) temperature in \[text\]"),
     ],
 )
 def test_broken_presets_fail_on_load(tmp_path: Path, old: str, new: str, message: str) -> None:

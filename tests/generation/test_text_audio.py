@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
@@ -225,3 +226,38 @@ def test_single_fold_data_is_split_by_source_recording(tmp_path: Path) -> None:
     train, held = esc50.split_by_recording(clips)
     assert len(train) == 8 and len(held) == 4
     assert {c.path.stem.split("-")[1] for c in held}.isdisjoint({c.path.stem.split("-")[1] for c in train})
+
+
+def test_held_out_paraphrases_cover_every_class_and_never_name_it_or_repeat_a_caption() -> None:
+    from audiolab.generation.evaluate import held_out_paraphrases
+
+    paraphrases = held_out_paraphrases()
+    assert list(paraphrases) == list(esc50.CLASSES) and all(len(texts) >= 2 for texts in paraphrases.values())
+    for label, texts in paraphrases.items():
+        for text in texts:
+            assert text not in esc50.CAPTIONS[label], text
+            for word in label.split("_"):  # "footsteps" may not say "footstep", "church_bells" not "bell"
+                assert not re.search(rf"\b{re.escape(word.removesuffix('s'))}", text, re.IGNORECASE), (label, text)
+
+
+def test_the_paraphrase_condition_generates_each_round_from_the_next_paraphrase() -> None:
+    from audiolab.generation.evaluate import _check_request, _generate_clips, held_out_paraphrases
+
+    asked: list[list[tuple[str | None, str | None]]] = []
+
+    class Recorder:  # stands in for the pipeline: records what it is asked to generate
+        preset = type("P", (), {"default_seconds": 1.0})()
+
+        def generate_batch(self, requests, seeds, **_):  # noqa: ANN001, ANN003, ANN202
+            asked.append(list(requests))
+            return [np.zeros(10, np.float32) for _ in requests]
+
+    classes = ["dog", "rain"]
+    _, labels, prompts = _generate_clips(Recorder(), classes, 3, "paraphrase", None, None, 0, None,  # type: ignore[arg-type]
+                                         lambda line: None)
+    paraphrases = held_out_paraphrases()
+    assert asked[0] == [(paraphrases["dog"][0], None), (paraphrases["rain"][0], None)]
+    assert asked[1][0][0] == paraphrases["dog"][1] and asked[2][0][0] == paraphrases["dog"][0]
+    assert prompts[1] == [paraphrases["dog"][1], paraphrases["rain"][1]] and list(labels) == [0, 1] * 3
+    with pytest.raises(ValueError, match="label, text, paraphrase"):
+        _check_request(AudioLabPipeline.from_preset("esc50-small"), "caption", 1)
