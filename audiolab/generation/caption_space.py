@@ -10,8 +10,8 @@ a softmax-weighted mean of the training captions' embeddings,
 
 which keeps the conditioning where the network was trained: a kernel-weighted nearest-neighbour
 projection, like the retrieval step of kNN-Diffusion (Sheynin et al., ICLR 2023) with the training
-captions as the memory. A low temperature τ picks the nearest captions; a high one blends many. The weights are
-shown to the user: they say how the prompt was read.
+captions as the memory. A low temperature τ picks the nearest captions; a high one blends many.
+The weights are shown to the user: they say how the prompt was read.
 """
 
 from __future__ import annotations
