@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -253,8 +254,8 @@ def test_the_paraphrase_condition_generates_each_round_from_the_next_paraphrase(
             return [np.zeros(10, np.float32) for _ in requests]
 
     classes = ["dog", "rain"]
-    _, labels, prompts = _generate_clips(Recorder(), classes, 3, "paraphrase", None, None, 0, None,  # type: ignore[arg-type]
-                                         lambda line: None)
+    recorder: Any = Recorder()
+    _, labels, prompts = _generate_clips(recorder, classes, 3, "paraphrase", None, None, 0, None, lambda line: None)
     paraphrases = held_out_paraphrases()
     assert asked[0] == [(paraphrases["dog"][0], None), (paraphrases["rain"][0], None)]
     assert asked[1][0][0] == paraphrases["dog"][1] and asked[2][0][0] == paraphrases["dog"][0]
