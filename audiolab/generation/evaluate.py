@@ -196,12 +196,12 @@ def _generate_clips(pipeline: AudioLabPipeline, classes: list[str], per_class: i
     generated: list[np.ndarray] = []
     generated_labels: list[int] = []
     round_prompts: list[list[str]] = []  # the prompt each clip was made from (the class prompt for labels)
+    paraphrases = held_out_paraphrases() if condition == "paraphrase" else {}
     started = time.perf_counter()
     for round_index in range(per_class):
         if condition == "label":
             requests = [(None, c) for c in classes]
         elif condition == "paraphrase":  # held-out wording: never trained on, never naming the class
-            paraphrases = held_out_paraphrases()
             requests = [(paraphrases[c][round_index % len(paraphrases[c])], None) for c in classes]
         else:  # each round takes the next training caption, so most prompts do not name the class
             requests = [(esc50.CAPTIONS[c][(round_index + 1) % len(esc50.CAPTIONS[c])], None) for c in classes]

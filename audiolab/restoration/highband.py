@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from audiolab.restoration.degradations import LowPass
+
 FRAME = 512  # 32 ms at 16 kHz: frame energies for the ceiling
 HOP = 256
 
@@ -54,10 +56,8 @@ def level_invented_band(estimate: np.ndarray, observed: np.ndarray, cutoff_hz: f
     if not (np.isfinite(ceiling) and ceiling > 0.0):
         raise ValueError(f"The invented band's ceiling must be above 0; got {ceiling}.")
     estimate = np.asarray(estimate, dtype=np.float32)
-    spectrum = np.fft.rfft(estimate)
-    above = np.fft.rfftfreq(estimate.size, 1 / sample_rate) > cutoff_hz
-    high = np.fft.irfft(spectrum * above, estimate.size)
-    low = estimate - high
+    low = LowPass(cutoff_hz, sample_rate).apply(torch.from_numpy(estimate)).numpy()
+    high = estimate - low
     invented = _band_energy(high, cutoff_hz, sample_rate / 2, sample_rate)
     reference = _band_energy(np.asarray(observed, dtype=np.float32), cutoff_hz / 2, cutoff_hz, sample_rate)
     frame_gain = np.minimum(1.0, np.sqrt(ceiling * clean_ratio * reference / np.maximum(invented, 1e-20)))

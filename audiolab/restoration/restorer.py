@@ -16,7 +16,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import torch
@@ -32,9 +32,6 @@ from audiolab.restoration.degradations import (
     operator_for,
 )
 from audiolab.restoration.highband import clean_band_ratio, level_invented_band
-
-if TYPE_CHECKING:
-    from audiolab.restoration.score import ScoreRestorer
 
 RestoreMethod = Literal["diffgmm", "score", "baseline"]
 RESTORE_METHODS: tuple[str, ...] = ("diffgmm", "score", "baseline")
@@ -278,7 +275,11 @@ class Restorer:
     def _posterior(self, audio: np.ndarray, task: str, steps: int | None, guidance: float | None, seed: int,
                    cutoff_hz: float, progress: bool) -> Restoration:
         model = self.model("score")
+        settings = model.settings
         whole = operator_for(task, audio, self.sample_rate, cutoff_hz)  # checks the task fits the recording
+        # bandwidth extension levels the band it invents (highband.py), against clean speech's band ratio
+        clean_ratio = (clean_band_ratio(model.band_scale.detach() ** 2, whole.cutoff_hz, self.sample_rate)
+                       if isinstance(whole, LowPass) else 0.0)
         captions: list[str] = []
 
         def chunk_operator(start: int, end: int) -> Degradation:
@@ -295,20 +296,19 @@ class Restorer:
                 pairs = list(model.posterior_iter(chunk, operator, steps, guidance, seed=seed, progress=progress))
             waves = [wave[0].detach().numpy() for _, wave in pairs]
             if isinstance(operator, LowPass):
-                waves.append(self._level_highs(model, waves[-1], audio[start:end], operator.cutoff_hz))
+                waves.append(level_invented_band(waves[-1], audio[start:end], operator.cutoff_hz, self.sample_rate,
+                                                 clean_ratio, settings.highband_ceiling, settings.highband_gain_db))
             if not captions and pairs[0][0] is not None:
                 captions.extend(f"x̂₀ at {step.label}" for step, _ in pairs[:-2])
-                captions.extend(["last step", "output (consistent with the observation)"])
-                if isinstance(operator, LowPass):
-                    captions[-1] = "consistent with the observation"
-                    captions.append("output (the invented band levelled)")
+                captions.append("last step")
+                captions.extend(["consistent with the observation", "output (the invented band levelled)"]
+                                if isinstance(operator, LowPass) else ["output (consistent with the observation)"])
             return waves
 
         waves = run_chunked(process, audio.size, self.sample_rate)
         if len(waves) == 1:
             raise ValueError("Found nothing to restore in this recording.")
         trajectory = [("observed input", audio)] + list(zip(captions, waves))
-        settings = model.settings
         zeta = settings.guidance if guidance is None else guidance
         grid = steps or settings.posterior_steps
         levelled = (f"; the invented band above {cutoff_hz:g} Hz capped at {settings.highband_ceiling:g}× clean "
@@ -319,11 +319,3 @@ class Restorer:
                            f"DDIM grid, every step's estimate projected onto the signals that explain the observation"
                            + (f", likelihood step ζ = {zeta:g}" if zeta > 0 else "") + levelled + f"; seed {seed}.",
                            trajectory)
-
-    def _level_highs(self, model: ScoreRestorer, estimate: np.ndarray, observed: np.ndarray,
-                     cutoff_hz: float) -> np.ndarray:
-        """Bandwidth extension's output with its invented band levelled (`highband.level_invented_band`)."""
-        settings = model.settings
-        ratio = clean_band_ratio(model.band_scale.detach() ** 2, cutoff_hz, self.sample_rate)
-        return level_invented_band(estimate, observed, cutoff_hz, self.sample_rate, ratio,
-                                   settings.highband_ceiling, settings.highband_gain_db)
