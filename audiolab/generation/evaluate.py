@@ -2,7 +2,10 @@
 
 1. Recognisability. A classifier is trained here, from scratch, on the real clips of DIR's training
    folds only (it never sees a generated clip or the generator's weights). Its accuracy on generated
-   clips is set beside its accuracy on DIR's held-out real fold, class by class.
+   clips is set beside its accuracy on DIR's held-out real fold, class by class. Those folds are the
+   generator's training clips too, so this judge rewards a generator that copies them. Two more CNNs
+   are trained on the held-out fold alone, each on one half by source recording and tested on the
+   other half: judges that never saw a clip the generator learned from, like an outside classifier.
 2. Fréchet distance (Heusel et al. 2017, as FAD, Kilgour et al. 2019) between the classifier's
    embeddings of generated clips and of one half of the held-out real clips, next to the distance
    between the two real halves: the second number is what "as close as real" looks like at this size.
@@ -64,6 +67,9 @@ class GenerationReport:
     peak_dbfs: float = float("-inf")  # the loudest sample of all generated clips
     envelope_correlation_same_seed: float = float("nan")  # energy envelopes of different classes, one seed
     envelope_correlation_other_seeds: float = float("nan")  # the same, each class from another seed
+    envelope_correlation_real: float = float("nan")  # the same between real held-out clips of different classes
+    independent_real_accuracy: float = float("nan")  # CNNs trained on held-out halves: class-averaged accuracies
+    independent_generated_accuracy: float = float("nan")
 
     @property
     def real_mean(self) -> float:
@@ -77,6 +83,11 @@ class GenerationReport:
     def relative(self) -> float:
         """Class-averaged accuracy on generated clips over class-averaged accuracy on real ones."""
         return self.generated_mean / max(self.real_mean, 1e-9)
+
+    @property
+    def independent_relative(self) -> float:
+        """The same ratio for the judges trained on held-out clips only (NaN when there are none)."""
+        return self.independent_generated_accuracy / max(self.independent_real_accuracy, 1e-9)
 
 
 def _pool(log_mel: torch.Tensor) -> torch.Tensor:
@@ -158,6 +169,7 @@ class _RealClips:
     held_mels: torch.Tensor
     held_labels: np.ndarray
     held_out: int
+    held_halves: tuple[np.ndarray, np.ndarray]  # the held-out clips' indices in two halves by source recording
 
 
 def _real_clips(pipeline: AudioLabPipeline, data: Path, holdout_fold: int | None, log: Logger) -> _RealClips:
@@ -180,7 +192,49 @@ def _real_clips(pipeline: AudioLabPipeline, data: Path, holdout_fold: int | None
     held_mels = esc50.log_mels(held_out, mel, 5.0, log)
     train_labels = torch.tensor([classes.index(c.label) for c in train_clips])
     held_labels = np.array([classes.index(c.label) for c in held_out])
-    return _RealClips(classes, train_mels, train_labels, held_mels, held_labels, len(held_out))
+    # takes of one source recording stay in one half, so neither half's judge has heard the other's recordings
+    first_half = {clip.path for clip in esc50.split_by_recording(held_out)[0]}
+    in_first = np.array([clip.path in first_half for clip in held_out])
+    halves = (np.flatnonzero(in_first), np.flatnonzero(~in_first))
+    return _RealClips(classes, train_mels, train_labels, held_mels, held_labels, len(held_out), halves)
+
+
+def independent_accuracies(real: _RealClips, generated_mels: list[torch.Tensor], generated_labels: np.ndarray,
+                           steps: int, seed: int, log: Logger) -> tuple[float, float]:
+    """Class-averaged accuracy on real and on generated clips of CNNs that never saw the generator's training clips.
+
+    Each half of the held-out clips (split by source recording) trains one CNN, which is tested on the other
+    half's real clips and on every generated clip; the two judges' figures are averaged. NaN when a half is empty.
+    """
+    if not all(len(half) for half in real.held_halves):
+        return float("nan"), float("nan")
+    real_scores, generated_scores = [], []
+    for train, test in (real.held_halves, real.held_halves[::-1]):
+        log(f"  independent judge: {len(train)} held-out clips to train on, {len(test)} to test")
+        judge = train_classifier(real.held_mels[train], torch.from_numpy(real.held_labels[train]), len(real.classes),
+                                 steps=steps, seed=seed, log=log)
+        real_predicted, _ = classify(judge, list(real.held_mels[test]))
+        generated_predicted, _ = classify(judge, generated_mels)
+        real_scores.append(np.nanmean(list(_per_class_accuracy(real_predicted, real.held_labels[test],
+                                                               real.classes).values())))
+        generated_scores.append(np.nanmean(list(_per_class_accuracy(generated_predicted, generated_labels,
+                                                                    real.classes).values())))
+    return float(np.mean(real_scores)), float(np.mean(generated_scores))
+
+
+def real_envelope_correlation(real: _RealClips, seconds: float, frames_per_second: float) -> float:
+    """The mean correlation of energy envelopes (the first `seconds`) between real held-out clips of different
+    classes: what unrelated timing looks like, beside the generated clips' same-seed figure."""
+    frames = max(2, int(round(seconds * frames_per_second)))
+    envelopes = np.stack([energy_envelope(mel[:, :frames]) for mel in real.held_mels])
+    centred = envelopes - envelopes.mean(1, keepdims=True)
+    norms = np.linalg.norm(centred, axis=1)
+    keep = norms > 1e-9  # flat envelopes have no correlation (as in mean_correlation)
+    unit = centred[keep] / norms[keep, None]
+    labels = real.held_labels[keep]
+    correlations = unit @ unit.T
+    different = labels[:, None] != labels[None, :]
+    return float(correlations[different].mean()) if different.any() else float("nan")
 
 
 def _ridge_accuracy(ridge: RidgeClassifier, log_mels: Sequence[torch.Tensor], labels: np.ndarray) -> float:
@@ -339,8 +393,14 @@ def evaluate_generation(pipeline: AudioLabPipeline, data: Path, per_class: int =
 
     # 5. levels and timing: clipping, and whether one seed gives every class the same energy envelope
     levels = _levels_and_timing(pipeline, generated, classes, steps, guidance, vocoder, sampler)
+    mel = pipeline.preset.mel
+    real_envelopes = real_envelope_correlation(real, pipeline.preset.default_seconds, mel.sample_rate / mel.hop_length)
 
-    # 6. the default click: one clip at the preset's defaults, vocoder included
+    # 6. judges that never saw the generator's training clips
+    independent_real, independent_generated = independent_accuracies(real, generated_mels, generated_labels,
+                                                                      classifier_steps, seed, log)
+
+    # 7. the default click: one clip at the preset's defaults, vocoder included
     click_times = _click_times(pipeline, classes, clicks)
     return GenerationReport(
         classes=classes,
@@ -358,6 +418,9 @@ def evaluate_generation(pipeline: AudioLabPipeline, data: Path, per_class: int =
         sampler=sampler or pipeline.preset.sampler.name,
         per_class=per_class,
         held_out=real.held_out,
+        envelope_correlation_real=real_envelopes,
+        independent_real_accuracy=independent_real,
+        independent_generated_accuracy=independent_generated,
         **levels,
     )
 
@@ -374,6 +437,9 @@ def format_report(report: GenerationReport) -> str:
         "| --- | --- | --- |",
         f"| CNN classifier accuracy (class-averaged) | {report.generated_mean:.1%} | {report.real_mean:.1%} |",
         f"| relative recognisability (generated / real) | **{report.relative:.1%}** | |",
+        f"| CNNs trained on held-out halves only (never the generator's clips): accuracy | "
+        f"{report.independent_generated_accuracy:.1%} | {report.independent_real_accuracy:.1%} (other half) |",
+        f"| relative recognisability by those independent judges | **{report.independent_relative:.1%}** | |",
         f"| ridge-on-spectral-features accuracy | {report.ridge_generated_accuracy:.1%} | {report.ridge_real_accuracy:.1%} |",
         f"| Fréchet distance to real half B (CNN embeddings) | {report.frechet_generated:.2f} | "
         f"{report.frechet_real_halves:.2f} (half A) |",
@@ -383,7 +449,8 @@ def format_report(report: GenerationReport) -> str:
         f"({report.clipped_sample_share:.2%}) | |",
         f"| loudest peak | {report.peak_dbfs:.2f} dBFS | |",
         f"| energy-envelope correlation between classes: same seed / other seeds | "
-        f"{report.envelope_correlation_same_seed:.2f} / {report.envelope_correlation_other_seeds:.2f} | |",
+        f"{report.envelope_correlation_same_seed:.2f} / {report.envelope_correlation_other_seeds:.2f} | "
+        f"{report.envelope_correlation_real:.2f} |",
         f"| default click ({report.clip_seconds:g} s, vocoded), median of {len(report.click_seconds)} | {click:.2f} s | |",
         "",
         "| class | real | generated | relative | retrieval |",

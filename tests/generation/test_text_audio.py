@@ -187,8 +187,12 @@ def test_generation_eval_runs_end_to_end_on_a_small_folder(tmp_path: Path) -> No
     assert np.isfinite(report.frechet_generated) and np.isfinite(report.frechet_real_halves)
     assert report.clipped_clip_share == 0.0 and report.peak_dbfs <= -1.0 + 1e-6  # levelled output
     assert -1.0 <= report.envelope_correlation_same_seed <= 1.0 and -1.0 <= report.envelope_correlation_other_seeds <= 1.0
+    assert -1.0 <= report.envelope_correlation_real <= 1.0
+    # the independent judges train on one half of the 6 held-out clips (one take of each class) and test on the other
+    assert 0.0 <= report.independent_real_accuracy <= 1.0 and 0.0 <= report.independent_generated_accuracy <= 1.0
     table = format_report(report)
     assert "| siren |" in table and "relative recognisability" in table and "same seed / other seeds" in table
+    assert "never the generator's clips" in table and "independent judges" in table
     assert report.sampler == "dpm-sde" and "sampler dpm-sde" in table
 
 
@@ -201,6 +205,28 @@ def test_clipping_and_envelope_correlation_measures_have_known_answers() -> None
     ramp = np.arange(10.0)
     assert mean_correlation([(ramp, 2 * ramp + 1), (ramp, -ramp)]) == pytest.approx(0.0)
     assert mean_correlation([(ramp, ramp ** 2)]) > 0.9 and np.isnan(mean_correlation([(ramp, np.ones(10))]))
+
+
+def test_real_envelope_correlation_has_known_answers() -> None:
+    from audiolab.generation.evaluate import _RealClips, real_envelope_correlation
+
+    ramp = torch.arange(8.0)
+    mels = torch.stack([ramp.expand(4, 8), ramp.expand(4, 8) * 2, -ramp.expand(4, 8), ramp.flip(0).expand(4, 8)])
+    labels = np.array([0, 1, 0, 1])
+
+    def clips(held: torch.Tensor, held_labels: np.ndarray) -> _RealClips:
+        halves = (np.arange(0, len(held_labels), 2), np.arange(1, len(held_labels), 2))
+        return _RealClips(["a", "b"], held, torch.zeros(0), held, held_labels, len(held_labels), halves)
+
+    # pairs of different classes: (0,1) +1, (0,3) −1, (2,1) −1, (2,3) +1, each counted both ways: mean 0
+    assert real_envelope_correlation(clips(mels, labels), seconds=8, frames_per_second=1) == pytest.approx(0.0)
+    # the same rising envelope in both classes: +1; a flat clip is left out, as in mean_correlation
+    same = torch.stack([ramp.expand(4, 8), 3 * ramp.expand(4, 8), torch.ones(4, 8)])
+    assert real_envelope_correlation(clips(same, np.array([0, 1, 1])), 8, 1) == pytest.approx(1.0)
+    # only the first `seconds` count: the envelopes agree there and disagree after
+    split = torch.stack([torch.cat([ramp[:4], ramp[:4]]).expand(4, 8), torch.cat([ramp[:4], -ramp[:4]]).expand(4, 8)])
+    assert real_envelope_correlation(clips(split, np.array([0, 1])), 4, 1) == pytest.approx(1.0)
+    assert real_envelope_correlation(clips(split, np.array([0, 1])), 8, 1) < 0.5
 
 
 def test_generation_eval_refuses_a_folder_without_metadata(tmp_path: Path) -> None:
