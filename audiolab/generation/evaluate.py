@@ -226,15 +226,10 @@ def real_envelope_correlation(real: _RealClips, seconds: float, frames_per_secon
     """The mean correlation of energy envelopes (the first `seconds`) between real held-out clips of different
     classes: what unrelated timing looks like, beside the generated clips' same-seed figure."""
     frames = max(2, int(round(seconds * frames_per_second)))
-    envelopes = np.stack([energy_envelope(mel[:, :frames]) for mel in real.held_mels])
-    centred = envelopes - envelopes.mean(1, keepdims=True)
-    norms = np.linalg.norm(centred, axis=1)
-    keep = norms > 1e-9  # flat envelopes have no correlation (as in mean_correlation)
-    unit = centred[keep] / norms[keep, None]
-    labels = real.held_labels[keep]
-    correlations = unit @ unit.T
-    different = labels[:, None] != labels[None, :]
-    return float(correlations[different].mean()) if different.any() else float("nan")
+    envelopes = [energy_envelope(mel[:, :frames]) for mel in real.held_mels]
+    labels = real.held_labels
+    return mean_correlation([(envelopes[i], envelopes[j]) for i in range(len(envelopes))
+                             for j in range(i + 1, len(envelopes)) if labels[i] != labels[j]])
 
 
 def _ridge_accuracy(ridge: RidgeClassifier, log_mels: Sequence[torch.Tensor], labels: np.ndarray) -> float:
