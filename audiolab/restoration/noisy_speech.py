@@ -2,8 +2,8 @@
 
 Speech comes from folders of real recordings and from `espeak-ng` (see `audiolab.restoration.tts`);
 noise from folders of real noise, from chosen ESC-50 classes (rain, wind, engine, vacuum cleaner,
-…), from babble of the training speech (3–8 talkers, alone or over a real noise), and from
-procedural generators: coloured noise with a random spectral slope, mains hum, babble, and the
+…), from babble of the training speech (3–8 talkers, alone or over a real noise), from one or two
+competing talkers quieter than the target (a conversation at the next table), and from procedural generators: coloured noise with a random spectral slope, mains hum, babble, and the
 procedural rain and wind. Every pair is drawn fresh, so the model never sees the same mixture twice.
 """
 
@@ -81,10 +81,11 @@ def mains_hum(samples: int, rng: np.random.Generator, sample_rate: int) -> np.nd
     return (hum + 0.05 * coloured_noise(samples, rng, -3.0)).astype(np.float32)
 
 
-def babble(samples: int, rng: np.random.Generator, speech: Sequence[AudioSource]) -> np.ndarray:
-    """Three to eight overlapping talkers: the cafeteria-like noise that is hardest to tell from the target."""
-    talkers = int(rng.integers(3, 9))
-    return np.sum([speech[int(rng.integers(len(speech)))].crop(samples, rng, (-30.0, -24.0)) for _ in range(talkers)], axis=0)
+def babble(samples: int, rng: np.random.Generator, speech: Sequence[AudioSource],
+           talkers: tuple[int, int] = (3, 8)) -> np.ndarray:
+    """`talkers` (inclusive range) overlapping talkers: the cafeteria-like noise hardest to tell from the target."""
+    count = int(rng.integers(talkers[0], talkers[1] + 1))
+    return np.sum([speech[int(rng.integers(len(speech)))].crop(samples, rng, (-30.0, -24.0)) for _ in range(count)], axis=0)
 
 
 @dataclass
@@ -98,13 +99,15 @@ class NoisySpeechStream:
     level_dbfs: tuple[float, float] = (-38.0, -18.0)
     procedural_share: float = 0.3
     babble_share: float = 0.0
+    competing_share: float = 0.0
+    competing_snr_db: tuple[float, float] = (2.0, 20.0)  # the target stays the loudest talker
 
     def __post_init__(self) -> None:
         if not self.speech:
             raise ValueError("Give at least one folder of clean speech (or synthetic speech).")
         if not self.noise and self.procedural_share <= 0:
             raise ValueError("Give at least one folder of noise, or a procedural share above zero.")
-        for name in ("procedural_share", "babble_share"):
+        for name in ("procedural_share", "babble_share", "competing_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} is a share of the training mixtures: give a number from 0 to 1.")
 
@@ -127,11 +130,25 @@ class NoisySpeechStream:
     def real_babble(self, samples: int, rng: np.random.Generator) -> np.ndarray:
         """Talkers from the training speech, half the time over a real noise: a cafeteria or a busy street.
         Recorded noise like DEMAND's is often of this kind, and it is what a speech denoiser finds hardest."""
-        noise = babble(samples, rng, self.speech)
+        return self._over_room_noise(babble(samples, rng, self.speech), samples, rng)
+
+    def competing_talkers(self, samples: int, rng: np.random.Generator) -> np.ndarray:
+        """One or two talkers from the training speech, half the time over a real noise. A single-channel
+        denoiser tells the target from them only by level, so `pair` mixes them below the target
+        (`competing_snr_db`); babble of many talkers blurs into a steady noise and does not teach this."""
+        return self._over_room_noise(babble(samples, rng, self.speech, talkers=(1, 2)), samples, rng)
+
+    def _over_room_noise(self, talkers: np.ndarray, samples: int, rng: np.random.Generator) -> np.ndarray:
         if self.noise and rng.random() < 0.5:  # the talkers 10 dB above the room noise to 3 dB below it
             room = self.noise[int(rng.integers(len(self.noise)))].crop(samples, rng, (-30.0, -30.0))
-            noise = mix_at_snr_pair(noise, room, -float(rng.uniform(-10.0, 3.0)))[1]
-        return noise.astype(np.float32)
+            talkers = mix_at_snr_pair(talkers, room, -float(rng.uniform(-10.0, 3.0)))[1]
+        return talkers.astype(np.float32)
+
+    def noise_and_snr_range(self, samples: int, rng: np.random.Generator) -> tuple[np.ndarray, tuple[float, float]]:
+        """A noise crop and the SNR range to mix it at: competing talkers stay below the target."""
+        if self.competing_share > 0 and rng.random() < self.competing_share:  # no draw at 0: earlier runs replay
+            return self.competing_talkers(samples, rng), self.competing_snr_db
+        return self.noise_crop(samples, rng), self.snr_db
 
     def noise_crop(self, samples: int, rng: np.random.Generator) -> np.ndarray:
         if self.babble_share > 0 and rng.random() < self.babble_share:  # no draw at 0: earlier runs replay
@@ -147,8 +164,8 @@ class NoisySpeechStream:
 
     def pair(self, samples: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         clean = self.speech[int(rng.integers(len(self.speech)))].crop(samples, rng, self.level_dbfs)
-        noise = self.noise_crop(samples, rng)
-        return mix_at_snr_pair(clean, noise, float(rng.uniform(*self.snr_db)))
+        noise, snr_range = self.noise_and_snr_range(samples, rng)
+        return mix_at_snr_pair(clean, noise, float(rng.uniform(*snr_range)))
 
     def batch(self, size: int, samples: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         pairs = [self.pair(samples, rng) for _ in range(size)]

@@ -32,6 +32,8 @@ class DenoiserTraining:
     synthetic_speech: int = 400  # espeak-ng utterances added to the clean speech (0: none)
     procedural_share: float = 0.3  # share of noise drawn from the procedural generators
     babble_share: float = 0.0  # share of noise that is babble of the training speech (drawn before the above)
+    competing_share: float = 0.0  # share of mixtures with 1-2 competing talkers below the target (drawn first)
+    competing_snr_low_db: float = 2.0  # their SNR range: the target stays the loudest talker
     snr_low_db: float = -5.0
     snr_high_db: float = 20.0
     steps: int = 4000

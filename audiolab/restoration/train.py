@@ -115,7 +115,9 @@ def _denoiser_data(preset: DenoiserPreset, inputs: _DenoiserInputs,
     if inputs.esc50:
         noise_set.append(esc50_noise(inputs.esc50, training.noise_classes, rate, excluded))
     stream = NoisySpeechStream(speech_set, noise_set, rate, (training.snr_low_db, training.snr_high_db),
-                               procedural_share=training.procedural_share, babble_share=training.babble_share)
+                               procedural_share=training.procedural_share, babble_share=training.babble_share,
+                               competing_share=training.competing_share,
+                               competing_snr_db=(training.competing_snr_low_db, training.snr_high_db))
     for source in speech_set + noise_set:
         log(f"data: {source.name}: {len(source.clips)} clips, {source.seconds / rate / 60:.1f} min")
     held_speech = [AudioSource.from_folder(folder, rate) for folder in inputs.val_speech]

@@ -266,6 +266,34 @@ def test_babble_share_draws_noise_made_of_the_training_speech() -> None:
         NoisySpeechStream([speech], [hiss], RATE, babble_share=1.5)
 
 
+def test_competing_talkers_come_from_the_training_speech_and_stay_below_the_target() -> None:
+    """With competing_share = 1 every noise is one or two talkers (here 440 Hz tones), mixed in their own SNR
+    range (the target louder); with 0 the stream keeps its general range and its real noise."""
+    time = np.arange(2 * RATE) / RATE
+    speech = AudioSource("tones", [(0.3 * np.sin(2 * np.pi * 440 * time + s)).astype(np.float32) for s in range(3)])
+    hiss = AudioSource("hiss", [0.1 * coloured_noise(3 * RATE, np.random.default_rng(s), 0.0) for s in range(2)])
+    frequencies = np.fft.rfftfreq(RATE, 1 / RATE)
+
+    def measured(competing_share: float) -> tuple[float, float]:
+        """(mean SNR in dB, the noise's share of power near 440 Hz) over a few pairs."""
+        stream = NoisySpeechStream([speech], [hiss], RATE, snr_db=(-5.0, -5.0), procedural_share=0.0,
+                                   competing_share=competing_share, competing_snr_db=(6.0, 6.0))
+        rng = np.random.default_rng(0)
+        snrs, power = [], np.zeros(frequencies.size)
+        for _ in range(8):
+            clean, noisy = (x.astype(np.float64) for x in stream.pair(RATE, rng))
+            snrs.append(10 * np.log10(np.sum(clean ** 2) / np.sum((noisy - clean) ** 2)))
+            power += np.abs(np.fft.rfft(noisy - clean)) ** 2
+        return float(np.mean(snrs)), float(power[np.abs(frequencies - 440) < 20].sum() / power.sum())
+
+    snr, tone = measured(1.0)
+    assert snr == pytest.approx(6.0, abs=0.1) and tone > 0.4
+    snr, tone = measured(0.0)
+    assert snr == pytest.approx(-5.0, abs=0.1) and tone < 0.05
+    with pytest.raises(ValueError, match="from 0 to 1"):
+        NoisySpeechStream([speech], [hiss], RATE, competing_share=-0.1)
+
+
 def test_log_spectral_distance_is_zero_for_identical_signals_and_grows_with_damage() -> None:
     clean = synth.synthesize("siren", seed=0, seconds=1.0)
     assert log_spectral_distance(clean, clean) == pytest.approx(0.0, abs=1e-9)
