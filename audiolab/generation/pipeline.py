@@ -32,6 +32,7 @@ from audiolab.core.diffusion import (
 )
 from audiolab.core.result import AudioInput, Domain, Result, check_seed, load_input
 from audiolab.generation.caption_space import CaptionSpace, shared_caption_space, training_captions
+from audiolab.generation.class_prior import prior_log_mel
 from audiolab.generation.conditioning import check_prompt, shared_text_encoder
 from audiolab.generation.preset import GeneratorModels, Preset
 from audiolab.vocoder.pipeline import VocoderPipeline
@@ -44,6 +45,7 @@ REFERENCE_MODES: tuple[str, ...] = ("variation", "style")
 MIN_SECONDS = 0.5
 REFERENCE_DBFS = -20.0  # references are levelled before their mel is taken, like the training clips' loudness
 DEFAULT_FORWARD_T = (0, 50, 100, 200, 350, 500, 750, 999)
+PRIOR_CAPTION_TEMPERATURE = 0.05  # reads a prompt's classes for the class prior when the preset does not snap
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ class _Prepared:
     notes: list[str]
     generator: torch.Generator
     encode_seconds: float
+    start_strength: float = 1.0  # where the reverse process starts, as a share of T (1: from pure noise)
 
 
 def _one_of(step: Step, index: int) -> Step:
@@ -216,6 +219,41 @@ class BuiltinGenerator:
         cond = torch.stack(parts).mean(0) if parts else None
         return cond, null, described
 
+    def class_weights(self, text: str | None, label: str | None, style: bool = False,
+                      style_weight: float = 0.5) -> torch.Tensor | None:
+        """How much of each class's spectrum a prompt's class prior takes (`class_prior.py`), or None without a
+        condition: a label is its class; a text prompt, the classes of the training captions it is read as
+        (`caption_space.py`); a reference's style, every class alike. Parts are averaged as `condition` averages."""
+        classes = len(self.labels)
+        parts: list[torch.Tensor] = []
+        if label is not None and str(label).strip():
+            parts.append(torch.nn.functional.one_hot(torch.tensor(self.preset.label_index(label)), classes).float())
+        prompt_part = None
+        if text is not None:
+            embedding = shared_text_encoder().encode([check_prompt(text)])
+            reading = self.caption_space().read(embedding, self.preset.caption_temperature or PRIOR_CAPTION_TEMPERATURE)
+            owner = dict(training_captions(self.preset))
+            prompt_part = torch.zeros(classes)
+            for caption, weight in reading.captions:
+                prompt_part[owner[caption]] += weight
+        if style:
+            uniform = torch.full((classes,), 1.0 / classes)
+            prompt_part = uniform if prompt_part is None else (1 - style_weight) * prompt_part + style_weight * uniform
+        if prompt_part is not None:
+            parts.append(prompt_part)
+        return torch.stack(parts).mean(0) if parts else None
+
+    def _class_prior(self, r: GenerationRequest, style: bool, frames: int) -> torch.Tensor | None:
+        """The normalised starting mel of the preset's class prior for this request, or None (start from noise)."""
+        spectra = self.models.class_spectra
+        if spectra is None or self.preset.sampler.class_prior_strength >= 1.0:
+            return None
+        weights = self.class_weights(r.text, r.label, style, r.style_weight)
+        if weights is None:
+            return None
+        log_mel = prior_log_mel(spectra, weights, frames)
+        return self.models.normalization.normalize(log_mel).reshape(1, 1, log_mel.shape[0], frames)
+
     def _denoise_fn(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
         if cond is None:
             cond = self.models.condition.unconditional(x_t.shape[0])
@@ -326,12 +364,16 @@ class BuiltinGenerator:
         noise = torch.randn((1, 1, self.preset.mel.n_mels, frames), generator=generator)
         if self.preset.sampler.frame_centred_noise:
             noise = frame_centred(noise)
-        init = None
+        init, start_strength = None, 1.0
         if reference_audio is not None and r.reference_mode == "variation":
-            init = self.audio_to_mel(reference_audio, frames)
+            init, start_strength = self.audio_to_mel(reference_audio, frames), float(r.strength)
             described.append(f"reference at strength {r.strength:.2f}")
+        else:
+            init = self._class_prior(r, style is not None, frames)
+            if init is not None:
+                start_strength = self.preset.sampler.class_prior_strength
         return _Prepared(r, num_samples, cond, null, noise, init, reference_audio, described, notes, generator,
-                         time.perf_counter() - started)
+                         time.perf_counter() - started, start_strength)
 
     def generate_group_iter(self, requests: Sequence[GenerationRequest],
                             stop: Callable[[], bool] | None = None) -> Iterator[list[Step] | list[Result]]:
@@ -360,7 +402,7 @@ class BuiltinGenerator:
             self._denoise_fn, make_scheduler(r.sampler, self.schedule), self.schedule,  # type: ignore[arg-type]
             torch.cat([p.noise for p in prepared]), r.steps, cond=cond, uncond=torch.cat([p.null for p in prepared]),
             guidance=r.guidance, keep_every=every, init=init,
-            strength=r.strength if init is not None else 1.0, progress=r.progress,
+            strength=prepared[0].start_strength, progress=r.progress,
             # one generator per row: a stochastic sampler's step noise for each clip is the noise it gets alone
             generator=[p.generator for p in prepared],
             x0_range=(self.models.normalization.low, self.models.normalization.high), stop=stop,
@@ -390,6 +432,8 @@ class BuiltinGenerator:
             notes.append(f"Sampled in one batch with {batch - 1} other request{'s' if batch > 2 else ''} "
                          "that arrived together; the result is the same as alone.")
         conditioned = " + ".join(p.described) if p.described else "nothing (unconditional)"
+        if p.start_strength < 1.0 and not (r.reference is not None and r.reference_mode == "variation"):
+            conditioned += f", started from the prompt's class spectrum noised to {p.start_strength:g}T"
         assert r.sampler is not None and r.guidance is not None
         method = (
             f"{SAMPLER_TITLES[r.sampler]}, {r.steps} steps, guidance {r.guidance:g}{self._interval_words(r.guidance)}, "

@@ -44,6 +44,8 @@ class SamplerDefaults:
     frame_centred_noise: bool = False  # remove each frame's mean over the mel bands from the starting noise
     # classifier-free guidance only where lo ≤ t/T ≤ hi (Kynkäänniemi et al. 2024)
     guidance_interval: tuple[float, float] = (0.0, 1.0)
+    # a prompt's samples start from its classes' mean spectrum noised to this share of T (class_prior.py); 1: noise
+    class_prior_strength: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,8 @@ def _read_sampler(data: dict[str, Any], path: Path) -> SamplerDefaults:
         check_steps(sampler.steps)
         check_guidance(sampler.guidance)
         sampler = replace(sampler, guidance_interval=check_guidance_interval(sampler.guidance_interval))
+        if not 0.0 < float(sampler.class_prior_strength) <= 1.0:
+            raise ValueError(f"class_prior_strength must be above 0 and at most 1; got {sampler.class_prior_strength}.")
     except ValueError as error:
         raise ValueError(f"{path.name}: [sampler] {error}") from error
     return sampler
@@ -347,6 +351,7 @@ class GeneratorModels:
     condition: ConditionEncoder
     normalization: MelNormalization
     metadata: dict[str, str]
+    class_spectra: torch.Tensor | None = None  # (classes, mels) natural-log mel: the class prior (class_prior.py)
 
 
 def build_generator(preset: Preset) -> tuple[MelDenoiser, ConditionEncoder]:
@@ -359,6 +364,8 @@ def save_generator(path: Path, models: GeneratorModels) -> Path:
     # float16 on disk halves the file (under the 10 MB a Space accepts without LFS); weights load back as float32
     state = {f"denoiser.{k}": v for k, v in models.denoiser.state_dict().items()}
     state.update({f"condition.{k}": v for k, v in models.condition.state_dict().items()})
+    if models.class_spectra is not None:
+        state["class_spectra"] = models.class_spectra
     return save_half(path, state, {**models.metadata, "normalization": json.dumps(asdict(models.normalization))})
 
 
@@ -374,8 +381,17 @@ def load_generator(preset: Preset, device: torch.device | str = "cpu") -> Genera
     stats = json.loads(metadata.get("normalization", "{}"))
     if "mean" not in stats or "std" not in stats:
         raise ValueError(f"Checkpoint {preset.checkpoint.name} lacks its mel normalisation metadata; retrain it.")
+    spectra = tensors.get("class_spectra")
+    if spectra is None and preset.sampler.class_prior_strength < 1.0:
+        raise ValueError(f"Preset {preset.name} starts its samples from a class prior, but checkpoint "
+                         f"{preset.checkpoint.name} lacks the class spectra; add them with its training command "
+                         "and --resume.")
+    if spectra is not None and tuple(spectra.shape) != (len(preset.labels), preset.mel.n_mels):
+        raise ValueError(f"Checkpoint {preset.checkpoint.name}'s class spectra have shape {tuple(spectra.shape)}; "
+                         f"preset {preset.name} needs ({len(preset.labels)}, {preset.mel.n_mels}). Retrain it.")
     return GeneratorModels(
-        denoiser.to(device).eval(), condition.to(device).eval(), MelNormalization(**stats), metadata
+        denoiser.to(device).eval(), condition.to(device).eval(), MelNormalization(**stats), metadata,
+        spectra.float() if spectra is not None else None,
     )
 
 
