@@ -31,7 +31,8 @@ def louder_half_spectrum(log_mel: torch.Tensor) -> torch.Tensor:
     return log_mel[:, energy >= energy.median()].mean(1)
 
 
-def class_spectra(clips: Sequence[np.ndarray], labels: Sequence[int], classes: int, transform: MelTransform) -> torch.Tensor:
+def class_spectra(clips: Sequence[np.ndarray], labels: Sequence[int], classes: int,
+                  transform: MelTransform) -> torch.Tensor:
     """(classes, mels): each class's mean louder-half spectrum over its clips, levelled to LEVEL_DBFS.
 
     A class without clips gets the mean over all clips, so every class has a prior."""

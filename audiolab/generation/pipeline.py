@@ -231,7 +231,8 @@ class BuiltinGenerator:
         prompt_part = None
         if text is not None:
             embedding = shared_text_encoder().encode([check_prompt(text)])
-            reading = self.caption_space().read(embedding, self.preset.caption_temperature or PRIOR_CAPTION_TEMPERATURE)
+            temperature = self.preset.caption_temperature or PRIOR_CAPTION_TEMPERATURE
+            reading = self.caption_space().read(embedding, temperature)
             owner = dict(training_captions(self.preset))
             prompt_part = torch.zeros(classes)
             for caption, weight in reading.captions:

@@ -3,8 +3,9 @@
 Speech comes from folders of real recordings and from `espeak-ng` (see `audiolab.restoration.tts`);
 noise from folders of real noise, from chosen ESC-50 classes (rain, wind, engine, vacuum cleaner,
 …), from babble of the training speech (3–8 talkers, alone or over a real noise), from one or two
-competing talkers quieter than the target (a conversation at the next table), and from procedural generators: coloured noise with a random spectral slope, mains hum, babble, and the
-procedural rain and wind. Every pair is drawn fresh, so the model never sees the same mixture twice.
+competing talkers quieter than the target (a conversation at the next table), and from procedural
+generators: coloured noise with a random spectral slope, mains hum, babble, and the procedural rain
+and wind. Every pair is drawn fresh, so the model never sees the same mixture twice.
 """
 
 from __future__ import annotations
