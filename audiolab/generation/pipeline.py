@@ -45,6 +45,7 @@ REFERENCE_MODES: tuple[str, ...] = ("variation", "style")
 MIN_SECONDS = 0.5
 REFERENCE_DBFS = -20.0  # references are levelled before their mel is taken, like the training clips' loudness
 DEFAULT_FORWARD_T = (0, 50, 100, 200, 350, 500, 750, 999)
+TIMING_STREAM = 0x7469  # the class prior's draw of a loudness curve: a random stream apart from the noise's
 PRIOR_CAPTION_TEMPERATURE = 0.05  # reads a prompt's classes for the class prior when the preset does not snap
 
 
@@ -88,6 +89,7 @@ class _Prepared:
     generator: torch.Generator
     encode_seconds: float
     start_strength: float = 1.0  # where the reverse process starts, as a share of T (1: from pure noise)
+    start_words: str = ""  # what a class-prior start started from, for the method line
 
 
 def _one_of(step: Step, index: int) -> Step:
@@ -244,16 +246,25 @@ class BuiltinGenerator:
             parts.append(prompt_part)
         return torch.stack(parts).mean(0) if parts else None
 
-    def _class_prior(self, r: GenerationRequest, style: bool, frames: int) -> torch.Tensor | None:
-        """The normalised starting mel of the preset's class prior for this request, or None (start from noise)."""
+    def _class_prior(self, r: GenerationRequest, style: bool, frames: int) -> tuple[torch.Tensor | None, str]:
+        """The normalised starting mel of the preset's class prior for this request and the words for its method
+        line, or (None, "") to start from noise. With class timings the prior's loudness curve is a training
+        recording's, drawn by the request's seed from a stream of its own (the starting noise stays as it was)."""
         spectra = self.models.class_spectra
         if spectra is None or self.preset.sampler.class_prior_strength >= 1.0:
-            return None
+            return None, ""
         weights = self.class_weights(r.text, r.label, style, r.style_weight)
         if weights is None:
-            return None
-        log_mel = prior_log_mel(spectra, weights, frames)
-        return self.models.normalization.normalize(log_mel).reshape(1, 1, log_mel.shape[0], frames)
+            return None, ""
+        envelope, words = None, "the prompt's class spectrum"
+        timings = self.models.class_timings
+        if timings is not None and self.preset.sampler.class_prior_timing:
+            envelope, chosen = timings.pick(weights, frames, np.random.default_rng([r.seed, TIMING_STREAM]))
+            words += f" with the loudness curve of a training recording of {self.labels[chosen].replace('_', ' ')},"
+        floor = math.log(self.preset.mel.log_floor)
+        log_mel = prior_log_mel(spectra, weights, frames, envelope, floor)
+        init = self.models.normalization.normalize(log_mel).reshape(1, 1, log_mel.shape[0], frames)
+        return init, f"{words} noised to {self.preset.sampler.class_prior_strength:g}T"
 
     def _denoise_fn(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
         if cond is None:
@@ -365,16 +376,16 @@ class BuiltinGenerator:
         noise = torch.randn((1, 1, self.preset.mel.n_mels, frames), generator=generator)
         if self.preset.sampler.frame_centred_noise:
             noise = frame_centred(noise)
-        init, start_strength = None, 1.0
+        init, start_strength, start_words = None, 1.0, ""
         if reference_audio is not None and r.reference_mode == "variation":
             init, start_strength = self.audio_to_mel(reference_audio, frames), float(r.strength)
             described.append(f"reference at strength {r.strength:.2f}")
         else:
-            init = self._class_prior(r, style is not None, frames)
+            init, start_words = self._class_prior(r, style is not None, frames)
             if init is not None:
                 start_strength = self.preset.sampler.class_prior_strength
         return _Prepared(r, num_samples, cond, null, noise, init, reference_audio, described, notes, generator,
-                         time.perf_counter() - started, start_strength)
+                         time.perf_counter() - started, start_strength, start_words)
 
     def generate_group_iter(self, requests: Sequence[GenerationRequest],
                             stop: Callable[[], bool] | None = None) -> Iterator[list[Step] | list[Result]]:
@@ -433,8 +444,8 @@ class BuiltinGenerator:
             notes.append(f"Sampled in one batch with {batch - 1} other request{'s' if batch > 2 else ''} "
                          "that arrived together; the result is the same as alone.")
         conditioned = " + ".join(p.described) if p.described else "nothing (unconditional)"
-        if p.start_strength < 1.0 and not (r.reference is not None and r.reference_mode == "variation"):
-            conditioned += f", started from the prompt's class spectrum noised to {p.start_strength:g}T"
+        if p.start_words:
+            conditioned += f", started from {p.start_words}"
         assert r.sampler is not None and r.guidance is not None
         method = (
             f"{SAMPLER_TITLES[r.sampler]}, {r.steps} steps, guidance {r.guidance:g}{self._interval_words(r.guidance)}, "

@@ -31,6 +31,7 @@ from audiolab.core.presets import (
     read_preset_toml,
     read_table,
 )
+from audiolab.generation.class_prior import ClassTimings
 from audiolab.generation.conditioning import ConditionEncoder
 from audiolab.generation.mel_unet import MelDenoiser, MelUNetConfig
 
@@ -46,6 +47,8 @@ class SamplerDefaults:
     guidance_interval: tuple[float, float] = (0.0, 1.0)
     # a prompt's samples start from its classes' mean spectrum noised to this share of T (class_prior.py); 1: noise
     class_prior_strength: float = 1.0
+    # the class prior also takes the loudness curve of a training recording of the prompt's class (class_prior.py)
+    class_prior_timing: bool = False
 
 
 @dataclass(frozen=True)
@@ -352,6 +355,7 @@ class GeneratorModels:
     normalization: MelNormalization
     metadata: dict[str, str]
     class_spectra: torch.Tensor | None = None  # (classes, mels) natural-log mel: the class prior (class_prior.py)
+    class_timings: ClassTimings | None = None  # the training clips' loudness curves: the class prior's timing
 
 
 def build_generator(preset: Preset) -> tuple[MelDenoiser, ConditionEncoder]:
@@ -366,6 +370,9 @@ def save_generator(path: Path, models: GeneratorModels) -> Path:
     state.update({f"condition.{k}": v for k, v in models.condition.state_dict().items()})
     if models.class_spectra is not None:
         state["class_spectra"] = models.class_spectra
+    if models.class_timings is not None:
+        state["class_timings.envelopes"] = models.class_timings.envelopes
+        state["class_timings.labels"] = models.class_timings.labels
     return save_half(path, state, {**models.metadata, "normalization": json.dumps(asdict(models.normalization))})
 
 
@@ -389,9 +396,19 @@ def load_generator(preset: Preset, device: torch.device | str = "cpu") -> Genera
     if spectra is not None and tuple(spectra.shape) != (len(preset.labels), preset.mel.n_mels):
         raise ValueError(f"Checkpoint {preset.checkpoint.name}'s class spectra have shape {tuple(spectra.shape)}; "
                          f"preset {preset.name} needs ({len(preset.labels)}, {preset.mel.n_mels}). Retrain it.")
+    timings = None
+    if "class_timings.envelopes" in tensors and "class_timings.labels" in tensors:
+        timings = ClassTimings(tensors["class_timings.envelopes"].float(), tensors["class_timings.labels"].long())
+        if int(timings.labels.max()) >= len(preset.labels):
+            raise ValueError(f"Checkpoint {preset.checkpoint.name}'s class timings name classes preset "
+                             f"{preset.name} does not have. Retrain it.")
+    elif preset.sampler.class_prior_timing and preset.sampler.class_prior_strength < 1.0:
+        raise ValueError(f"Preset {preset.name} takes its samples' timing from training recordings, but checkpoint "
+                         f"{preset.checkpoint.name} lacks the class timings; add them with its training command "
+                         "and --resume.")
     return GeneratorModels(
         denoiser.to(device).eval(), condition.to(device).eval(), MelNormalization(**stats), metadata,
-        spectra.float() if spectra is not None else None,
+        spectra.float() if spectra is not None else None, timings,
     )
 
 

@@ -24,7 +24,7 @@ from audiolab.core.credits import write_credits
 from audiolab.core.training import optimizer_step, run_steps, update_ema, warmup_cosine
 from audiolab.generation import esc50, synth
 from audiolab.generation.caption_space import training_captions
-from audiolab.generation.class_prior import class_spectra
+from audiolab.generation.class_prior import ClassTimings, class_spectra, class_timings
 from audiolab.generation.conditioning import ConditionEncoder, shared_text_encoder
 from audiolab.generation.mel_unet import MelDenoiser, transplant_weights
 from audiolab.generation.preset import (
@@ -153,6 +153,7 @@ class _GeneratorData:
     normalization: MelNormalization
     captions_by_label: list[torch.Tensor]
     class_spectra: torch.Tensor | None = None  # (classes, mels): the sampler's class prior (class_prior.py)
+    class_timings: ClassTimings | None = None  # the training clips' loudness curves: the class prior's timing
 
 
 def _generator_data(preset: Preset, data: Path | None, log: Logger) -> _GeneratorData:
@@ -169,21 +170,25 @@ def _generator_data(preset: Preset, data: Path | None, log: Logger) -> _Generato
     captions_by_label = [captions[caption_owner == i] for i in range(len(preset.labels))]
     log(f"data: {len(mels)} clips, mel {tuple(mels.shape[1:])}, mean {mean:.3f} std {std:.3f}, "
         f"x̂_0 range [{low:.2f}, {high:.2f}], {len(captions)} captions ({time.perf_counter() - started:.1f} s)")
-    spectra = _class_spectra(preset, data, log) if preset.training.data == "esc50" else None
+    spectra, timings = _class_prior(preset, data, log) if preset.training.data == "esc50" else (None, None)
     return _GeneratorData(mels, labels, val_mels, val_labels, starts_by_clip, normalization, captions_by_label,
-                          spectra)
+                          spectra, timings)
 
 
-def _class_spectra(preset: Preset, data: Path | None, log: Logger) -> torch.Tensor:
-    """The training folds' class spectra (class_prior.py), saved with the checkpoint for the sampler's start."""
+def _class_prior(preset: Preset, data: Path | None, log: Logger) -> tuple[torch.Tensor, ClassTimings]:
+    """The training folds' class spectra and loudness curves (class_prior.py), saved with the checkpoint for the
+    sampler's start."""
     assert data is not None
     started = time.perf_counter()
     clips, _ = esc50.split_by_fold(esc50.read_meta(data), preset.training.holdout_fold)
     audio = [esc50.load_clip(clip.path, preset.mel.sample_rate, preset.training.clip_seconds) for clip in clips]
-    spectra = class_spectra(audio, [preset.labels.index(clip.label) for clip in clips], len(preset.labels),
-                            MelTransform(preset.mel))
-    log(f"data: class spectra of {len(clips)} training clips ({time.perf_counter() - started:.1f} s)")
-    return spectra
+    labels = [preset.labels.index(clip.label) for clip in clips]
+    transform = MelTransform(preset.mel)
+    spectra = class_spectra(audio, labels, len(preset.labels), transform)
+    timings = class_timings(audio, labels, transform)
+    log(f"data: class spectra and loudness curves of {len(clips)} training clips "
+        f"({time.perf_counter() - started:.1f} s)")
+    return spectra, timings
 
 
 def _load_init(preset: Preset, start: Path) -> GeneratorModels:
@@ -313,7 +318,8 @@ class _GeneratorTraining:
             metadata["initialised_from"] = self.init.name
         save_generator(self.out, GeneratorModels(copy.deepcopy(self.ema_denoiser).cpu(),
                                                  copy.deepcopy(self.ema_condition).cpu(),
-                                                 self.data.normalization, metadata, self.data.class_spectra))
+                                                 self.data.normalization, metadata, self.data.class_spectra,
+                                                 self.data.class_timings))
         return val
 
 

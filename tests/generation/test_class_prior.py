@@ -10,7 +10,14 @@ import pytest
 import torch
 
 from audiolab.core.audio import MelTransform
-from audiolab.generation.class_prior import class_spectra, louder_half_spectrum, prior_log_mel
+from audiolab.generation.class_prior import (
+    ClassTimings,
+    class_spectra,
+    class_timings,
+    clip_envelope,
+    louder_half_spectrum,
+    prior_log_mel,
+)
 from audiolab.generation.preset import load_generator, load_preset, save_generator
 from audiolab.pipeline import AudioLabPipeline
 
@@ -20,6 +27,56 @@ RATE = 16_000
 def test_louder_half_spectrum_leaves_out_the_quiet_frames() -> None:
     log_mel = torch.tensor([[0.0, 0.0, 4.0, 6.0, 8.0], [-2.0, -2.0, 2.0, 4.0, 6.0]])  # frame energies -1 -1 3 5 7
     assert torch.allclose(louder_half_spectrum(log_mel), torch.tensor([6.0, 4.0]))
+
+
+def test_clip_envelope_is_the_frame_energy_about_the_louder_half() -> None:
+    log_mel = torch.tensor([[0.0, 0.0, 4.0, 6.0, 8.0], [-2.0, -2.0, 2.0, 4.0, 6.0]])  # frame energies -1 -1 3 5 7
+    envelope = clip_envelope(log_mel)
+    assert torch.allclose(envelope, torch.tensor([-6.0, -6.0, -2.0, 0.0, 2.0]))
+    # the curve on top of the louder half's spectrum gives back each frame's energy
+    assert torch.allclose(louder_half_spectrum(log_mel).mean() + envelope, log_mel.mean(0))
+
+
+def test_class_timings_follow_each_clips_loudness_and_ignore_its_level() -> None:
+    """A hiss that starts half-way has a curve that rises half-way; 20 dB quieter it has the same curve; a
+    shorter clip is continued at its quietest value."""
+    preset = load_preset("synth-tiny")
+    transform = MelTransform(preset.mel)
+    hiss = (0.1 * np.random.default_rng(0).standard_normal(RATE)).astype(np.float32)
+    late = np.concatenate([np.zeros(RATE // 2, np.float32), hiss[: RATE // 2]])
+    timings = class_timings([late, late / 10, hiss[: RATE // 2]], [0, 0, 1], transform)
+    frames = timings.envelopes.shape[1]
+    assert timings.envelopes.shape == (3, frames) and timings.labels.tolist() == [0, 0, 1]
+    first, second = timings.envelopes[0], timings.envelopes[1]
+    assert float(first[: frames // 2 - 2].mean()) < float(first[frames // 2 + 2 :].mean()) - 5.0
+    assert torch.allclose(first, second, atol=1e-2)
+    short = timings.envelopes[2]
+    assert torch.all(short[frames // 2 + 2 :] == short.min())
+    with pytest.raises(ValueError, match="one label for each"):
+        class_timings([hiss], [0, 1], transform)
+
+
+def test_class_timings_pick_a_curve_of_the_weighted_class() -> None:
+    envelopes = torch.tensor([[0.0, 1.0, 2.0, 3.0, 4.0], [10.0, 11.0, 12.0, 13.0, 14.0], [20.0, 21.0, 22.0, 23.0, 24.0]])
+    timings = ClassTimings(envelopes, torch.tensor([0, 1, 1]))
+    seen = set()
+    for seed in range(20):
+        curve, chosen = timings.pick(torch.tensor([0.0, 1.0, 0.0]), 3, np.random.default_rng(seed))
+        assert chosen == 1 and curve.shape == (3,) and float(curve[0]) >= 10.0
+        assert torch.equal(curve, torch.arange(3.0) + curve[0])  # three running frames of one curve
+        seen.add(float(curve[0]))
+    assert {10.0, 20.0} <= seen  # both curves of class 1, at more than one start
+    again, _ = timings.pick(torch.tensor([0.0, 1.0, 0.0]), 3, np.random.default_rng(5))
+    assert torch.equal(again, timings.pick(torch.tensor([0.0, 1.0, 0.0]), 3, np.random.default_rng(5))[0])
+    long, chosen = timings.pick(torch.tensor([1.0, 0.0, 0.0]), 12, np.random.default_rng(0))
+    assert chosen == 0 and torch.equal(long, torch.arange(5.0).repeat(3)[:12])  # continued with the class's curves
+    _, chosen = timings.pick(torch.tensor([1.0, 1.0, 5.0]), 2, np.random.default_rng(0))
+    assert chosen in (0, 1)  # class 2 has no curve, so its weight counts for nothing
+    for weights in (torch.tensor([0.0, 0.0, 1.0]), torch.tensor([-1.0, 1.0, 0.0]), torch.tensor([float("nan"), 1, 0])):
+        with pytest.raises(ValueError, match="weight|curve"):
+            timings.pick(weights, 3, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="one class label"):
+        ClassTimings(envelopes, torch.tensor([0, 1]))
 
 
 def test_class_spectra_are_means_of_levelled_clips() -> None:
@@ -46,17 +103,50 @@ def test_prior_log_mel_mixes_the_class_spectra_by_weight() -> None:
     for weights in (torch.tensor([1.0]), torch.tensor([0.0, 0.0]), torch.tensor([float("nan"), 1.0])):
         with pytest.raises(ValueError, match="weight"):
             prior_log_mel(spectra, weights, 2)
+    # a loudness curve shifts every frame, and nothing falls below the floor
+    curved = prior_log_mel(spectra, torch.tensor([0.0, 1.0]), 3, torch.tensor([0.0, -1.0, -9.0]), floor=-6.0)
+    assert torch.equal(curved, torch.tensor([[4.0, 3.0, -5.0], [-2.0, -3.0, -6.0]]))
+    with pytest.raises(ValueError, match="3 frames"):
+        prior_log_mel(spectra, torch.tensor([0.0, 1.0]), 3, torch.zeros(4))
 
 
-def _with_prior(strength: float) -> AudioLabPipeline:
-    """The test preset's pipeline with class spectra and a class-prior start at `strength`."""
+def _with_prior(strength: float, timings: ClassTimings | None = None) -> AudioLabPipeline:
+    """The test preset's pipeline with class spectra and a class-prior start at `strength`; with `timings`, the
+    prior takes its loudness curve from them."""
     pipeline = AudioLabPipeline.from_preset("synth-tiny")
     generator = pipeline.generator
     spectra = torch.linspace(-6.0, -2.0, generator.preset.mel.n_mels).repeat(len(generator.labels), 1)
-    generator.models = replace(generator.models, class_spectra=spectra)
-    generator.preset = replace(generator.preset,
-                               sampler=replace(generator.preset.sampler, class_prior_strength=strength))
+    generator.models = replace(generator.models, class_spectra=spectra, class_timings=timings)
+    generator.preset = replace(generator.preset, sampler=replace(
+        generator.preset.sampler, class_prior_strength=strength, class_prior_timing=timings is not None))
     return pipeline
+
+
+def _class_stretch_curves(classes: int, frames: int) -> ClassTimings:
+    """Two curves per class, both loud only in the class's own stretch: class c in the c-th of `classes`."""
+    width = frames // classes
+    envelopes = torch.full((2 * classes, frames), -4.0)
+    for row in range(2 * classes):
+        envelopes[row, (row // 2) * width : (row // 2 + 1) * width] = 2.0
+    return ClassTimings(envelopes, torch.arange(2 * classes) // 2)
+
+
+def test_with_class_timings_each_class_gets_its_own_timing_at_one_seed() -> None:
+    """From pure noise one seed gives every class the starting noise's timing; with the class timings the start
+    of each class follows a curve of its own class, so two classes at one seed come out loud in their own places."""
+    frames = _with_prior(0.5).generator.frames_for(1.0)[1]
+    classes = len(_with_prior(0.5).labels)
+    pipeline = _with_prior(0.05, _class_stretch_curves(classes, frames))
+    generator = pipeline.generator
+    width = frames // classes
+    for index in (0, classes - 1):
+        label = generator.labels[index]
+        result = pipeline.generate(label=label, seconds=1.0, steps=8, vocoder="griffinlim", seed=3)
+        assert f"loudness curve of a training recording of {label.replace('_', ' ')}" in result.method
+        energy = generator.result_log_mel(result).mean(0)
+        inside = energy[index * width : (index + 1) * width].mean()
+        outside = torch.cat([energy[: index * width], energy[(index + 1) * width :]]).mean()
+        assert float(inside - outside) > 2.0
 
 
 def test_a_class_prior_start_begins_part_way_and_says_so() -> None:
@@ -85,7 +175,7 @@ def test_class_weights_read_labels_text_and_style() -> None:
     assert style is not None and torch.allclose(style, torch.full((len(labels),), 1 / len(labels)))
 
 
-def test_class_spectra_round_trip_and_are_required_when_the_preset_starts_from_them(tmp_path: Path) -> None:
+def test_class_spectra_and_timings_round_trip_and_are_required_when_the_preset_starts_from_them(tmp_path: Path) -> None:
     preset = load_preset("synth-tiny")
     models = load_generator(preset)
     spectra = torch.linspace(-8.0, -1.0, preset.mel.n_mels).repeat(len(preset.labels), 1)
@@ -96,3 +186,12 @@ def test_class_spectra_round_trip_and_are_required_when_the_preset_starts_from_t
     needs_prior = replace(preset, sampler=replace(preset.sampler, class_prior_strength=0.8))
     with pytest.raises(ValueError, match="lacks the class spectra"):
         load_generator(needs_prior)
+    needs_timing = replace(needs_prior, checkpoint=checkpoint,
+                           sampler=replace(needs_prior.sampler, class_prior_timing=True))
+    with pytest.raises(ValueError, match="lacks the class timings"):
+        load_generator(needs_timing)
+    timings = _class_stretch_curves(len(preset.labels), 40)
+    save_generator(checkpoint, replace(models, class_spectra=spectra, class_timings=timings))
+    loaded = load_generator(needs_timing)
+    assert loaded.class_timings is not None and torch.equal(loaded.class_timings.labels, timings.labels)
+    assert torch.allclose(loaded.class_timings.envelopes, timings.envelopes, atol=1e-2)
