@@ -86,7 +86,11 @@ def class_timings(clips: Sequence[np.ndarray], labels: Sequence[int], transform:
     """Each clip's loudness curve (levelled to LEVEL_DBFS), shorter ones continued at their quietest value."""
     if len(clips) != len(labels) or not clips:
         raise ValueError("Give one label for each of at least one clip.")
-    curves = [clip_envelope(_levelled_log_mel(clip, transform)) for clip in clips]
+    return _timings_of([_levelled_log_mel(clip, transform) for clip in clips], labels)
+
+
+def _timings_of(log_mels: Sequence[torch.Tensor], labels: Sequence[int]) -> ClassTimings:
+    curves = [clip_envelope(log_mel) for log_mel in log_mels]
     frames = max(len(curve) for curve in curves)
     padded = torch.stack([torch.cat([curve, curve.min().expand(frames - len(curve))]) for curve in curves])
     return ClassTimings(padded, torch.as_tensor(list(labels), dtype=torch.long))
@@ -99,10 +103,23 @@ def class_spectra(clips: Sequence[np.ndarray], labels: Sequence[int], classes: i
     A class without clips gets the mean over all clips, so every class has a prior."""
     if len(clips) != len(labels) or not clips:
         raise ValueError("Give one label for each of at least one clip.")
-    spectra = torch.stack([louder_half_spectrum(_levelled_log_mel(clip, transform)) for clip in clips])
+    return _spectra_of([_levelled_log_mel(clip, transform) for clip in clips], labels, classes)
+
+
+def _spectra_of(log_mels: Sequence[torch.Tensor], labels: Sequence[int], classes: int) -> torch.Tensor:
+    spectra = torch.stack([louder_half_spectrum(log_mel) for log_mel in log_mels])
     index = torch.as_tensor(list(labels))
     overall = spectra.mean(0)
     return torch.stack([spectra[index == c].mean(0) if bool((index == c).any()) else overall for c in range(classes)])
+
+
+def class_prior_statistics(clips: Sequence[np.ndarray], labels: Sequence[int], classes: int,
+                           transform: MelTransform) -> tuple[torch.Tensor, ClassTimings]:
+    """`class_spectra` and `class_timings` of the same clips, each clip's levelled log-mel taken once."""
+    if len(clips) != len(labels) or not clips:
+        raise ValueError("Give one label for each of at least one clip.")
+    log_mels = [_levelled_log_mel(clip, transform) for clip in clips]
+    return _spectra_of(log_mels, labels, classes), _timings_of(log_mels, labels)
 
 
 def prior_log_mel(spectra: torch.Tensor, weights: torch.Tensor, frames: int, envelope: torch.Tensor | None = None,

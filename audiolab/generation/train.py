@@ -24,7 +24,7 @@ from audiolab.core.credits import write_credits
 from audiolab.core.training import optimizer_step, run_steps, update_ema, warmup_cosine
 from audiolab.generation import esc50, synth
 from audiolab.generation.caption_space import training_captions
-from audiolab.generation.class_prior import ClassTimings, class_spectra, class_timings
+from audiolab.generation.class_prior import ClassTimings, class_prior_statistics
 from audiolab.generation.conditioning import ConditionEncoder, shared_text_encoder
 from audiolab.generation.mel_unet import MelDenoiser, transplant_weights
 from audiolab.generation.preset import (
@@ -183,9 +183,7 @@ def _class_prior(preset: Preset, data: Path | None, log: Logger) -> tuple[torch.
     clips, _ = esc50.split_by_fold(esc50.read_meta(data), preset.training.holdout_fold)
     audio = [esc50.load_clip(clip.path, preset.mel.sample_rate, preset.training.clip_seconds) for clip in clips]
     labels = [preset.labels.index(clip.label) for clip in clips]
-    transform = MelTransform(preset.mel)
-    spectra = class_spectra(audio, labels, len(preset.labels), transform)
-    timings = class_timings(audio, labels, transform)
+    spectra, timings = class_prior_statistics(audio, labels, len(preset.labels), MelTransform(preset.mel))
     log(f"data: class spectra and loudness curves of {len(clips)} training clips "
         f"({time.perf_counter() - started:.1f} s)")
     return spectra, timings

@@ -12,6 +12,7 @@ import torch
 from audiolab.core.audio import MelTransform
 from audiolab.generation.class_prior import (
     ClassTimings,
+    class_prior_statistics,
     class_spectra,
     class_timings,
     clip_envelope,
@@ -54,6 +55,9 @@ def test_class_timings_follow_each_clips_loudness_and_ignore_its_level() -> None
     assert torch.all(short[frames // 2 + 2 :] == short.min())
     with pytest.raises(ValueError, match="one label for each"):
         class_timings([hiss], [0, 1], transform)
+    spectra, together = class_prior_statistics([late, late / 10, hiss[: RATE // 2]], [0, 0, 1], 2, transform)
+    assert torch.equal(together.envelopes, timings.envelopes)
+    assert torch.equal(spectra, class_spectra([late, late / 10, hiss[: RATE // 2]], [0, 0, 1], 2, transform))
 
 
 def test_class_timings_pick_a_curve_of_the_weighted_class() -> None:
