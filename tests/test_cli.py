@@ -136,6 +136,37 @@ def test_train_generator_fine_tunes_an_add_checkpoint_into_film_conditioning(tmp
     assert main(["train", "generator", "--preset", str(preset_path), "--steps", "1", "--init", str(init)]) == 2
 
 
+def test_train_generator_adds_timing_to_a_checkpoint_and_resumes_it(tmp_path: Path) -> None:
+    """A preset with model.timing starts from an untimed checkpoint (its new input kernels at zero), trains with
+    each crop's loudness curve, resumes, and generates; a variation is timed by its reference."""
+    from audiolab.core.presets import PRESETS_DIR
+    from audiolab.generation.preset import load_generator, load_preset
+
+    text = (PRESETS_DIR / "synth-tiny.toml").read_text(encoding="utf-8")
+    text = text.replace('checkpoint = "synth-tiny.safetensors"', 'timing = true\ncheckpoint = "t.safetensors"', 1)
+    text = text.replace("clips_per_class = 96", "clips_per_class = 2", 1).replace("batch_size = 16", "batch_size = 4", 1)
+    preset_path = tmp_path / "t.toml"
+    preset_path.write_text(text, encoding="utf-8")
+    init = PRESETS_DIR / "synth-tiny.safetensors"
+    assert main(["train", "generator", "--preset", str(preset_path), "--steps", "1", "--init", str(init)]) == 0
+    assert main(["train", "generator", "--preset", str(preset_path), "--steps", "1", "--resume"]) == 0
+    models = load_generator(load_preset(preset_path))
+    original = load_generator(load_preset("synth-tiny")).denoiser.unet.conv_in.weight
+    kernels = models.denoiser.unet.conv_in.weight
+    assert models.metadata["steps"] == "2 of 2" and kernels.shape[1] == original.shape[1] + 2
+    assert float(kernels.detach()[:, original.shape[1]:].abs().max()) > 0  # training reached the curve's kernels
+    out = tmp_path / "t.wav"
+    assert main(["generate", "--preset", str(preset_path), "--label", "siren", "--seconds", "0.5", "--steps", "2",
+                 "--vocoder", "griffinlim", "--out", str(out)]) == 0
+    assert np.isfinite(sf.read(out)[0]).all()
+    from audiolab.pipeline import AudioLabPipeline
+
+    pipeline = AudioLabPipeline.from_preset(str(preset_path))
+    reference = np.sin(np.linspace(0, 400 * np.pi, 8000)).astype(np.float32) * np.linspace(0, 0.5, 8000)
+    result = pipeline.generate(reference=(16000, reference), seconds=0.5, steps=2, vocoder="griffinlim", seed=1)
+    assert "timed by the reference's loudness curve" in result.method
+
+
 def test_train_vocoder_runs_resumes_and_reuses_its_griffin_lim_cache(tmp_path: Path) -> None:
     from audiolab.generation import synth
     from audiolab.vocoder.preset import load_vocoder, load_vocoder_preset

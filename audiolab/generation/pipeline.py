@@ -8,6 +8,7 @@ in `core/diffusion.py`) → `MelDenoiser` (`mel_unet.py`) → `VocoderPipeline` 
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -32,7 +33,7 @@ from audiolab.core.diffusion import (
 )
 from audiolab.core.result import AudioInput, Domain, Result, check_seed, load_input
 from audiolab.generation.caption_space import CaptionSpace, shared_caption_space, training_captions
-from audiolab.generation.class_prior import prior_log_mel
+from audiolab.generation.class_prior import clip_envelope, prior_log_mel
 from audiolab.generation.conditioning import check_prompt, shared_text_encoder
 from audiolab.generation.preset import GeneratorModels, Preset
 from audiolab.vocoder.pipeline import VocoderPipeline
@@ -90,6 +91,8 @@ class _Prepared:
     encode_seconds: float
     start_strength: float = 1.0  # where the reverse process starts, as a share of T (1: from pure noise)
     start_words: str = ""  # what a class-prior start started from, for the method line
+    timing: torch.Tensor | None = None  # (1, frames) the loudness curve a timed network reads, NaN for none
+    timing_words: str = ""  # where that curve came from, for the method line
 
 
 def _one_of(step: Step, index: int) -> Step:
@@ -246,30 +249,45 @@ class BuiltinGenerator:
             parts.append(prompt_part)
         return torch.stack(parts).mean(0) if parts else None
 
-    def _class_prior(self, r: GenerationRequest, style: bool, frames: int) -> tuple[torch.Tensor | None, str]:
+    def _class_prior(self, r: GenerationRequest, style: bool,
+                     frames: int) -> tuple[torch.Tensor | None, str, torch.Tensor | None, str]:
         """The normalised starting mel of the preset's class prior for this request and the words for its method
-        line, or (None, "") to start from noise. With class timings the prior's loudness curve is a training
-        recording's, drawn by the request's seed from a stream of its own (the starting noise stays as it was)."""
-        spectra = self.models.class_spectra
-        if spectra is None or self.preset.sampler.class_prior_strength >= 1.0:
-            return None, ""
+        line, and the loudness curve (frames,) drawn for it with its words; None and "" for what it lacks.
+
+        A network that reads timing (`model.timing`), or a preset with `class_prior_timing`, takes the loudness
+        curve of a training recording of the prompt's class, drawn by the request's seed from a stream of its own
+        (the starting noise stays as it was); with `class_prior_timing` the starting mel follows it too."""
+        spectra, timings, sampler = self.models.class_spectra, self.models.class_timings, self.preset.sampler
+        timed = timings is not None and (self.preset.model.timing or sampler.class_prior_timing)
+        from_prior = spectra is not None and sampler.class_prior_strength < 1.0
+        if not (timed or from_prior):
+            return None, "", None, ""
         weights = self.class_weights(r.text, r.label, style, r.style_weight)
         if weights is None:
-            return None, ""
-        envelope, words = None, "the prompt's class spectrum"
-        timings = self.models.class_timings
-        if timings is not None and self.preset.sampler.class_prior_timing:
+            return None, "", None, ""
+        envelope, curve_words = None, ""
+        if timed:
+            assert timings is not None
             envelope, chosen = timings.pick(weights, frames, np.random.default_rng([r.seed, TIMING_STREAM]))
-            words += f" with the loudness curve of a training recording of {self.labels[chosen].replace('_', ' ')},"
+            curve_words = f"the loudness curve of a training recording of {self.labels[chosen].replace('_', ' ')}"
+        timing_words = f"timed by {curve_words}" if curve_words and self.preset.model.timing else ""
+        if not from_prior:
+            return None, "", envelope, timing_words
+        assert spectra is not None
         floor = math.log(self.preset.mel.log_floor)
-        log_mel = prior_log_mel(spectra, weights, frames, envelope, floor)
+        shaped = envelope is not None and sampler.class_prior_timing
+        log_mel = prior_log_mel(spectra, weights, frames, envelope if shaped else None, floor)
         init = self.models.normalization.normalize(log_mel).reshape(1, 1, log_mel.shape[0], frames)
-        return init, f"{words} noised to {self.preset.sampler.class_prior_strength:g}T"
+        words = "the prompt's class spectrum" + (f" with {curve_words}," if shaped else "")
+        return init, f"{words} noised to {sampler.class_prior_strength:g}T", envelope, timing_words
 
-    def _denoise_fn(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+    def _denoise_fn(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None,
+                    timing: torch.Tensor | None = None) -> torch.Tensor:
         if cond is None:
             cond = self.models.condition.unconditional(x_t.shape[0])
-        return self.models.denoiser(x_t, t, cond)
+        if timing is not None:  # a guided call stacks the batch twice (conditional, null): each half reads it
+            timing = timing.repeat(x_t.shape[0] // timing.shape[0], 1)
+        return self.models.denoiser(x_t, t, cond, timing)
 
     # ---- generation ----------------------------------------------------------------------------
 
@@ -376,16 +394,23 @@ class BuiltinGenerator:
         noise = torch.randn((1, 1, self.preset.mel.n_mels, frames), generator=generator)
         if self.preset.sampler.frame_centred_noise:
             noise = frame_centred(noise)
-        init, start_strength, start_words = None, 1.0, ""
+        init, start_strength, start_words, envelope, timing_words = None, 1.0, "", None, ""
         if reference_audio is not None and r.reference_mode == "variation":
             init, start_strength = self.audio_to_mel(reference_audio, frames), float(r.strength)
             described.append(f"reference at strength {r.strength:.2f}")
+            if self.preset.model.timing:  # a variation keeps the reference's own timing
+                envelope = clip_envelope(init[0, 0]) * self.models.normalization.std
+                timing_words = "timed by the reference's loudness curve"
         else:
-            init, start_words = self._class_prior(r, style is not None, frames)
+            init, start_words, envelope, timing_words = self._class_prior(r, style is not None, frames)
             if init is not None:
                 start_strength = self.preset.sampler.class_prior_strength
+        timing = None
+        if self.preset.model.timing:  # the network reads the curve in normalised units; NaN: no curve
+            timing = (torch.full((1, frames), math.nan) if envelope is None
+                      else (envelope.float() / self.models.normalization.std).reshape(1, frames))
         return _Prepared(r, num_samples, cond, null, noise, init, reference_audio, described, notes, generator,
-                         time.perf_counter() - started, start_strength, start_words)
+                         time.perf_counter() - started, start_strength, start_words, timing, timing_words)
 
     def generate_group_iter(self, requests: Sequence[GenerationRequest],
                             stop: Callable[[], bool] | None = None) -> Iterator[list[Step] | list[Result]]:
@@ -404,6 +429,9 @@ class BuiltinGenerator:
         assert r.steps is not None and r.sampler is not None and r.guidance is not None
         cond = torch.cat([p.cond for p in prepared]) if prepared[0].cond is not None else None  # type: ignore[misc]
         init = torch.cat([p.init for p in prepared]) if prepared[0].init is not None else None  # type: ignore[misc]
+        denoise_fn = self._denoise_fn
+        if prepared[0].timing is not None:
+            denoise_fn = functools.partial(self._denoise_fn, timing=torch.cat([p.timing for p in prepared]))  # type: ignore[misc]
 
         # 2. the reverse process, every kept (and previewed) step handed out per request
         kept: list[list[Step]] = [[] for _ in prepared]
@@ -411,7 +439,7 @@ class BuiltinGenerator:
         every = math.gcd(keep_every, int(r.preview_every)) if r.preview_every else keep_every
         sample_started = time.perf_counter()
         for step in sample(
-            self._denoise_fn, make_scheduler(r.sampler, self.schedule), self.schedule,  # type: ignore[arg-type]
+            denoise_fn, make_scheduler(r.sampler, self.schedule), self.schedule,  # type: ignore[arg-type]
             torch.cat([p.noise for p in prepared]), r.steps, cond=cond, uncond=torch.cat([p.null for p in prepared]),
             guidance=r.guidance, keep_every=every, init=init,
             strength=prepared[0].start_strength, progress=r.progress,
@@ -446,6 +474,8 @@ class BuiltinGenerator:
         conditioned = " + ".join(p.described) if p.described else "nothing (unconditional)"
         if p.start_words:
             conditioned += f", started from {p.start_words}"
+        if p.timing_words:
+            conditioned += f", {p.timing_words}"
         assert r.sampler is not None and r.guidance is not None
         method = (
             f"{SAMPLER_TITLES[r.sampler]}, {r.steps} steps, guidance {r.guidance:g}{self._interval_words(r.guidance)}, "

@@ -69,6 +69,7 @@ class TrainingSettings:
     p_text: float = 0.5
     ema_decay: float = 0.999
     min_snr_gamma: float = 0.0  # > 0: Min-SNR-γ loss weights (Hang et al. 2023); 0: the plain loss
+    p_timing_drop: float = 0.2  # with model.timing: the share of crops trained without their loudness curve
     seed: int = 0
 
 

@@ -24,7 +24,7 @@ from audiolab.core.credits import write_credits
 from audiolab.core.training import optimizer_step, run_steps, update_ema, warmup_cosine
 from audiolab.generation import esc50, synth
 from audiolab.generation.caption_space import training_captions
-from audiolab.generation.class_prior import ClassTimings, class_prior_statistics
+from audiolab.generation.class_prior import ClassTimings, class_prior_statistics, clip_envelope
 from audiolab.generation.conditioning import ConditionEncoder, shared_text_encoder
 from audiolab.generation.mel_unet import MelDenoiser, transplant_weights
 from audiolab.generation.preset import (
@@ -108,25 +108,38 @@ def _caption_table(preset: Preset) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _random_crops(mels: torch.Tensor, indices: torch.Tensor, frames: int, generator: torch.Generator,
-                  starts_by_clip: list[torch.Tensor] | None = None) -> torch.Tensor:
+                  starts_by_clip: list[torch.Tensor] | None = None,
+                  envelopes: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Crops (batch, 1, mels, frames) of the clips at `indices`, and the same frames of their `envelopes`."""
     if starts_by_clip is None:
         starts = torch.randint(0, mels.shape[-1] - frames + 1, (len(indices),), generator=generator).tolist()
     else:
         starts = [int(starts_by_clip[i][torch.randint(len(starts_by_clip[i]), (1,), generator=generator)])
                   for i in indices.tolist()]
-    return torch.stack([mels[i, :, s : s + frames] for i, s in zip(indices.tolist(), starts)]).unsqueeze(1)
+    crops = torch.stack([mels[i, :, s : s + frames] for i, s in zip(indices.tolist(), starts)]).unsqueeze(1)
+    if envelopes is None:
+        return crops, None
+    return crops, torch.stack([envelopes[i, s : s + frames] for i, s in zip(indices.tolist(), starts)])
+
+
+def clip_envelopes(mels: torch.Tensor) -> torch.Tensor:
+    """Each whole clip's loudness curve (N, frames) (`class_prior.clip_envelope`): crops are timed relative to
+    their clip's louder half, as the class timings the sampler draws from are."""
+    return torch.stack([clip_envelope(mel) for mel in mels])
 
 
 def training_data(preset: Preset, data: Path | None, log: Logger) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
-                                                                          torch.Tensor, list[torch.Tensor] | None]:
-    """(mels, labels, validation mels, validation labels, crop starts) for the preset's kind of data."""
+                                                                          torch.Tensor, list[torch.Tensor] | None,
+                                                                          torch.Tensor]:
+    """(mels, labels, validation mels, validation labels, crop starts, validation loudness curves) for the preset's
+    kind of data; each validation curve is its whole clip's, over the frames of the validation mel."""
     settings = preset.training
     if settings.data == "procedural":
         if data is not None:
             raise ValueError(f"Preset {preset.name} trains on procedural sounds; drop --data.")
         mels, labels, _ = procedural_mels(preset, settings.clips_per_class, settings.seed)
         val_mels, val_labels, _ = procedural_mels(preset, 4, settings.seed + 10_000)
-        return mels, labels, val_mels, val_labels, None
+        return mels, labels, val_mels, val_labels, None, clip_envelopes(val_mels)
     if settings.data != "esc50":
         raise ValueError(f"Preset {preset.name} trains on {settings.data!r}; the built-in kinds are procedural and esc50.")
     if data is None:
@@ -137,8 +150,11 @@ def training_data(preset: Preset, data: Path | None, log: Logger) -> tuple[torch
     val_mels, val_labels = esc50_mels(preset, held_out[::4], log)  # a quarter of the fold: a cheap, fixed check
     # validation looks at each held-out clip's most active crop, as training does
     val_starts = [int(s[len(s) // 2]) for s in active_starts(val_mels, settings.crop_frames)]
-    val_mels = torch.stack([m[:, s : s + settings.crop_frames] for m, s in zip(val_mels, val_starts)])
-    return mels, labels, val_mels, val_labels, active_starts(mels, settings.crop_frames)
+    val_envelopes = clip_envelopes(val_mels)
+    frames = settings.crop_frames
+    val_envelopes = torch.stack([e[s : s + frames] for e, s in zip(val_envelopes, val_starts)])
+    val_mels = torch.stack([m[:, s : s + frames] for m, s in zip(val_mels, val_starts)])
+    return mels, labels, val_mels, val_labels, active_starts(mels, frames), val_envelopes
 
 
 @dataclass(frozen=True)
@@ -154,12 +170,14 @@ class _GeneratorData:
     captions_by_label: list[torch.Tensor]
     class_spectra: torch.Tensor | None = None  # (classes, mels): the sampler's class prior (class_prior.py)
     class_timings: ClassTimings | None = None  # the training clips' loudness curves: the class prior's timing
+    envelopes: torch.Tensor | None = None  # (N, frames) each normalised training clip's loudness curve
+    val_envelopes: torch.Tensor | None = None  # (N_val, frames) the same for the validation mels
 
 
 def _generator_data(preset: Preset, data: Path | None, log: Logger) -> _GeneratorData:
     """Load and normalise the training clips and the held-out validation set; embed the captions."""
     started = time.perf_counter()
-    mels, labels, val_mels, val_labels, starts_by_clip = training_data(preset, data, log)
+    mels, labels, val_mels, val_labels, starts_by_clip, val_envelopes = training_data(preset, data, log)
     mean, std = float(mels.mean()), float(mels.std())
     # x̂_0 clip range: the log floor is a hard lower bound; the top gets half a standard deviation of room
     low = (math.log(preset.mel.log_floor) - mean) / std
@@ -171,8 +189,9 @@ def _generator_data(preset: Preset, data: Path | None, log: Logger) -> _Generato
     log(f"data: {len(mels)} clips, mel {tuple(mels.shape[1:])}, mean {mean:.3f} std {std:.3f}, "
         f"x̂_0 range [{low:.2f}, {high:.2f}], {len(captions)} captions ({time.perf_counter() - started:.1f} s)")
     spectra, timings = _class_prior(preset, data, log) if preset.training.data == "esc50" else (None, None)
+    envelopes = clip_envelopes(mels) if preset.model.timing else None  # of normalised mels: curves in σ units
     return _GeneratorData(mels, labels, val_mels, val_labels, starts_by_clip, normalization, captions_by_label,
-                          spectra, timings)
+                          spectra, timings, envelopes, val_envelopes / std if preset.model.timing else None)
 
 
 def _class_prior(preset: Preset, data: Path | None, log: Logger) -> tuple[torch.Tensor, ClassTimings]:
@@ -189,14 +208,20 @@ def _class_prior(preset: Preset, data: Path | None, log: Logger) -> tuple[torch.
     return spectra, timings
 
 
-def _load_init(preset: Preset, start: Path) -> GeneratorModels:
-    """Another checkpoint to fine-tune from: read with this preset's network, or, when the two differ only in
-    `conditioning`, with the other mode (its time projections are widened by `transplant_weights`)."""
-    try:
-        return load_generator(replace(preset, checkpoint=start))
-    except ValueError:
-        other = "add" if preset.model.conditioning == "film" else "film"
-        return load_generator(replace(preset, checkpoint=start, model=replace(preset.model, conditioning=other)))
+def _load_earlier(preset: Preset, start: Path) -> GeneratorModels:
+    """A checkpoint to continue or fine-tune from: read with this preset's network or, failing that, with the
+    network it differs from only in `conditioning` or in lacking `timing`, whose weights `transplant_weights`
+    widens (time projections from "add" to "film", the input convolution by the timing channels)."""
+    other = "add" if preset.model.conditioning == "film" else "film"
+    candidates = [preset.model, replace(preset.model, conditioning=other)]
+    if preset.model.timing:
+        candidates += [replace(model, timing=False) for model in candidates]
+    for model in candidates[:-1]:
+        try:
+            return load_generator(replace(preset, checkpoint=start, model=model))
+        except ValueError:
+            continue
+    return load_generator(replace(preset, checkpoint=start, model=candidates[-1]))
 
 
 def _generator_models(preset: Preset, out: Path, resume: bool, device: str, log: Logger,
@@ -212,9 +237,10 @@ def _generator_models(preset: Preset, out: Path, resume: bool, device: str, log:
         if not start.is_file():
             raise ValueError(f"No checkpoint at {start}: " + ("train without --resume first." if resume else
                                                               "give --init an existing .safetensors file."))
-        earlier = load_generator(replace(preset, checkpoint=start)) if resume else _load_init(preset, start)
-        different = (f"{start.name} holds a different network from preset {preset.name}'s [model]; --init needs "
-                     "the same layer sizes (only the conditioning may go from add to film)")
+        earlier = _load_earlier(preset, start)
+        different = (f"{start.name} holds a different network from preset {preset.name}'s [model]; --init and "
+                     "--resume need the same layer sizes (only the conditioning may go from add to film, and "
+                     "timing may be added)")
         mismatched = transplant_weights(denoiser, earlier.denoiser.state_dict())
         if mismatched:
             raise ValueError(f"{different}: {', '.join(mismatched[:3])} do not fit.")
@@ -267,13 +293,15 @@ class _GeneratorTraining:
         return torch.where(use_null, null, torch.where(use_text, by_text, by_label))
 
     def diffusion_loss(self, model: MelDenoiser, model_condition: ConditionEncoder, x0: torch.Tensor,
-                       batch_labels: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+                       batch_labels: torch.Tensor, g: torch.Generator,
+                       timing: torch.Tensor | None = None) -> torch.Tensor:
         """L_simple on `x0` for the schedule's prediction (ε or v), Min-SNR-γ weighted when the preset asks:
-        t and ε from `g`, the conditioning draws from the run's generator."""
+        t and ε from `g`, the conditioning draws from the run's generator. `timing` (batch, frames) is each
+        crop's loudness curve, for a network that reads one; NaN rows have none."""
         t = torch.randint(0, self.schedule.num_train_timesteps, (len(x0),), generator=g)
         noise = torch.randn(x0.shape, generator=g)
         x_t = self.schedule.add_noise(x0, t, noise)
-        output = model(x_t, t.float(), self.condition_batch(model_condition, batch_labels))
+        output = model(x_t, t.float(), self.condition_batch(model_condition, batch_labels), timing)
         target = self.schedule.training_target(x0, noise, t)
         if self.settings.min_snr_gamma <= 0:
             return F.mse_loss(output, target)
@@ -285,14 +313,22 @@ class _GeneratorTraining:
         g = torch.Generator().manual_seed(1234)  # same t and ε every time: comparable across the run
         with torch.no_grad():
             x0 = self.data.val_mels[:, :, : self.settings.crop_frames].unsqueeze(1)
-            return float(self.diffusion_loss(self.ema_denoiser, self.ema_condition, x0, self.data.val_labels, g))
+            timing = None  # every validation crop is shown its curve: the loss of a timed sample
+            if self.data.val_envelopes is not None:
+                timing = self.data.val_envelopes[:, : self.settings.crop_frames]
+            return float(self.diffusion_loss(self.ema_denoiser, self.ema_condition, x0, self.data.val_labels, g,
+                                             timing))
 
     def train_step(self, step: int) -> float:
         """One optimiser step on a random batch of crops, then the EMA update; the batch loss."""
         settings, data, generator = self.settings, self.data, self.generator
         indices = torch.randint(0, len(data.mels), (settings.batch_size,), generator=generator)
-        x0 = _random_crops(data.mels, indices, settings.crop_frames, generator, data.starts_by_clip)
-        loss = self.diffusion_loss(self.denoiser, self.condition, x0, data.labels[indices], generator)
+        x0, timing = _random_crops(data.mels, indices, settings.crop_frames, generator, data.starts_by_clip,
+                                   data.envelopes)
+        if timing is not None:  # some crops without their curve, so that the network also samples untimed
+            dropped = torch.rand(len(timing), generator=generator) < settings.p_timing_drop
+            timing = torch.where(dropped[:, None], torch.full_like(timing, math.nan), timing)
+        loss = self.diffusion_loss(self.denoiser, self.condition, x0, data.labels[indices], generator, timing)
         optimizer_step(loss, self.optimizer, self.parameters, self.lr_schedule)
         update_ema(((self.ema_denoiser, self.denoiser), (self.ema_condition, self.condition)), step,
                    settings.ema_decay)

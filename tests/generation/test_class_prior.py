@@ -19,6 +19,7 @@ from audiolab.generation.class_prior import (
     louder_half_spectrum,
     prior_log_mel,
 )
+from audiolab.generation.mel_unet import MelDenoiser, transplant_weights
 from audiolab.generation.preset import load_generator, load_preset, save_generator
 from audiolab.pipeline import AudioLabPipeline
 
@@ -199,3 +200,57 @@ def test_class_spectra_and_timings_round_trip_and_are_required_when_the_preset_s
     loaded = load_generator(needs_timing)
     assert loaded.class_timings is not None and torch.equal(loaded.class_timings.labels, timings.labels)
     assert torch.allclose(loaded.class_timings.envelopes, timings.envelopes, atol=1e-2)
+
+
+def _timed(timings: ClassTimings | None, strength: float = 1.0) -> AudioLabPipeline:
+    """The test preset's pipeline with a network that reads a loudness curve (its untimed weights transplanted,
+    the curve's kernels at zero) and, when given, class timings to draw the curve from."""
+    pipeline = AudioLabPipeline.from_preset("synth-tiny")
+    generator = pipeline.generator
+    preset = generator.preset
+    timed = MelDenoiser(replace(preset.model, timing=True)).eval()
+    assert transplant_weights(timed, generator.models.denoiser.state_dict()) == []
+    spectra = torch.linspace(-6.0, -2.0, preset.mel.n_mels).repeat(len(generator.labels), 1)
+    generator.models = replace(generator.models, denoiser=timed, class_timings=timings, class_spectra=spectra)
+    generator.preset = replace(preset, model=replace(preset.model, timing=True),
+                               sampler=replace(preset.sampler, class_prior_strength=strength))
+    return pipeline
+
+
+def test_a_timed_network_reads_a_curve_of_the_prompts_class_drawn_by_the_seed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The network is shown the drawn curve in normalised units at every call (both halves of a guided batch);
+    one seed gives two classes their own class's curves, and a request without a condition gets none."""
+    frames = _timed(None).generator.frames_for(1.0)[1]
+    classes = len(_timed(None).labels)
+    timings = _class_stretch_curves(classes, frames)
+    pipeline = _timed(timings)
+    generator = pipeline.generator
+    seen: list[torch.Tensor | None] = []
+    forward = generator.models.denoiser.forward
+
+    def recording(x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor,
+                  timing: torch.Tensor | None = None) -> torch.Tensor:
+        seen.append(timing)
+        return forward(x_t, t, cond, timing)
+
+    monkeypatch.setattr(generator.models.denoiser, "forward", recording)
+    settings = {"seconds": 1.0, "steps": 3, "vocoder": "griffinlim", "seed": 3, "guidance": 2.0}
+    std = generator.models.normalization.std
+    width = frames // classes
+    for index in (0, classes - 1):
+        seen.clear()
+        label = generator.labels[index]
+        result = pipeline.generate(label=label, **settings)
+        assert f"timed by the loudness curve of a training recording of {label.replace('_', ' ')}" in result.method
+        assert len(seen) == 3 and all(t is not None and t.shape == (2, frames) for t in seen)
+        curve = seen[0][0]  # type: ignore[index]
+        assert torch.equal(seen[0][0], seen[0][1])  # type: ignore[index]
+        assert torch.allclose(curve[index * width : (index + 1) * width], torch.tensor(2.0 / std))
+        assert float(curve.min()) == pytest.approx(-4.0 / std)
+    seen.clear()
+    untimed = _timed(None)  # no class timings: the network samples without a curve
+    monkeypatch.setattr(untimed.generator.models.denoiser, "forward", recording)
+    result = untimed.generate(label=untimed.labels[0], **settings)
+    assert "timed by" not in result.method and all(t is not None and bool(t.isnan().all()) for t in seen)
+    with_prior = _timed(timings, strength=0.5).generate(label=generator.labels[0], **settings)
+    assert "class spectrum noised to 0.5T, timed by the loudness curve" in with_prior.method

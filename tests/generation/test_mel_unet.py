@@ -1,4 +1,5 @@
-"""The mel denoiser's conditioning modes and the weight transplant that fine-tunes one mode from the other."""
+"""The mel denoiser's conditioning modes, its loudness-curve input, and the weight transplant that fine-tunes one
+network from another."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import dataclasses
 import pytest
 import torch
 
-from audiolab.generation.mel_unet import MelDenoiser, MelUNetConfig, transplant_weights
+from audiolab.generation.mel_unet import MelDenoiser, MelUNetConfig, timing_channels, transplant_weights
 
 TINY = MelUNetConfig(block_out_channels=(16, 32), attention_levels=(False, True), patch=2, attention_head_dim=8)
 
@@ -65,3 +66,40 @@ def test_same_mode_transplant_is_an_exact_copy() -> None:
     x, t, cond = _inputs(3)
     with torch.no_grad():
         assert torch.equal(a(x, t, cond), b(x, t, cond))
+
+
+def test_timing_channels_are_patch_means_of_the_curve_and_a_presence_flag() -> None:
+    curve = torch.arange(8.0).reshape(1, 8)
+    none = torch.full((1, 8), float("nan"))
+    channels = timing_channels(torch.cat([curve, none]), 2, mels=4, frames=8, patch=2)
+    assert channels.shape == (2, 2, 2, 4)
+    assert torch.equal(channels[0, 0], torch.tensor([[0.5, 2.5, 4.5, 6.5]]).expand(2, 4))  # each patch's mean
+    assert torch.equal(channels[0, 1], torch.ones(2, 4)) and torch.equal(channels[1], torch.zeros(2, 2, 4))
+    assert torch.equal(timing_channels(None, 3, 4, 8, 2), torch.zeros(3, 2, 2, 4))
+    with pytest.raises(ValueError, match="one loudness value per frame"):
+        timing_channels(torch.zeros(2, 6), 2, 4, 8, 2)
+    partly = curve.clone()
+    partly[0, 3] = float("nan")
+    with pytest.raises(ValueError, match="finite throughout"):
+        timing_channels(partly, 1, 4, 8, 2)
+
+
+def test_a_network_that_gains_timing_starts_as_the_one_without_and_then_reads_the_curve() -> None:
+    """The transplant zeroes the new input kernels: with or without a curve, the same ε̂ as the untimed
+    network. Once those kernels are non-zero, a curve changes the output and a NaN row is "no curve"."""
+    torch.manual_seed(4)
+    plain = MelDenoiser(TINY).eval()
+    timed = MelDenoiser(dataclasses.replace(TINY, timing=True)).eval()
+    assert timed.unet.conv_in.weight.shape[1] == TINY.patch**2 + 2
+    assert transplant_weights(timed, plain.state_dict()) == []
+    x, t, cond = _inputs(5)
+    curve = torch.randn(2, 32)
+    with torch.no_grad():
+        expected = plain(x, t, cond)
+        assert torch.equal(timed(x, t, cond, curve), expected) and torch.equal(timed(x, t, cond), expected)
+        timed.unet.conv_in.weight[:, TINY.patch**2 :] = 0.1
+        with_curve, without = timed(x, t, cond, curve), timed(x, t, cond)
+        assert not torch.allclose(with_curve, without, atol=1e-4)
+        assert torch.equal(timed(x, t, cond, torch.full((2, 32), float("nan"))), without)
+    with pytest.raises(ValueError, match="reads no loudness curve"):
+        plain(x, t, cond, curve)
