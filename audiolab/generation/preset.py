@@ -70,6 +70,9 @@ class TrainingSettings:
     ema_decay: float = 0.999
     min_snr_gamma: float = 0.0  # > 0: Min-SNR-γ loss weights (Hang et al. 2023); 0: the plain loss
     p_timing_drop: float = 0.2  # with model.timing: the share of crops trained without their loudness curve
+    # train on noise without its frame means (core/diffusion.frame_centred), as [sampler] frame_centred_noise
+    # starts from: x_t's frame means are then the sound's alone, and the timing must come from the condition
+    frame_centred_noise: bool = False
     seed: int = 0
 
 

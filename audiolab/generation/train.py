@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from audiolab.core.audio import MelTransform
 from audiolab.core.credits import write_credits
+from audiolab.core.diffusion import frame_centred
 from audiolab.core.training import optimizer_step, run_steps, update_ema, warmup_cosine
 from audiolab.generation import esc50, synth
 from audiolab.generation.caption_space import training_captions
@@ -300,6 +301,8 @@ class _GeneratorTraining:
         crop's loudness curve, for a network that reads one; NaN rows have none."""
         t = torch.randint(0, self.schedule.num_train_timesteps, (len(x0),), generator=g)
         noise = torch.randn(x0.shape, generator=g)
+        if self.settings.frame_centred_noise:
+            noise = frame_centred(noise)
         x_t = self.schedule.add_noise(x0, t, noise)
         output = model(x_t, t.float(), self.condition_batch(model_condition, batch_labels), timing)
         target = self.schedule.training_target(x0, noise, t)
