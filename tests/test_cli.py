@@ -113,16 +113,25 @@ def test_train_generator_fine_tunes_another_checkpoint_to_v_prediction(tmp_path:
     assert main(["train", "vocoder", "--preset", "vocoder-16k", "--init", str(init)]) == 2
 
 
+def _small_synth_tiny(tmp_path: Path, name: str, model_line: str) -> tuple[Path, str]:
+    """synth-tiny's preset with one more [model] line, a checkpoint of its own and a two-clip, batch-4 training set:
+    its path and text."""
+    from audiolab.core.presets import PRESETS_DIR
+
+    text = (PRESETS_DIR / "synth-tiny.toml").read_text(encoding="utf-8")
+    text = text.replace('checkpoint = "synth-tiny.safetensors"', f'{model_line}\ncheckpoint = "{name}.safetensors"', 1)
+    text = text.replace("clips_per_class = 96", "clips_per_class = 2", 1).replace("batch_size = 16", "batch_size = 4", 1)
+    preset_path = tmp_path / f"{name}.toml"
+    preset_path.write_text(text, encoding="utf-8")
+    return preset_path, text
+
+
 def test_train_generator_fine_tunes_an_add_checkpoint_into_film_conditioning(tmp_path: Path) -> None:
     """--init widens an "add"-conditioned checkpoint's time projections for a "film" preset, then it trains."""
     from audiolab.core.presets import PRESETS_DIR
     from audiolab.generation.preset import load_generator, load_preset
 
-    text = (PRESETS_DIR / "synth-tiny.toml").read_text(encoding="utf-8")
-    text = text.replace('checkpoint = "synth-tiny.safetensors"', 'conditioning = "film"\ncheckpoint = "f.safetensors"', 1)
-    text = text.replace("clips_per_class = 96", "clips_per_class = 2", 1).replace("batch_size = 16", "batch_size = 4", 1)
-    preset_path = tmp_path / "f.toml"
-    preset_path.write_text(text, encoding="utf-8")
+    preset_path, text = _small_synth_tiny(tmp_path, "f", 'conditioning = "film"')
     init = PRESETS_DIR / "synth-tiny.safetensors"
     assert main(["train", "generator", "--preset", str(preset_path), "--steps", "1", "--init", str(init)]) == 0
     models = load_generator(load_preset(preset_path))
@@ -142,11 +151,7 @@ def test_train_generator_adds_timing_to_a_checkpoint_and_resumes_it(tmp_path: Pa
     from audiolab.core.presets import PRESETS_DIR
     from audiolab.generation.preset import load_generator, load_preset
 
-    text = (PRESETS_DIR / "synth-tiny.toml").read_text(encoding="utf-8")
-    text = text.replace('checkpoint = "synth-tiny.safetensors"', 'timing = true\ncheckpoint = "t.safetensors"', 1)
-    text = text.replace("clips_per_class = 96", "clips_per_class = 2", 1).replace("batch_size = 16", "batch_size = 4", 1)
-    preset_path = tmp_path / "t.toml"
-    preset_path.write_text(text, encoding="utf-8")
+    preset_path, _ = _small_synth_tiny(tmp_path, "t", "timing = true")
     init = PRESETS_DIR / "synth-tiny.safetensors"
     assert main(["train", "generator", "--preset", str(preset_path), "--steps", "1", "--init", str(init)]) == 0
     assert main(["train", "generator", "--preset", str(preset_path), "--steps", "1", "--resume"]) == 0
