@@ -294,10 +294,16 @@ def frame_centred(noise: torch.Tensor) -> torch.Tensor:
 
 
 def forward_trajectory(
-    schedule: Schedule, x0: torch.Tensor, timesteps: Sequence[int], generator: torch.Generator | None = None
+    schedule: Schedule, x0: torch.Tensor, timesteps: Sequence[int], generator: torch.Generator | None = None,
+    centred: bool = False,
 ) -> list[Step]:
-    """Noise `x0` to each t in `timesteps` with one shared ε, so the steps read as one path."""
+    """Noise `x0` to each t in `timesteps` with one shared ε, so the steps read as one path.
+
+    `centred`: ε without its frame means (`frame_centred`), the noise a network trained with frame-centred
+    noise saw, so the path shown is the one it learned to reverse."""
     noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype)
+    if centred:
+        noise = frame_centred(noise)
     steps: list[Step] = []
     for index, t in enumerate(sorted(int(t) for t in timesteps)):
         if not 0 <= t < schedule.num_train_timesteps:

@@ -535,7 +535,10 @@ class BuiltinGenerator:
             x0 = self.audio_to_mel(wave, self.preset.mel.frames_for(wave.size))
         else:
             x0 = torch.from_numpy(wave).reshape(1, 1, -1)
-        steps = forward_trajectory(chosen, x0, [int(t) for t in timesteps], generator)
-        method = f"Forward process q(x_t|x_0), {chosen.kind} schedule, {domain} domain, seed {seed}."
+        # in the mel domain, the noise the network was trained on: frame-centred if its training was
+        centred = domain == "mel" and self.preset.training.frame_centred_noise
+        steps = forward_trajectory(chosen, x0, [int(t) for t in timesteps], generator, centred=centred)
+        noise_words = ", frame-centred noise (as the network was trained)" if centred else ""
+        method = f"Forward process q(x_t|x_0), {chosen.kind} schedule, {domain} domain{noise_words}, seed {seed}."
         return Result(wave, self.sample_rate, method, forward=tuple(steps), domain=domain, notes=tuple(notes),
                       input_audio=wave, timings={"total": time.perf_counter() - started})

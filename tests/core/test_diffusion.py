@@ -258,6 +258,19 @@ def test_forward_trajectory_shares_one_noise_draw() -> None:
         forward_trajectory(schedule, x0, [1000])
 
 
+def test_centred_forward_trajectory_keeps_each_frame_mean_to_the_scaled_clean_one() -> None:
+    schedule = Schedule("linear")
+    x0 = torch.linspace(-2.0, 2.0, 40).reshape(1, 1, 1, 40).expand(1, 1, 16, 40).contiguous()  # a loudness ramp
+    generator = torch.Generator().manual_seed(0)
+    centred = forward_trajectory(schedule, x0, [300, 999], generator, centred=True)
+    for step in centred:
+        scale = float(schedule.alpha_bar(int(step.t)).sqrt())
+        assert torch.allclose(step.x_t.mean(dim=-2), scale * x0.mean(dim=-2), atol=1e-5)
+    plain = forward_trajectory(schedule, x0, [999], torch.Generator().manual_seed(0))
+    assert not torch.allclose(plain[0].x_t.mean(dim=-2), float(schedule.alpha_bar(999).sqrt()) * x0.mean(dim=-2),
+                              atol=1e-2)
+
+
 @pytest.mark.parametrize("bad", [0, -3, 1001, 2.5, True, "25"])
 def test_absurd_step_counts_are_refused(bad: object) -> None:
     with pytest.raises(ValueError, match="step count"):
