@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -157,8 +158,6 @@ def test_diffuse_shows_the_forward_process(pipeline: AudioLabPipeline, bell: np.
 
 def test_diffuse_draws_frame_centred_noise_where_the_network_was_trained_on_it(pipeline: AudioLabPipeline,
                                                                              bell: np.ndarray) -> None:
-    import dataclasses
-
     plain = pipeline.diffuse(bell, timesteps=[999], seed=1)
     generator = pipeline.generator
     preset = generator.preset
