@@ -156,17 +156,15 @@ def test_diffuse_shows_the_forward_process(pipeline: AudioLabPipeline, bell: np.
         pipeline.diffuse(bell, timesteps=[1500])
 
 
-def test_diffuse_draws_frame_centred_noise_where_the_network_was_trained_on_it(pipeline: AudioLabPipeline,
-                                                                             bell: np.ndarray) -> None:
+def test_diffuse_draws_frame_centred_noise_where_the_network_was_trained_on_it(
+        pipeline: AudioLabPipeline, bell: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
     plain = pipeline.diffuse(bell, timesteps=[999], seed=1)
     generator = pipeline.generator
     preset = generator.preset
-    generator.preset = dataclasses.replace(preset, training=dataclasses.replace(preset.training, frame_centred_noise=True))
-    try:
-        centred = pipeline.diffuse(bell, timesteps=[999], seed=1)
-        waveform = pipeline.diffuse(bell, timesteps=[999], seed=1, domain="waveform")
-    finally:
-        generator.preset = preset
+    monkeypatch.setattr(generator, "preset",
+                        dataclasses.replace(preset, training=dataclasses.replace(preset.training, frame_centred_noise=True)))
+    centred = pipeline.diffuse(bell, timesteps=[999], seed=1)
+    waveform = pipeline.diffuse(bell, timesteps=[999], seed=1, domain="waveform")
     scale = float(pipeline.generator.schedule.alpha_bar(999).sqrt())
     x0, x_t = centred.forward[0].x0_hat, centred.forward[0].x_t
     assert torch.allclose(x_t.mean(dim=-2), scale * x0.mean(dim=-2), atol=1e-4)
