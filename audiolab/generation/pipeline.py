@@ -268,7 +268,7 @@ class BuiltinGenerator:
         envelope, curve_words = None, ""
         if timed:
             assert timings is not None
-            envelope, chosen = timings.pick(weights, frames, np.random.default_rng([r.seed, TIMING_STREAM]))
+            envelope, chosen = timings.pick(weights, frames, (r.seed, TIMING_STREAM))
             curve_words = f"the loudness curve of a training recording of {self.labels[chosen].replace('_', ' ')}"
         timing_words = f"timed by {curve_words}" if curve_words and self.preset.model.timing else ""
         if not from_prior:

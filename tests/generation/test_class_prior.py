@@ -66,22 +66,36 @@ def test_class_timings_pick_a_curve_of_the_weighted_class() -> None:
     timings = ClassTimings(envelopes, torch.tensor([0, 1, 1]))
     seen = set()
     for seed in range(20):
-        curve, chosen = timings.pick(torch.tensor([0.0, 1.0, 0.0]), 3, np.random.default_rng(seed))
+        curve, chosen = timings.pick(torch.tensor([0.0, 1.0, 0.0]), 3, (seed, 7))
         assert chosen == 1 and curve.shape == (3,) and float(curve[0]) >= 10.0
         assert torch.equal(curve, torch.arange(3.0) + curve[0])  # three running frames of one curve
         seen.add(float(curve[0]))
     assert {10.0, 20.0} <= seen  # both curves of class 1, at more than one start
-    again, _ = timings.pick(torch.tensor([0.0, 1.0, 0.0]), 3, np.random.default_rng(5))
-    assert torch.equal(again, timings.pick(torch.tensor([0.0, 1.0, 0.0]), 3, np.random.default_rng(5))[0])
-    long, chosen = timings.pick(torch.tensor([1.0, 0.0, 0.0]), 12, np.random.default_rng(0))
+    again, _ = timings.pick(torch.tensor([0.0, 1.0, 0.0]), 3, (5, 7))
+    assert torch.equal(again, timings.pick(torch.tensor([0.0, 1.0, 0.0]), 3, (5, 7))[0])
+    long, chosen = timings.pick(torch.tensor([1.0, 0.0, 0.0]), 12, (0, 7))
     assert chosen == 0 and torch.equal(long, torch.arange(5.0).repeat(3)[:12])  # continued with the class's curves
-    _, chosen = timings.pick(torch.tensor([1.0, 1.0, 5.0]), 2, np.random.default_rng(0))
+    _, chosen = timings.pick(torch.tensor([1.0, 1.0, 5.0]), 2, (0, 7))
     assert chosen in (0, 1)  # class 2 has no curve, so its weight counts for nothing
     for weights in (torch.tensor([0.0, 0.0, 1.0]), torch.tensor([-1.0, 1.0, 0.0]), torch.tensor([float("nan"), 1, 0])):
         with pytest.raises(ValueError, match="weight|curve"):
-            timings.pick(weights, 3, np.random.default_rng(0))
+            timings.pick(weights, 3, (0, 7))
     with pytest.raises(ValueError, match="one class label"):
         ClassTimings(envelopes, torch.tensor([0, 1]))
+
+
+def test_class_timings_draw_each_class_from_its_own_stream() -> None:
+    """Two classes with the same curves, at one seed: their recording and start come from streams of their own, so
+    one seed does not give every class the same place in its curves; each class's draw still repeats."""
+    curves = torch.arange(40.0).reshape(4, 10)
+    timings = ClassTimings(torch.cat([curves, curves]), torch.tensor([0, 0, 0, 0, 1, 1, 1, 1]))
+    differ = 0
+    for seed in range(20):
+        first, _ = timings.pick(torch.tensor([1.0, 0.0]), 3, (seed, 7))
+        second, _ = timings.pick(torch.tensor([0.0, 1.0]), 3, (seed, 7))
+        differ += not torch.equal(first, second)
+        assert torch.equal(first, timings.pick(torch.tensor([1.0, 0.0]), 3, (seed, 7))[0])
+    assert differ >= 15
 
 
 def test_class_spectra_are_means_of_levelled_clips() -> None:
