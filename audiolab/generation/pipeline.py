@@ -271,6 +271,8 @@ class BuiltinGenerator:
             envelope, chosen = timings.pick(weights, frames, (r.seed, TIMING_STREAM))
             curve_words = f"the loudness curve of a training recording of {self.labels[chosen].replace('_', ' ')}"
         timing_words = f"timed by {curve_words}" if curve_words and self.preset.model.timing else ""
+        if timing_words and sampler.timing_gain != 1.0:
+            timing_words += f", read {sampler.timing_gain:g} times as deep"
         if not from_prior:
             return None, "", envelope, timing_words
         assert spectra is not None
@@ -405,6 +407,8 @@ class BuiltinGenerator:
             init, start_words, envelope, timing_words = self._class_prior(r, style is not None, frames)
             if init is not None:
                 start_strength = self.preset.sampler.class_prior_strength
+            if envelope is not None:  # the prior's curve, read deeper than recorded (timing_gain; a reference's stays)
+                envelope = envelope * self.preset.sampler.timing_gain
         timing = None
         if self.preset.model.timing:  # the network reads the curve in normalised units; NaN: no curve
             timing = (torch.full((1, frames), math.nan) if envelope is None

@@ -35,6 +35,8 @@ from audiolab.generation.class_prior import ClassTimings
 from audiolab.generation.conditioning import ConditionEncoder
 from audiolab.generation.mel_unet import MelDenoiser, MelUNetConfig
 
+MAX_TIMING_GAIN = 4.0  # past this a curve's quiet frames read as silence far below anything trained on
+
 
 @dataclass(frozen=True)
 class SamplerDefaults:
@@ -49,6 +51,9 @@ class SamplerDefaults:
     class_prior_strength: float = 1.0
     # the class prior also takes the loudness curve of a training recording of the prompt's class (class_prior.py)
     class_prior_timing: bool = False
+    # a timed network reads the class prior's loudness curve multiplied by this: its quiet frames read quieter, so
+    # the curve, not the starting noise, sets the timing (1: the curve as recorded)
+    timing_gain: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -168,6 +173,8 @@ def _read_sampler(data: dict[str, Any], path: Path) -> SamplerDefaults:
         sampler = replace(sampler, guidance_interval=check_guidance_interval(sampler.guidance_interval))
         if not 0.0 < float(sampler.class_prior_strength) <= 1.0:
             raise ValueError(f"class_prior_strength must be above 0 and at most 1; got {sampler.class_prior_strength}.")
+        if not 0.0 < float(sampler.timing_gain) <= MAX_TIMING_GAIN:
+            raise ValueError(f"timing_gain must be above 0 and at most {MAX_TIMING_GAIN:g}; got {sampler.timing_gain}.")
     except ValueError as error:
         raise ValueError(f"{path.name}: [sampler] {error}") from error
     return sampler

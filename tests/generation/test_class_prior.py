@@ -268,3 +268,46 @@ def test_a_timed_network_reads_a_curve_of_the_prompts_class_drawn_by_the_seed(mo
     assert "timed by" not in result.method and all(t is not None and bool(t.isnan().all()) for t in seen)
     with_prior = _timed(timings, strength=0.5).generate(label=generator.labels[0], **settings)
     assert "class spectrum noised to 0.5T, timed by the loudness curve" in with_prior.method
+
+
+def test_timing_gain_deepens_the_class_priors_curve_only(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """[sampler] timing_gain: the network reads the drawn curve multiplied by the gain, and the method line says
+    so; a variation's own reference curve is read as it is; a gain outside (0, 4] is refused by the preset."""
+    frames = _timed(None).generator.frames_for(1.0)[1]
+    classes = len(_timed(None).labels)
+    timings = _class_stretch_curves(classes, frames)
+    seen: list[torch.Tensor] = []
+
+    def with_gain(gain: float) -> AudioLabPipeline:
+        pipeline = _timed(timings)
+        generator = pipeline.generator
+        generator.preset = replace(generator.preset, sampler=replace(generator.preset.sampler, timing_gain=gain))
+        forward = generator.models.denoiser.forward
+
+        def recording(x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor,
+                      timing: torch.Tensor | None = None) -> torch.Tensor:
+            assert timing is not None
+            seen.append(timing[0].clone())
+            return forward(x_t, t, cond, timing)
+
+        monkeypatch.setattr(generator.models.denoiser, "forward", recording)
+        return pipeline
+
+    settings = {"seconds": 1.0, "steps": 2, "vocoder": "griffinlim", "seed": 3, "guidance": 2.0}
+    plain = with_gain(1.0).generate(label=_timed(None).labels[1], **settings)
+    deep = with_gain(2.0).generate(label=_timed(None).labels[1], **settings)
+    assert torch.allclose(seen[2], 2.0 * seen[0]) and float(seen[0].min()) < 0
+    assert "times as deep" not in plain.method and "read 2 times as deep" in deep.method
+    seen.clear()
+    reference = np.sin(2 * np.pi * 440 * np.arange(RATE) / RATE).astype(np.float32)
+    reference[: RATE // 2] *= 0.01  # quiet, then loud: a curve with a step in it
+    for gain in (1.0, 2.0):
+        with_gain(gain).generate(reference=(RATE, reference), strength=0.6, **settings)
+    calls = len(seen) // 2  # the network calls of one generation
+    assert calls >= 1 and float(seen[0].max() - seen[0].min()) > 1.0 and torch.equal(seen[0], seen[calls])
+    text = (Path(__file__).parents[2] / "presets" / "synth-tiny.toml").read_text(encoding="utf-8")
+    for bad in ("0.0", "4.5", "nan"):
+        path = tmp_path / "gain.toml"
+        path.write_text(text.replace("[sampler]", f"[sampler]\ntiming_gain = {bad}", 1), encoding="utf-8")
+        with pytest.raises(ValueError, match=r"gain\.toml: \[sampler\] timing_gain must be above 0 and at most 4"):
+            load_preset(path)
