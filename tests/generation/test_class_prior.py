@@ -272,16 +272,18 @@ def test_a_timed_network_reads_a_curve_of_the_prompts_class_drawn_by_the_seed(mo
 
 def test_timing_gain_deepens_the_class_priors_curve_only(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """[sampler] timing_gain: the network reads the drawn curve multiplied by the gain, and the method line says
-    so; a variation's own reference curve is read as it is; a gain outside (0, 4] is refused by the preset."""
-    frames = _timed(None).generator.frames_for(1.0)[1]
-    classes = len(_timed(None).labels)
-    timings = _class_stretch_curves(classes, frames)
+    so; a prior shaped by the curve (class_prior_timing) and a variation's own reference curve stay as recorded;
+    the preset takes a gain in (0, 4] and refuses any other."""
+    untimed = _timed(None)
+    frames, label = untimed.generator.frames_for(1.0)[1], untimed.labels[1]
+    timings = _class_stretch_curves(len(untimed.labels), frames)
     seen: list[torch.Tensor] = []
 
-    def with_gain(gain: float) -> AudioLabPipeline:
-        pipeline = _timed(timings)
+    def with_gain(gain: float, shaped: bool = False) -> AudioLabPipeline:
+        pipeline = _timed(timings, strength=0.5 if shaped else 1.0)
         generator = pipeline.generator
-        generator.preset = replace(generator.preset, sampler=replace(generator.preset.sampler, timing_gain=gain))
+        generator.preset = replace(generator.preset, sampler=replace(
+            generator.preset.sampler, timing_gain=gain, class_prior_timing=shaped))
         forward = generator.models.denoiser.forward
 
         def recording(x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor,
@@ -294,20 +296,26 @@ def test_timing_gain_deepens_the_class_priors_curve_only(monkeypatch: pytest.Mon
         return pipeline
 
     settings = {"seconds": 1.0, "steps": 2, "vocoder": "griffinlim", "seed": 3, "guidance": 2.0}
-    plain = with_gain(1.0).generate(label=_timed(None).labels[1], **settings)
-    deep = with_gain(2.0).generate(label=_timed(None).labels[1], **settings)
-    assert torch.allclose(seen[2], 2.0 * seen[0]) and float(seen[0].min()) < 0
+    plain = with_gain(1.0).generate(label=label, **settings)
+    calls = len(seen)  # the network calls of one generation
+    deep = with_gain(2.0).generate(label=label, **settings)
+    assert calls >= 1 and len(seen) == 2 * calls and float(seen[0].min()) < 0
+    assert torch.allclose(seen[calls], 2.0 * seen[0])
     assert "times as deep" not in plain.method and "read 2 times as deep" in deep.method
+    starts = [next(iter(with_gain(gain, shaped=True).generate_iter(label=label, **settings))).x_t for gain in (1, 2)]
+    assert torch.equal(starts[0], starts[1])  # the prior's shape follows the curve as recorded
     seen.clear()
     reference = np.sin(2 * np.pi * 440 * np.arange(RATE) / RATE).astype(np.float32)
     reference[: RATE // 2] *= 0.01  # quiet, then loud: a curve with a step in it
     for gain in (1.0, 2.0):
         with_gain(gain).generate(reference=(RATE, reference), strength=0.6, **settings)
-    calls = len(seen) // 2  # the network calls of one generation
+    calls = len(seen) // 2
     assert calls >= 1 and float(seen[0].max() - seen[0].min()) > 1.0 and torch.equal(seen[0], seen[calls])
     text = (Path(__file__).parents[2] / "presets" / "synth-tiny.toml").read_text(encoding="utf-8")
+    path = tmp_path / "gain.toml"
+    path.write_text(text.replace("[sampler]", "[sampler]\ntiming_gain = 4.0", 1), encoding="utf-8")
+    assert load_preset(path).sampler.timing_gain == 4.0
     for bad in ("0.0", "4.5", "nan"):
-        path = tmp_path / "gain.toml"
         path.write_text(text.replace("[sampler]", f"[sampler]\ntiming_gain = {bad}", 1), encoding="utf-8")
         with pytest.raises(ValueError, match=r"gain\.toml: \[sampler\] timing_gain must be above 0 and at most 4"):
             load_preset(path)
