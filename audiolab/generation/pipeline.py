@@ -252,7 +252,8 @@ class BuiltinGenerator:
     def _class_prior(self, r: GenerationRequest, style: bool,
                      frames: int) -> tuple[torch.Tensor | None, str, torch.Tensor | None, str]:
         """The normalised starting mel of the preset's class prior for this request and the words for its method
-        line, and the loudness curve (frames,) drawn for it with its words; None and "" for what it lacks.
+        line, and the loudness curve (frames,) drawn for it as the network reads it (times `timing_gain`) with its
+        words; None and "" for what it lacks.
 
         A network that reads timing (`model.timing`), or a preset with `class_prior_timing`, takes the loudness
         curve of a training recording of the prompt's class, drawn by the request's seed from a stream of its own
@@ -273,15 +274,16 @@ class BuiltinGenerator:
         timing_words = f"timed by {curve_words}" if curve_words and self.preset.model.timing else ""
         if timing_words and sampler.timing_gain != 1.0:
             timing_words += f", read {sampler.timing_gain:g} times as deep"
+        read = None if envelope is None else envelope * sampler.timing_gain  # the prior itself keeps the recorded one
         if not from_prior:
-            return None, "", envelope, timing_words
+            return None, "", read, timing_words
         assert spectra is not None
         floor = math.log(self.preset.mel.log_floor)
         shaped = envelope is not None and sampler.class_prior_timing
         log_mel = prior_log_mel(spectra, weights, frames, envelope if shaped else None, floor)
         init = self.models.normalization.normalize(log_mel).reshape(1, 1, log_mel.shape[0], frames)
         words = "the prompt's class spectrum" + (f" with {curve_words}," if shaped else "")
-        return init, f"{words} noised to {sampler.class_prior_strength:g}T", envelope, timing_words
+        return init, f"{words} noised to {sampler.class_prior_strength:g}T", read, timing_words
 
     def _denoise_fn(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None,
                     timing: torch.Tensor | None = None) -> torch.Tensor:
@@ -407,8 +409,6 @@ class BuiltinGenerator:
             init, start_words, envelope, timing_words = self._class_prior(r, style is not None, frames)
             if init is not None:
                 start_strength = self.preset.sampler.class_prior_strength
-            if envelope is not None:  # the prior's curve, read deeper than recorded (timing_gain; a reference's stays)
-                envelope = envelope * self.preset.sampler.timing_gain
         timing = None
         if self.preset.model.timing:  # the network reads the curve in normalised units; NaN: no curve
             timing = (torch.full((1, frames), math.nan) if envelope is None
