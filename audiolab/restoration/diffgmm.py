@@ -28,6 +28,7 @@ from torch import nn
 from audiolab.core.losses import multi_resolution_stft_loss
 from audiolab.core.mdct import MDCT
 from audiolab.core.stopping import check_stop
+from audiolab.restoration.refiner import FrequencyRefiner
 from audiolab.restoration.unet1d import UNet1d
 
 SCALE_FLOOR = 1e-4  # RMS below this is digital silence: normalising by it would only amplify dither
@@ -44,6 +45,8 @@ class DiffGMMSettings:
     bottleneck_dilations: tuple[int, ...] = (1, 2, 4, 8)
     nll_weight: float = 0.02
     spectral_weight: float = 1.0
+    refine_channels: int = 0  # width of the time-frequency refiner over the U-Net's output (0: none)
+    refine_dilations: tuple[int, ...] = (1, 2, 4)  # its layers' dilations along frequency
 
 
 @dataclass
@@ -86,6 +89,8 @@ class DiffGMMDenoiser(nn.Module):
         self.mdct = MDCT(settings.hop)
         k, hop = settings.components, settings.hop
         self.net = UNet1d(3 * hop, 3 * k * hop, settings.channels, settings.bottleneck_dilations)
+        self.refiner = FrequencyRefiner(3 * k + 2, 3 * k, settings.refine_channels, settings.refine_dilations) \
+            if settings.refine_channels else None
         self.register_buffer("stft_window", torch.hann_window(2 * hop), persistent=False)
         # zero-initialised heads: uniform weights, zero means — the untrained model returns its input
         nn.init.zeros_(self.net.head.weight)
@@ -111,8 +116,12 @@ class DiffGMMDenoiser(nn.Module):
         batch, hop, frames = coefficients.shape
         if wave is None:
             wave = self.mdct.inverse(coefficients, (frames - 1) * hop)
-        features = torch.cat([coefficients, torch.log(coefficients**2 + 1e-4), self.stft_features(wave, frames)], dim=1)
-        raw = self.net(features).reshape(batch, 3, self.settings.components, hop, frames)
+        k = self.settings.components
+        power, stft_power = torch.log(coefficients**2 + 1e-4), self.stft_features(wave, frames)
+        raw = self.net(torch.cat([coefficients, power, stft_power], dim=1)).reshape(batch, 3 * k, hop, frames)
+        if self.refiner is not None:  # per-bin corrections from the time-frequency plane
+            raw = raw + self.refiner(torch.cat([raw, power.unsqueeze(1), stft_power.unsqueeze(1)], dim=1))
+        raw = raw.reshape(batch, 3, k, hop, frames)
         weights = torch.softmax(raw[:, 0], dim=1)
         means = raw[:, 1] * coefficients.unsqueeze(1)
         scales = (nn.functional.softplus(raw[:, 2]) + RELATIVE_SCALE_FLOOR) * (coefficients.abs().unsqueeze(1) + RELATIVE_SCALE_FLOOR)

@@ -102,12 +102,21 @@ def build_denoiser(preset: DenoiserPreset) -> torch.nn.Module:
     return DiffGMMDenoiser(preset.settings) if preset.method == "diffgmm" else ScoreRestorer(preset.settings)
 
 
-def load_denoiser(preset: DenoiserPreset, checkpoint: Path | None = None) -> torch.nn.Module:
-    """The preset's trained restoration model; a clear ValueError if the checkpoint is missing or mismatched."""
+GROWABLE_PREFIXES: tuple[str, ...] = ("refiner.",)  # parts whose fresh initialisation leaves the output unchanged
+
+
+def load_denoiser(preset: DenoiserPreset, checkpoint: Path | None = None, grow: bool = False) -> torch.nn.Module:
+    """The preset's trained restoration model; a clear ValueError if the checkpoint is missing or mismatched.
+
+    With `grow` (resuming training), a checkpoint that lacks only parts the preset adds and that start as
+    a no-op (a DiffGMM refiner) loads into the larger model, those parts fresh."""
     checkpoint = checkpoint or preset.checkpoint
     tensors, metadata = read_checkpoint(
         checkpoint, "Denoiser", preset.training.command or f"python -m audiolab train denoiser --preset {preset.name}")
     model = build_denoiser(preset)
+    if grow:
+        fresh = {k: v for k, v in model.state_dict().items() if k not in tensors and k.startswith(GROWABLE_PREFIXES)}
+        tensors = {**fresh, **tensors}
     load_weights(model, tensors, checkpoint, preset.path, "Denoiser")
     model.eval()
     model.metadata = metadata

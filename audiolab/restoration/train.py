@@ -135,9 +135,12 @@ def _denoiser_model(preset: DenoiserPreset, out: Path, resume: bool, stream: Noi
     if resume:
         if not out.is_file():
             raise ValueError(f"--resume needs an existing checkpoint at {out}; train without --resume first.")
-        model = load_denoiser(preset, out)
+        model = load_denoiser(preset, out, grow=True)
         previous_steps = int(model.metadata.get("steps", "0").split()[0])
         log(f"resuming from {out} after {previous_steps} steps")
+        trained_with = json.loads(model.metadata.get("settings", "{}"))
+        if getattr(model, "refiner", None) is not None and not trained_with.get("refine_channels", 0):
+            log("growing: the preset adds a time-frequency refiner; it starts at zero output")
     else:
         model = build_denoiser(preset)
         if preset.method == "score":  # band levels of clean speech, measured once
