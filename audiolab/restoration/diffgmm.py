@@ -10,7 +10,7 @@ noise estimate there is subtracting it on the waveform, and the network runs at 
 instead of 16 000 samples/s. Beside the coefficients it sees the log power of an STFT on the same
 frame grid, a phase-free energy estimate. The mixture is per coefficient; its means are gains on the noisy
 coefficient (μ_k = g_k·y), which makes the estimate scale-equivariant, and its scales are
-proportional to |y|. Training: L1 on the waveform and on multi-resolution log spectra after each
+proportional to |y|. Training: L1 on the waveform and on multi-resolution log (or compressed) spectra after each
 iteration (the paper's L1), plus a small negative log-likelihood of the true noise under the
 mixture so that its weights and variances describe the noise rather than only its mean.
 """
@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from audiolab.core.losses import multi_resolution_stft_loss
+from audiolab.core.losses import compressed_spectral_loss, multi_resolution_stft_loss
 from audiolab.core.mdct import MDCT
 from audiolab.core.stopping import check_stop
 from audiolab.restoration.refiner import FrequencyRefiner
@@ -45,6 +45,7 @@ class DiffGMMSettings:
     bottleneck_dilations: tuple[int, ...] = (1, 2, 4, 8)
     nll_weight: float = 0.02
     spectral_weight: float = 1.0
+    spectral_loss: str = "log"  # "log": multi-resolution log spectra; "compressed": power-law compressed spectra
     refine_channels: int = 0  # width of the time-frequency refiner over the U-Net's output (0: none)
     refine_dilations: tuple[int, ...] = (1, 2, 4)  # its layers' dilations along frequency
 
@@ -144,6 +145,12 @@ class DiffGMMDenoiser(nn.Module):
             x, mixture, _ = self.step(x)
             yield x, mixture
 
+    def spectral_distance(self, estimate: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+        """The spectral term of the loss that the settings name (both losses at the same three STFT sizes)."""
+        if self.settings.spectral_loss == "compressed":
+            return compressed_spectral_loss(estimate, reference)
+        return multi_resolution_stft_loss(estimate, reference)
+
     def loss(self, clean: torch.Tensor, noisy: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         """L1 (waveform + multi-resolution log spectra) after each unrolled iteration, plus the mixture NLL."""
         unit = self.input_scale(noisy).reshape(-1, 1)
@@ -155,7 +162,7 @@ class DiffGMMDenoiser(nn.Module):
             noise_coefficients = self.mdct.forward(target_noise) / scale
             nll = nll - mixture.log_prob(noise_coefficients).mean()
             l1 = l1 + ((x - clean).abs() / unit).mean()
-            spectral = spectral + multi_resolution_stft_loss(x / unit, clean / unit)
+            spectral = spectral + self.spectral_distance(x / unit, clean / unit)
         n = self.settings.train_iterations
         total = (l1 + self.settings.spectral_weight * spectral + self.settings.nll_weight * nll) / n
         return total, {"l1": l1.item() / n, "spectral": spectral.item() / n, "nll": nll.item() / n}

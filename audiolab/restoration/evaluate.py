@@ -153,8 +153,9 @@ def evaluate_restoration(pairs: Sequence[Pair], methods: Sequence[str], task: st
 
 
 def restorer_with_checkpoint(checkpoint: str | Path) -> tuple[Restorer, str]:
-    """A Restorer whose DiffGMM is the given checkpoint (its K read from the checkpoint), and a row name."""
+    """A Restorer whose DiffGMM is the given checkpoint (its network's settings read from the checkpoint), and a row name."""
     import json
+    from dataclasses import fields
 
     from safetensors import safe_open
 
@@ -164,7 +165,9 @@ def restorer_with_checkpoint(checkpoint: str | Path) -> tuple[Restorer, str]:
         metadata = dict(handle.metadata() or {})
     preset = load_denoiser_preset("diffgmm-16k")
     stored = json.loads(metadata.get("settings", "{}"))
-    settings = replace(preset.settings, components=int(stored.get("components", preset.settings.components)))
+    known = {f.name for f in fields(preset.settings)}
+    settings = replace(preset.settings, **{k: tuple(v) if isinstance(v, list) else v
+                                           for k, v in stored.items() if k in known})
     restorer = Restorer()
     restorer.use("diffgmm", load_denoiser(replace(preset, settings=settings), Path(checkpoint)))
     return restorer, f"K={settings.components} ({metadata.get('steps', '?')} steps)"

@@ -17,6 +17,7 @@ from audiolab.core.presets import (
 )
 
 DENOISER_METHODS: tuple[str, ...] = ("diffgmm", "score")
+SPECTRAL_LOSSES: tuple[str, ...] = ("log", "compressed")  # DiffGMM's spectral loss term
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ def load_denoiser_preset(name_or_path: str | Path) -> DenoiserPreset:
     settings = build_config(settings_class, values, "model", path)
     if min(settings.channels) < 8 or any(c % 8 for c in settings.channels) or settings.hop < 2:
         raise ValueError(f"{path.name}: [model] channels must be multiples of 8 and hop at least 2.")
+    if method == "diffgmm":
+        _check_diffgmm(settings, path)
     return DenoiserPreset(
         name=str(data.get("name", path.stem)),
         title=str(data.get("title", path.stem)),
@@ -88,6 +91,16 @@ def load_denoiser_preset(name_or_path: str | Path) -> DenoiserPreset:
         checkpoint=checkpoint,
         training=build_config(DenoiserTraining, read_table(data, "training", path), "training", path),
     )
+
+
+def _check_diffgmm(settings: Any, path: Path) -> None:
+    """DiffGMM's own [model] keys: the spectral loss's name and the refiner's size."""
+    if settings.spectral_loss not in SPECTRAL_LOSSES:
+        raise ValueError(f"{path.name}: [model] spectral_loss must be one of {', '.join(SPECTRAL_LOSSES)}; "
+                         f"got {settings.spectral_loss!r}.")
+    if settings.refine_channels < 0 or min(settings.refine_dilations, default=0) < 1:
+        raise ValueError(f"{path.name}: [model] refine_channels must be 0 (no refiner) or more, and every "
+                         f"refine_dilations entry at least 1 (and at least one entry).")
 
 
 def save_denoiser(path: Path, model: torch.nn.Module, metadata: dict[str, str]) -> Path:

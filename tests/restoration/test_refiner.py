@@ -1,0 +1,113 @@
+"""DiffGMM's time-frequency refiner: a no-op at the start, grown into a trained checkpoint on resume, trainable,
+and read back by `eval denoise` from the checkpoint's own settings."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from audiolab.generation import synth
+from audiolab.restoration.diffgmm import DiffGMMDenoiser, DiffGMMSettings
+from audiolab.restoration.evaluate import restorer_with_checkpoint
+from audiolab.restoration.preset import DenoiserPreset, load_denoiser, load_denoiser_preset, save_denoiser
+
+SMALL = DiffGMMSettings(components=2, channels=(16, 16), bottleneck_dilations=(1,), hop=64)
+
+
+def _saved(tmp_path: Path, settings: DiffGMMSettings, seed: int = 0) -> Path:
+    """A small DiffGMM with a non-trivial head (the shipped head starts at zero), saved as a checkpoint."""
+    torch.manual_seed(seed)
+    model = DiffGMMDenoiser(settings)
+    torch.nn.init.normal_(model.net.head.weight, std=0.3)
+    return save_denoiser(tmp_path / "small.safetensors", model,
+                         {"steps": "10 of 10", "settings": json.dumps(asdict(settings))})
+
+
+def _preset(settings: DiffGMMSettings, checkpoint: Path) -> DenoiserPreset:
+    return replace(load_denoiser_preset("diffgmm-16k"), settings=settings, checkpoint=checkpoint)
+
+
+def _restore(model: torch.nn.Module, noisy: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return list(model.iterate(noisy, 1))[-1][0]
+
+
+def test_a_grown_checkpoint_keeps_its_output_and_only_growth_is_allowed(tmp_path: Path) -> None:
+    checkpoint = _saved(tmp_path, SMALL)
+    grown = replace(SMALL, refine_channels=8)
+    with pytest.raises(ValueError, match="does not match"):  # the app never loads a half-trained growth
+        load_denoiser(_preset(grown, checkpoint))
+    before = load_denoiser(_preset(SMALL, checkpoint))
+    after = load_denoiser(_preset(grown, checkpoint), grow=True)
+    assert after.refiner is not None and before.refiner is None
+    noisy = torch.randn(1, 4000, generator=torch.Generator().manual_seed(3)) * 0.1
+    estimate = _restore(after, noisy)
+    assert not torch.allclose(estimate, noisy, atol=1e-3)  # the network does something ...
+    torch.testing.assert_close(estimate, _restore(before, noisy), atol=1e-6, rtol=0)  # ... and the refiner nothing yet
+    # growing adds parts; it never drops them: a refined checkpoint does not load into a preset without one
+    refined = _saved(tmp_path, grown)
+    with pytest.raises(ValueError, match="does not match"):
+        load_denoiser(_preset(SMALL, refined), grow=True)
+
+
+def test_the_refiner_learns_a_per_bin_correction() -> None:
+    torch.manual_seed(0)
+    model = DiffGMMDenoiser(replace(SMALL, refine_channels=8, train_iterations=1))
+    clean = torch.from_numpy(np.stack([synth.synthesize("whistle", seed=s, seconds=0.5) for s in range(2)]))
+    noisy = clean + 0.2 * torch.randn(clean.shape, generator=torch.Generator().manual_seed(1))
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(20):
+        loss, _ = model.loss(clean, noisy)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0]
+    assert model.refiner.head.weight.abs().max() > 0  # the zero-initialised head has started to correct
+
+
+def test_eval_reads_the_network_from_the_checkpoints_settings(tmp_path: Path) -> None:
+    """`eval denoise --diffgmm-checkpoints` builds the network the checkpoint was trained as, refiner included."""
+    grown = replace(SMALL, refine_channels=8, refine_dilations=(1, 3))
+    checkpoint = _saved(tmp_path, grown)
+    restorer, label = restorer_with_checkpoint(checkpoint)
+    model = restorer.model("diffgmm")
+    assert model.settings == grown and "K=2" in label
+    noisy = torch.randn(1, 4000, generator=torch.Generator().manual_seed(4)) * 0.1
+    torch.testing.assert_close(_restore(model, noisy), _restore(load_denoiser(_preset(grown, checkpoint)), noisy))
+
+
+def test_the_compressed_spectral_loss_is_zero_at_the_reference_and_weighs_quiet_bins_less() -> None:
+    from audiolab.core.losses import compressed_spectral_loss, multi_resolution_stft_loss
+
+    rng = torch.Generator().manual_seed(5)
+    speech = torch.from_numpy(synth.synthesize("whistle", seed=1, seconds=1.0))[None]
+    assert compressed_spectral_loss(speech, speech).item() < 1e-10
+    quiet = 1e-3 * torch.randn(speech.shape, generator=rng)
+    # a quiet leftover noise: the log-spectral loss counts it as much as a loud one nearly, the compressed one far less
+    def ratio(loss) -> float:  # noqa: ANN001 - the loss for the quiet leftover over that for a 40 dB louder one
+        return (loss(speech + quiet, speech) / loss(speech + 100 * quiet, speech)).item()
+
+    ratio_log, ratio_compressed = ratio(multi_resolution_stft_loss), ratio(compressed_spectral_loss)
+    assert ratio_compressed < 0.1 < ratio_log
+    model = DiffGMMDenoiser(replace(SMALL, spectral_loss="compressed"))
+    loss, parts = model.loss(speech, speech + 10 * quiet)
+    assert torch.isfinite(loss) and parts["spectral"] > 0
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ('spectral_loss = "mse"', "spectral_loss must be one of log, compressed"),
+    ("refine_channels = -1", "refine_channels must be 0"),
+    ("refine_dilations = [0]", "refine_dilations entry at least 1"),
+])
+def test_the_preset_refuses_an_unknown_loss_or_refiner(tmp_path: Path, line: str, message: str) -> None:
+    text = load_denoiser_preset("diffgmm-16k").path.read_text().replace("[model]\n", f"[model]\n{line}\n", 1)
+    (tmp_path / "bad.toml").write_text(text)
+    with pytest.raises(ValueError, match=message):
+        load_denoiser_preset(tmp_path / "bad.toml")
