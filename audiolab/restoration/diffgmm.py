@@ -46,6 +46,7 @@ class DiffGMMSettings:
     nll_weight: float = 0.02
     spectral_weight: float = 1.0
     spectral_loss: str = "log"  # "log": multi-resolution log spectra; "compressed": power-law compressed spectra
+    shifts: int = 1  # inference: estimates averaged over this many frame-grid offsets (cycle spinning; 1: none)
     refine_channels: int = 0  # width of the time-frequency refiner over the U-Net's output (0: none)
     refine_dilations: tuple[int, ...] = (1, 2, 4)  # its layers' dilations along frequency
 
@@ -142,8 +143,22 @@ class DiffGMMDenoiser(nn.Module):
         x = noisy
         for _ in range(iterations):
             check_stop()
-            x, mixture, _ = self.step(x)
+            x, mixture = self.shift_averaged_step(x)
             yield x, mixture
+
+    def shift_averaged_step(self, wave: torch.Tensor) -> tuple[torch.Tensor, NoiseMixture]:
+        """`step` averaged over `shifts` offsets of the frame grid (hop·i/shifts samples), and the unshifted mixture.
+
+        Cycle spinning (Coifman & Donoho 1995, "Translation-invariant de-noising"): a frame-wise estimate's
+        errors depend on where the frames fall (an MDCT gain leaves time-domain aliasing at frame edges); the
+        average over offsets keeps what the offsets agree on and cancels part of what they do not."""
+        estimate, mixture, _ = self.step(wave)
+        shifts = self.settings.shifts
+        for index in range(1, shifts):
+            delay = index * self.settings.hop // shifts
+            shifted, _, _ = self.step(nn.functional.pad(wave, (delay, 0)))
+            estimate = estimate + shifted[..., delay:]
+        return estimate / shifts, mixture
 
     def spectral_distance(self, estimate: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
         """The spectral term of the loss that the settings name (both losses at the same three STFT sizes)."""

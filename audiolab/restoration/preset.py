@@ -18,6 +18,7 @@ from audiolab.core.presets import (
 
 DENOISER_METHODS: tuple[str, ...] = ("diffgmm", "score")
 SPECTRAL_LOSSES: tuple[str, ...] = ("log", "compressed")  # DiffGMM's spectral loss term
+MAX_SHIFTS = 16  # DiffGMM's frame-grid offsets averaged at inference: each one is another network call
 
 
 @dataclass(frozen=True)
@@ -94,10 +95,12 @@ def load_denoiser_preset(name_or_path: str | Path) -> DenoiserPreset:
 
 
 def _check_diffgmm(settings: Any, path: Path) -> None:
-    """DiffGMM's own [model] keys: the spectral loss's name and the refiner's size."""
+    """DiffGMM's own [model] keys: the spectral loss's name, the inference shifts and the refiner's size."""
     if settings.spectral_loss not in SPECTRAL_LOSSES:
         raise ValueError(f"{path.name}: [model] spectral_loss must be one of {', '.join(SPECTRAL_LOSSES)}; "
                          f"got {settings.spectral_loss!r}.")
+    if not 1 <= settings.shifts <= MAX_SHIFTS:
+        raise ValueError(f"{path.name}: [model] shifts must be 1 (no averaging) to {MAX_SHIFTS}; got {settings.shifts}.")
     if settings.refine_channels < 0 or min(settings.refine_dilations, default=0) < 1:
         raise ValueError(f"{path.name}: [model] refine_channels must be 0 (no refiner) or more, and every "
                          f"refine_dilations entry at least 1 (and at least one entry).")

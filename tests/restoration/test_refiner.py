@@ -1,5 +1,6 @@
-"""DiffGMM's time-frequency refiner: a no-op at the start, grown into a trained checkpoint on resume, trainable,
-and read back by `eval denoise` from the checkpoint's own settings."""
+"""DiffGMM's additions to the paper's recipe: the time-frequency refiner (a no-op at the start, grown into a trained
+checkpoint on resume, trainable, read back by `eval denoise` from the checkpoint's own settings), the compressed
+spectral loss, and shift-averaged inference."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from audiolab.generation import synth
 from audiolab.restoration.diffgmm import DiffGMMDenoiser, DiffGMMSettings
 from audiolab.restoration.evaluate import restorer_with_checkpoint
 from audiolab.restoration.preset import DenoiserPreset, load_denoiser, load_denoiser_preset, save_denoiser
+from audiolab.restoration.restorer import Restorer
 
 SMALL = DiffGMMSettings(components=2, channels=(16, 16), bottleneck_dilations=(1,), hop=64)
 
@@ -105,9 +107,31 @@ def test_the_compressed_spectral_loss_is_zero_at_the_reference_and_weighs_quiet_
     ('spectral_loss = "mse"', "spectral_loss must be one of log, compressed"),
     ("refine_channels = -1", "refine_channels must be 0"),
     ("refine_dilations = [0]", "refine_dilations entry at least 1"),
+    ("shifts = 0", "shifts must be 1"),
+    ("shifts = 17", "shifts must be 1"),
 ])
 def test_the_preset_refuses_an_unknown_loss_or_refiner(tmp_path: Path, line: str, message: str) -> None:
     text = load_denoiser_preset("diffgmm-16k").path.read_text().replace("[model]\n", f"[model]\n{line}\n", 1)
     (tmp_path / "bad.toml").write_text(text)
     with pytest.raises(ValueError, match=message):
         load_denoiser_preset(tmp_path / "bad.toml")
+
+
+def test_shift_averaging_is_the_mean_of_the_offset_estimates_and_keeps_what_the_network_keeps(tmp_path: Path) -> None:
+    model = load_denoiser(_preset(SMALL, _saved(tmp_path, SMALL)))
+    noisy = torch.randn(2, 3001, generator=torch.Generator().manual_seed(6)) * 0.1
+    model.settings = replace(SMALL, shifts=2)
+    averaged = _restore(model, noisy)
+    delay = SMALL.hop // 2
+    with torch.no_grad():
+        expected = (model.step(noisy)[0] + model.step(torch.nn.functional.pad(noisy, (delay, 0)))[0][..., delay:]) / 2
+    assert averaged.shape == noisy.shape
+    torch.testing.assert_close(averaged, expected)
+    assert not torch.allclose(averaged, model.step(noisy)[0], atol=1e-4)  # the offset changes the estimate
+    identity = DiffGMMDenoiser(replace(SMALL, shifts=4)).eval()  # zero heads: every offset returns the input
+    torch.testing.assert_close(_restore(identity, noisy), noisy, atol=1e-6, rtol=0)
+    restorer = Restorer()
+    restorer.use("diffgmm", model)
+    result = restorer.restore(noisy[0].numpy(), "diffgmm")
+    assert result.audio.shape == (noisy.shape[1],)
+    assert "each averaged over 2 frame offsets" in result.description
