@@ -152,10 +152,16 @@ def evaluate_restoration(pairs: Sequence[Pair], methods: Sequence[str], task: st
     return [scores[m] for m in methods]
 
 
+NETWORK_SETTINGS: tuple[str, ...] = ("components", "hop", "channels", "bottleneck_dilations", "refine_channels",
+                                     "refine_dilations")  # what a DiffGMM checkpoint's weights fix
+
+
 def restorer_with_checkpoint(checkpoint: str | Path) -> tuple[Restorer, str]:
-    """A Restorer whose DiffGMM is the given checkpoint (its network's settings read from the checkpoint), and a row name."""
+    """A Restorer whose DiffGMM is the given checkpoint, and a row name.
+
+    The network is built as the checkpoint's own settings say; how it is run (iterations, frame offsets)
+    comes from the preset that trained it, as the app would run it, or `diffgmm-16k`'s if that is unknown."""
     import json
-    from dataclasses import fields
 
     from safetensors import safe_open
 
@@ -163,11 +169,16 @@ def restorer_with_checkpoint(checkpoint: str | Path) -> tuple[Restorer, str]:
 
     with safe_open(str(checkpoint), framework="pt") as handle:
         metadata = dict(handle.metadata() or {})
-    preset = load_denoiser_preset("diffgmm-16k")
+    try:
+        preset = load_denoiser_preset(metadata.get("preset", "diffgmm-16k"))
+    except ValueError:
+        preset = None
+    if preset is None or preset.method != "diffgmm":
+        preset = load_denoiser_preset("diffgmm-16k")
     stored = json.loads(metadata.get("settings", "{}"))
-    known = {f.name for f in fields(preset.settings)}
     settings = replace(preset.settings, **{k: tuple(v) if isinstance(v, list) else v
-                                           for k, v in stored.items() if k in known})
+                                           for k, v in stored.items() if k in NETWORK_SETTINGS})
     restorer = Restorer()
     restorer.use("diffgmm", load_denoiser(replace(preset, settings=settings), Path(checkpoint)))
-    return restorer, f"K={settings.components} ({metadata.get('steps', '?')} steps)"
+    offsets = f", {settings.shifts} frame offsets" if settings.shifts > 1 else ""
+    return restorer, f"K={settings.components} ({metadata.get('steps', '?')} steps{offsets})"

@@ -74,15 +74,24 @@ def test_the_refiner_learns_a_per_bin_correction() -> None:
     assert model.refiner.head.weight.abs().max() > 0  # the zero-initialised head has started to correct
 
 
-def test_eval_reads_the_network_from_the_checkpoints_settings(tmp_path: Path) -> None:
-    """`eval denoise --diffgmm-checkpoints` builds the network the checkpoint was trained as, refiner included."""
-    grown = replace(SMALL, refine_channels=8, refine_dilations=(1, 3))
+def test_eval_builds_the_checkpoints_network_and_runs_it_as_its_preset_does(tmp_path: Path) -> None:
+    """`eval denoise --diffgmm-checkpoints` builds the network the checkpoint was trained as, refiner included, and
+    runs it as the app runs the preset that trained it (iterations, frame offsets)."""
+    grown = replace(SMALL, refine_channels=8, refine_dilations=(1, 3), shifts=1, iterations=1)
     checkpoint = _saved(tmp_path, grown)
-    restorer, label = restorer_with_checkpoint(checkpoint)
+    restorer, label = restorer_with_checkpoint(checkpoint)  # no preset named: diffgmm-16k's way of running it
     model = restorer.model("diffgmm")
-    assert model.settings == grown and "K=2" in label
+    assert model.settings == replace(grown, iterations=load_denoiser_preset("diffgmm-16k").settings.iterations)
+    assert label == "K=2 (10 of 10 steps)"
     noisy = torch.randn(1, 4000, generator=torch.Generator().manual_seed(4)) * 0.1
     torch.testing.assert_close(_restore(model, noisy), _restore(load_denoiser(_preset(grown, checkpoint)), noisy))
+    # trained under the shipped speech preset: its network from the file, its offsets from the preset
+    named = save_denoiser(tmp_path / "named.safetensors", model,
+                          {"preset": "diffgmm-speech-16k", "steps": "7 of 7", "settings": json.dumps(asdict(grown))})
+    restorer, label = restorer_with_checkpoint(named)
+    speech = load_denoiser_preset("diffgmm-speech-16k").settings
+    assert restorer.model("diffgmm").settings.shifts == speech.shifts > 1
+    assert restorer.model("diffgmm").settings.channels == grown.channels and f"{speech.shifts} frame offsets" in label
 
 
 def test_the_compressed_spectral_loss_is_zero_at_the_reference_and_weighs_quiet_bins_less() -> None:
