@@ -10,9 +10,11 @@ noise estimate there is subtracting it on the waveform, and the network runs at 
 instead of 16 000 samples/s. Beside the coefficients it sees the log power of an STFT on the same
 frame grid, a phase-free energy estimate. The mixture is per coefficient; its means are gains on the noisy
 coefficient (μ_k = g_k·y), which makes the estimate scale-equivariant, and its scales are
-proportional to |y|. Training: L1 on the waveform and on multi-resolution log (or compressed) spectra after each
-iteration (the paper's L1), plus a small negative log-likelihood of the true noise under the
-mixture so that its weights and variances describe the noise rather than only its mean.
+proportional to |y|. Training: L1 on the waveform and on multi-resolution log spectra after each
+iteration (the paper's L1; or a squared error of compressed spectra, `spectral_loss`), plus a small
+negative log-likelihood of the true noise under the mixture so that its weights and variances
+describe the noise rather than only its mean. An optional refiner (`audiolab.restoration.refiner`)
+corrects the heads' output per coefficient, and inference can average over frame offsets (`shifts`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from torch import nn
 from audiolab.core.losses import compressed_spectral_loss, multi_resolution_stft_loss
 from audiolab.core.mdct import MDCT
 from audiolab.core.stopping import check_stop
-from audiolab.restoration.refiner import FrequencyRefiner
+from audiolab.restoration.refiner import TimeFrequencyRefiner
 from audiolab.restoration.unet1d import UNet1d
 
 SCALE_FLOOR = 1e-4  # RMS below this is digital silence: normalising by it would only amplify dither
@@ -91,7 +93,7 @@ class DiffGMMDenoiser(nn.Module):
         self.mdct = MDCT(settings.hop)
         k, hop = settings.components, settings.hop
         self.net = UNet1d(3 * hop, 3 * k * hop, settings.channels, settings.bottleneck_dilations)
-        self.refiner = FrequencyRefiner(3 * k + 2, 3 * k, settings.refine_channels, settings.refine_dilations) \
+        self.refiner = TimeFrequencyRefiner(3 * k + 2, 3 * k, settings.refine_channels, settings.refine_dilations) \
             if settings.refine_channels else None
         self.register_buffer("stft_window", torch.hann_window(2 * hop), persistent=False)
         # zero-initialised heads: uniform weights, zero means — the untrained model returns its input
@@ -137,23 +139,25 @@ class DiffGMMDenoiser(nn.Module):
         cleaned = (coefficients - mixture.mean()) * scale
         return self.mdct.inverse(cleaned, wave.shape[-1]), mixture, scale
 
-    def iterate(self, noisy: torch.Tensor, iterations: int | None = None) -> Iterator[tuple[torch.Tensor, NoiseMixture]]:
-        """Yield (estimate, mixture fitted to that iteration's input) after each of `iterations` steps."""
+    def iterate(self, noisy: torch.Tensor, iterations: int | None = None,
+                shifts: int | None = None) -> Iterator[tuple[torch.Tensor, NoiseMixture]]:
+        """Yield (estimate, mixture fitted to that iteration's input) after each of `iterations` steps,
+        each averaged over `shifts` frame offsets (both the settings' unless given)."""
         iterations = self.settings.iterations if iterations is None else iterations
         x = noisy
         for _ in range(iterations):
             check_stop()
-            x, mixture = self.shift_averaged_step(x)
+            x, mixture = self.shift_averaged_step(x, shifts)
             yield x, mixture
 
-    def shift_averaged_step(self, wave: torch.Tensor) -> tuple[torch.Tensor, NoiseMixture]:
+    def shift_averaged_step(self, wave: torch.Tensor, shifts: int | None = None) -> tuple[torch.Tensor, NoiseMixture]:
         """`step` averaged over `shifts` offsets of the frame grid (hop·i/shifts samples), and the unshifted mixture.
 
         Cycle spinning (Coifman & Donoho 1995, "Translation-invariant de-noising"): a frame-wise estimate's
         errors depend on where the frames fall (an MDCT gain leaves time-domain aliasing at frame edges); the
         average over offsets keeps what the offsets agree on and cancels part of what they do not."""
         estimate, mixture, _ = self.step(wave)
-        shifts = self.settings.shifts
+        shifts = self.settings.shifts if shifts is None else shifts
         for index in range(1, shifts):
             delay = index * self.settings.hop // shifts
             shifted, _, _ = self.step(nn.functional.pad(wave, (delay, 0)))
@@ -167,7 +171,7 @@ class DiffGMMDenoiser(nn.Module):
         return multi_resolution_stft_loss(estimate, reference)
 
     def loss(self, clean: torch.Tensor, noisy: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        """L1 (waveform + multi-resolution log spectra) after each unrolled iteration, plus the mixture NLL."""
+        """L1 on the waveform plus the spectral term (`spectral_distance`) after each unrolled iteration, plus the mixture NLL."""
         unit = self.input_scale(noisy).reshape(-1, 1)
         x = noisy
         l1 = spectral = nll = clean.new_zeros(())

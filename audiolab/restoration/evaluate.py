@@ -165,19 +165,21 @@ def restorer_with_checkpoint(checkpoint: str | Path) -> tuple[Restorer, str]:
 
     from safetensors import safe_open
 
+    from audiolab.restoration.diffgmm import DiffGMMSettings
     from audiolab.restoration.preset import load_denoiser, load_denoiser_preset
 
     with safe_open(str(checkpoint), framework="pt") as handle:
         metadata = dict(handle.metadata() or {})
     try:
         preset = load_denoiser_preset(metadata.get("preset", "diffgmm-16k"))
-    except ValueError:
+    except (ValueError, OSError):  # not a preset of this checkout (OSError: a name no file system takes)
         preset = None
     if preset is None or preset.method != "diffgmm":
         preset = load_denoiser_preset("diffgmm-16k")
     stored = json.loads(metadata.get("settings", "{}"))
-    settings = replace(preset.settings, **{k: tuple(v) if isinstance(v, list) else v
-                                           for k, v in stored.items() if k in NETWORK_SETTINGS})
+    defaults = DiffGMMSettings()  # a key the checkpoint lacks predates it: the checkpoint was made without that part
+    network = {k: stored.get(k, getattr(defaults, k)) for k in NETWORK_SETTINGS}
+    settings = replace(preset.settings, **{k: tuple(v) if isinstance(v, list) else v for k, v in network.items()})
     restorer = Restorer()
     restorer.use("diffgmm", load_denoiser(replace(preset, settings=settings), Path(checkpoint)))
     offsets = f", {settings.shifts} frame offsets" if settings.shifts > 1 else ""

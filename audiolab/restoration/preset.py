@@ -101,9 +101,13 @@ def _check_diffgmm(settings: Any, path: Path) -> None:
                          f"got {settings.spectral_loss!r}.")
     if not 1 <= settings.shifts <= MAX_SHIFTS:
         raise ValueError(f"{path.name}: [model] shifts must be 1 (no averaging) to {MAX_SHIFTS}; got {settings.shifts}.")
-    if settings.refine_channels < 0 or min(settings.refine_dilations, default=0) < 1:
+    if not 1 <= settings.shifts <= settings.hop:
+        raise ValueError(f"{path.name}: [model] shifts must be at most hop ({settings.hop}); got {settings.shifts}.")
+    dilations = settings.refine_dilations
+    if (settings.refine_channels < 0 or not dilations
+            or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in dilations)):
         raise ValueError(f"{path.name}: [model] refine_channels must be 0 (no refiner) or more, and every "
-                         f"refine_dilations entry at least 1 (and at least one entry).")
+                         f"refine_dilations entry a whole number at least 1 (and at least one entry).")
 
 
 def save_denoiser(path: Path, model: torch.nn.Module, metadata: dict[str, str]) -> Path:
@@ -130,10 +134,14 @@ def load_denoiser(preset: DenoiserPreset, checkpoint: Path | None = None, grow: 
     tensors, metadata = read_checkpoint(
         checkpoint, "Denoiser", preset.training.command or f"python -m audiolab train denoiser --preset {preset.name}")
     model = build_denoiser(preset)
-    if grow:
-        fresh = {k: v for k, v in model.state_dict().items() if k not in tensors and k.startswith(GROWABLE_PREFIXES)}
+    grown: list[str] = []
+    if grow:  # a part is grown only whole: a checkpoint with some of its weights is a mismatch, not a growth
+        grown = [p for p in GROWABLE_PREFIXES if not any(k.startswith(p) for k in tensors)]
+        fresh = {k: v for k, v in model.state_dict().items() if k.startswith(tuple(grown))}
+        grown = [p.rstrip(".") for p in grown if any(k.startswith(p) for k in fresh)]
         tensors = {**fresh, **tensors}
     load_weights(model, tensors, checkpoint, preset.path, "Denoiser")
+    model.grown = grown  # the parts that start fresh, for the training log
     model.eval()
     model.metadata = metadata
     return model

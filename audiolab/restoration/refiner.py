@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 
-class FrequencyRefiner(nn.Module):
+class TimeFrequencyRefiner(nn.Module):
     """(batch, in_planes, bins, frames) -> (batch, out_planes, bins, frames), a residual correction."""
 
     def __init__(self, in_planes: int, out_planes: int, channels: int, dilations: Sequence[int] = (1, 2, 4)) -> None:

@@ -60,8 +60,8 @@ class DenoiserTrainReport:
 def restore_for_validation(model: torch.nn.Module, noisy: torch.Tensor) -> torch.Tensor:
     """The default restoration of a (1, samples) batch by either kind of model."""
     with torch.no_grad():
-        if hasattr(model, "iterate"):
-            return list(model.iterate(noisy))[-1][0]
+        if hasattr(model, "iterate"):  # one frame offset: validation figures stay comparable across runs
+            return list(model.iterate(noisy, shifts=1))[-1][0]
         return list(model.denoise_iter(noisy))[-1][1]
 
 
@@ -138,9 +138,8 @@ def _denoiser_model(preset: DenoiserPreset, out: Path, resume: bool, stream: Noi
         model = load_denoiser(preset, out, grow=True)
         previous_steps = int(model.metadata.get("steps", "0").split()[0])
         log(f"resuming from {out} after {previous_steps} steps")
-        trained_with = json.loads(model.metadata.get("settings", "{}"))
-        if getattr(model, "refiner", None) is not None and not trained_with.get("refine_channels", 0):
-            log("growing: the preset adds a time-frequency refiner; it starts at zero output")
+        if model.grown:
+            log(f"growing: the preset adds {', '.join(model.grown)}, which starts with zero output")
     else:
         model = build_denoiser(preset)
         if preset.method == "score":  # band levels of clean speech, measured once

@@ -5,6 +5,7 @@ spectral loss, and shift-averaged inference."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -51,10 +52,15 @@ def test_a_grown_checkpoint_keeps_its_output_and_only_growth_is_allowed(tmp_path
     estimate = _restore(after, noisy)
     assert not torch.allclose(estimate, noisy, atol=1e-3)  # the network does something ...
     torch.testing.assert_close(estimate, _restore(before, noisy), atol=1e-6, rtol=0)  # ... and the refiner nothing yet
+    assert after.grown == ["refiner"] and before.grown == []
     # growing adds parts; it never drops them: a refined checkpoint does not load into a preset without one
     refined = _saved(tmp_path, grown)
     with pytest.raises(ValueError, match="does not match"):
         load_denoiser(_preset(SMALL, refined), grow=True)
+    # and it grows a part only whole: a refiner with a layer more than the checkpoint's is a mismatch
+    with pytest.raises(ValueError, match="does not match"):
+        load_denoiser(_preset(replace(grown, refine_dilations=(1, 2, 4, 8)), refined), grow=True)
+    assert load_denoiser(_preset(grown, refined), grow=True).grown == []
 
 
 def test_the_refiner_learns_a_per_bin_correction() -> None:
@@ -92,6 +98,12 @@ def test_eval_builds_the_checkpoints_network_and_runs_it_as_its_preset_does(tmp_
     speech = load_denoiser_preset("diffgmm-speech-16k").settings
     assert restorer.model("diffgmm").settings.shifts == speech.shifts > 1
     assert restorer.model("diffgmm").settings.channels == grown.channels and f"{speech.shifts} frame offsets" in label
+    # a checkpoint from before the refiner, trained under the same preset: built without one, as it was made
+    stored = {k: v for k, v in asdict(SMALL).items() if not k.startswith("refine")}
+    old = save_denoiser(tmp_path / "old.safetensors", DiffGMMDenoiser(SMALL),
+                        {"preset": "diffgmm-speech-16k", "steps": "5 of 5", "settings": json.dumps(stored)})
+    restorer, _ = restorer_with_checkpoint(old)
+    assert restorer.model("diffgmm").refiner is None and restorer.model("diffgmm").settings.shifts == speech.shifts
 
 
 def test_the_compressed_spectral_loss_is_zero_at_the_reference_and_weighs_quiet_bins_less() -> None:
@@ -106,7 +118,8 @@ def test_the_compressed_spectral_loss_is_zero_at_the_reference_and_weighs_quiet_
         return (loss(speech + quiet, speech) / loss(speech + 100 * quiet, speech)).item()
 
     ratio_log, ratio_compressed = ratio(multi_resolution_stft_loss), ratio(compressed_spectral_loss)
-    assert ratio_compressed < 0.1 < ratio_log
+    ratio_uncompressed = ratio(lambda a, b: compressed_spectral_loss(a, b, power=1.0))
+    assert ratio_uncompressed < ratio_compressed < 0.1 < ratio_log  # the exponent sets how much quiet bins count
     model = DiffGMMDenoiser(replace(SMALL, spectral_loss="compressed"))
     loss, parts = model.loss(speech, speech + 10 * quiet)
     assert torch.isfinite(loss) and parts["spectral"] > 0
@@ -115,12 +128,17 @@ def test_the_compressed_spectral_loss_is_zero_at_the_reference_and_weighs_quiet_
 @pytest.mark.parametrize(("line", "message"), [
     ('spectral_loss = "mse"', "spectral_loss must be one of log, compressed"),
     ("refine_channels = -1", "refine_channels must be 0"),
-    ("refine_dilations = [0]", "refine_dilations entry at least 1"),
+    ("refine_dilations = [0]", "refine_dilations entry a whole number at least 1"),
     ("shifts = 0", "shifts must be 1"),
     ("shifts = 17", "shifts must be 1"),
+    ("hop = 8\nshifts = 9", "shifts must be at most hop"),
+    ("refine_dilations = [1.5]", "refine_dilations entry a whole number"),
 ])
 def test_the_preset_refuses_an_unknown_loss_or_refiner(tmp_path: Path, line: str, message: str) -> None:
-    text = load_denoiser_preset("diffgmm-16k").path.read_text().replace("[model]\n", f"[model]\n{line}\n", 1)
+    text = load_denoiser_preset("diffgmm-16k").path.read_text()
+    if line.startswith("hop = "):  # a smaller hop replaces the preset's own
+        text = re.sub(r"(?m)^hop = .*$", "", text)
+    text = text.replace("[model]\n", f"[model]\n{line}\n", 1)
     (tmp_path / "bad.toml").write_text(text)
     with pytest.raises(ValueError, match=message):
         load_denoiser_preset(tmp_path / "bad.toml")
