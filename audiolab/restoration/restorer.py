@@ -245,8 +245,9 @@ class Restorer:
         trajectory = [("noisy input", audio)] + [(f"iteration {i + 1}/{iterations}", w) for i, w in enumerate(waves)]
         k, shifts = model.settings.components, model.settings.shifts
         averaged = f", each averaged over {shifts} frame offsets" if shifts > 1 else ""
-        return Restoration(waves[-1], f"DiffGMM, K = {k} mixture components, {iterations} iterations of x ← x − E[n | x]"
-                           f"{averaged}.", trajectory, mixture=mixtures[0] if mixtures else None)
+        times = f"{iterations} iteration{'s' if iterations != 1 else ''}"
+        return Restoration(waves[-1], f"DiffGMM, K = {k} mixture components, {times} of x ← x − E[n | x]{averaged}.",
+                           trajectory, mixture=mixtures[0] if mixtures else None)
 
     def _conditional(self, audio: np.ndarray, steps: int | None, strength: float | None, seed: int,
                      progress: bool) -> Restoration:

@@ -161,4 +161,5 @@ def test_shift_averaging_is_the_mean_of_the_offset_estimates_and_keeps_what_the_
     restorer.use("diffgmm", model)
     result = restorer.restore(noisy[0].numpy(), "diffgmm")
     assert result.audio.shape == (noisy.shape[1],)
-    assert "each averaged over 2 frame offsets" in result.description
+    assert "2 iterations of x ← x − E[n | x], each averaged over 2 frame offsets." in result.description
+    assert "1 iteration of x" in restorer.restore(noisy[0].numpy(), "diffgmm", steps=1).description
