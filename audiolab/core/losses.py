@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 
 STFT_RESOLUTIONS: tuple[tuple[int, int], ...] = ((512, 128), (1024, 256), (256, 64))
+
+
+def _spectra(estimate: torch.Tensor, reference: torch.Tensor,
+             resolutions: tuple[tuple[int, int], ...]) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The complex STFTs (Hann window) of both signals at each (n_fft, hop) in turn."""
+    for n_fft, hop in resolutions:
+        window = torch.hann_window(n_fft, device=estimate.device)
+        yield (torch.stft(estimate, n_fft, hop, window=window, return_complex=True),
+               torch.stft(reference, n_fft, hop, window=window, return_complex=True))
 
 
 def multi_resolution_stft_loss(estimate: torch.Tensor, reference: torch.Tensor,
@@ -15,10 +26,8 @@ def multi_resolution_stft_loss(estimate: torch.Tensor, reference: torch.Tensor,
     time–frequency trade-offs) where a sample-wise L1 mostly rewards getting the phase right.
     """
     total = estimate.new_zeros(())
-    for n_fft, hop in resolutions:
-        window = torch.hann_window(n_fft, device=estimate.device)
-        est = torch.stft(estimate, n_fft, hop, window=window, return_complex=True).abs().clamp_min(1e-7)
-        ref = torch.stft(reference, n_fft, hop, window=window, return_complex=True).abs().clamp_min(1e-7)
+    for est, ref in _spectra(estimate, reference, resolutions):
+        est, ref = est.abs().clamp_min(1e-7), ref.abs().clamp_min(1e-7)
         convergence = torch.linalg.norm(ref - est, dim=(-2, -1)) / torch.linalg.norm(ref, dim=(-2, -1)).clamp_min(1e-7)
         total = total + convergence.mean() + (est.log() - ref.log()).abs().mean()
     return total / len(resolutions)
@@ -35,10 +44,7 @@ def compressed_spectral_loss(estimate: torch.Tensor, reference: torch.Tensor, po
     term keeps the phase honest. That balance measured best there on PESQ among the losses compared.
     """
     total = estimate.new_zeros(())
-    for n_fft, hop in resolutions:
-        window = torch.hann_window(n_fft, device=estimate.device)
-        est = torch.stft(estimate, n_fft, hop, window=window, return_complex=True)
-        ref = torch.stft(reference, n_fft, hop, window=window, return_complex=True)
+    for est, ref in _spectra(estimate, reference, resolutions):
         est_mag, ref_mag = est.abs().clamp_min(1e-7), ref.abs().clamp_min(1e-7)
         est_c, ref_c = est_mag**power, ref_mag**power
         magnitude = (est_c - ref_c).pow(2).mean()

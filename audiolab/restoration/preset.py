@@ -101,7 +101,7 @@ def _check_diffgmm(settings: Any, path: Path) -> None:
                          f"got {settings.spectral_loss!r}.")
     if not 1 <= settings.shifts <= MAX_SHIFTS:
         raise ValueError(f"{path.name}: [model] shifts must be 1 (no averaging) to {MAX_SHIFTS}; got {settings.shifts}.")
-    if not 1 <= settings.shifts <= settings.hop:
+    if settings.shifts > settings.hop:
         raise ValueError(f"{path.name}: [model] shifts must be at most hop ({settings.hop}); got {settings.shifts}.")
     dilations = settings.refine_dilations
     if (settings.refine_channels < 0 or not dilations
@@ -134,14 +134,14 @@ def load_denoiser(preset: DenoiserPreset, checkpoint: Path | None = None, grow: 
     tensors, metadata = read_checkpoint(
         checkpoint, "Denoiser", preset.training.command or f"python -m audiolab train denoiser --preset {preset.name}")
     model = build_denoiser(preset)
-    grown: list[str] = []
+    grown: tuple[str, ...] = ()
     if grow:  # a part is grown only whole: a checkpoint with some of its weights is a mismatch, not a growth
-        grown = [p for p in GROWABLE_PREFIXES if not any(k.startswith(p) for k in tensors)]
-        fresh = {k: v for k, v in model.state_dict().items() if k.startswith(tuple(grown))}
-        grown = [p.rstrip(".") for p in grown if any(k.startswith(p) for k in fresh)]
-        tensors = {**fresh, **tensors}
+        state = model.state_dict()
+        grown = tuple(p for p in GROWABLE_PREFIXES
+                      if any(k.startswith(p) for k in state) and not any(k.startswith(p) for k in tensors))
+        tensors = {**{k: v for k, v in state.items() if k.startswith(grown)}, **tensors}
     load_weights(model, tensors, checkpoint, preset.path, "Denoiser")
-    model.grown = grown  # the parts that start fresh, for the training log
+    model.grown = [p.rstrip(".") for p in grown]  # the parts that start fresh, for the training log
     model.eval()
     model.metadata = metadata
     return model

@@ -9,7 +9,6 @@ import re
 from dataclasses import asdict, replace
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
@@ -18,6 +17,7 @@ from audiolab.restoration.diffgmm import DiffGMMDenoiser, DiffGMMSettings
 from audiolab.restoration.evaluate import restorer_with_checkpoint
 from audiolab.restoration.preset import DenoiserPreset, load_denoiser, load_denoiser_preset, save_denoiser
 from audiolab.restoration.restorer import Restorer
+from tests.restoration.fitting import fit_briefly
 
 SMALL = DiffGMMSettings(components=2, channels=(16, 16), bottleneck_dilations=(1,), hop=64)
 
@@ -66,16 +66,7 @@ def test_a_grown_checkpoint_keeps_its_output_and_only_growth_is_allowed(tmp_path
 def test_the_refiner_learns_a_per_bin_correction() -> None:
     torch.manual_seed(0)
     model = DiffGMMDenoiser(replace(SMALL, refine_channels=8, train_iterations=1))
-    clean = torch.from_numpy(np.stack([synth.synthesize("whistle", seed=s, seconds=0.5) for s in range(2)]))
-    noisy = clean + 0.2 * torch.randn(clean.shape, generator=torch.Generator().manual_seed(1))
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    losses = []
-    for _ in range(20):
-        loss, _ = model.loss(clean, noisy)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+    losses, _ = fit_briefly(model, 20)
     assert losses[-1] < losses[0]
     assert model.refiner.head.weight.abs().max() > 0  # the zero-initialised head has started to correct
 

@@ -32,6 +32,7 @@ from audiolab.restoration.score import (
     measurement_error,
 )
 from audiolab.restoration.tts import espeak_available, speak
+from tests.restoration.fitting import fit_briefly
 
 RATE = 16_000
 SMALL = dict(channels=(16, 16), bottleneck_dilations=(1,))
@@ -102,16 +103,7 @@ def test_the_untrained_diffgmm_is_the_identity_and_its_loss_trains() -> None:
     noisy = torch.randn(1, 8000) * 0.1
     estimate, _ = next(model.iterate(noisy, 1))
     torch.testing.assert_close(estimate, noisy, atol=1e-6, rtol=0)
-    clean = torch.from_numpy(np.stack([synth.synthesize("whistle", seed=s, seconds=0.5) for s in range(2)]))
-    noisy = clean + 0.2 * torch.randn(clean.shape, generator=torch.Generator().manual_seed(1))
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    losses = []
-    for _ in range(25):
-        loss, parts = model.loss(clean, noisy)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+    losses, parts = fit_briefly(model, 25)
     assert losses[-1] < losses[0] and set(parts) == {"l1", "spectral", "nll"}
 
 
