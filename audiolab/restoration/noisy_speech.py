@@ -5,7 +5,9 @@ noise from folders of real noise, from chosen ESC-50 classes (rain, wind, engine
 …), from babble of the training speech (3–8 talkers, alone or over a real noise), from one or two
 competing talkers quieter than the target (a conversation at the next table), and from procedural
 generators: coloured noise with a random spectral slope, mains hum, babble, and the procedural rain
-and wind. Every pair is drawn fresh, so the model never sees the same mixture twice.
+and wind. Shares of the mixtures pass through a recording chain (`acoustics`): the noise through a random
+equaliser, the speech or the noise in a random room, the mixture clipped. Every pair is drawn fresh, so the
+model never sees the same mixture twice.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import numpy as np
 from audiolab.core.audio import load_audio
 from audiolab.core.corpus import AudioSource
 from audiolab.generation import synth
+from audiolab.restoration.acoustics import random_colouring, reverberate, room_impulse_response
+from audiolab.restoration.degradations import degrade
 
 PROCEDURAL_NOISES: tuple[str, ...] = ("coloured", "hum", "babble", "rain", "wind")
 
@@ -102,13 +106,18 @@ class NoisySpeechStream:
     babble_share: float = 0.0
     competing_share: float = 0.0
     competing_snr_db: tuple[float, float] = (2.0, 20.0)  # the target stays the loudest talker
+    colouring_share: float = 0.0  # noises through a random equaliser
+    reverb_share: float = 0.0  # speech in a room, and (drawn apart) noise in a room
+    clipping_share: float = 0.0  # mixtures clipped at 50-95 % of their peak
+    clipping_fraction: tuple[float, float] = (0.5, 0.95)
 
     def __post_init__(self) -> None:
         if not self.speech:
             raise ValueError("Give at least one folder of clean speech (or synthetic speech).")
         if not self.noise and self.procedural_share <= 0:
             raise ValueError("Give at least one folder of noise, or a procedural share above zero.")
-        for name in ("procedural_share", "babble_share", "competing_share"):
+        for name in ("procedural_share", "babble_share", "competing_share", "colouring_share", "reverb_share",
+                     "clipping_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} is a share of the training mixtures: give a number from 0 to 1.")
 
@@ -163,10 +172,29 @@ class NoisySpeechStream:
             noise = noise + other.crop(samples, rng, (-30.0, -30.0)) * float(rng.uniform(0.2, 1.0))
         return noise
 
+    def recording_chain(self, clean: np.ndarray, noise: np.ndarray,
+                        rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """The speech and the noise each in its own random room, and the noise coloured. The target keeps
+        its room: the task is denoising, and a reverberant talker should come out as one, not be thinned."""
+        if self.reverb_share > 0:  # no draw at 0: earlier runs replay
+            if rng.random() < self.reverb_share:
+                clean = reverberate(clean, room_impulse_response(rng, self.sample_rate))
+            if rng.random() < self.reverb_share:
+                noise = reverberate(noise, room_impulse_response(rng, self.sample_rate))
+        if self.colouring_share > 0 and rng.random() < self.colouring_share:
+            noise = random_colouring(noise, rng, self.sample_rate)
+        return clean, noise
+
     def pair(self, samples: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """(clean target, noisy input); a clipped mixture keeps its unclipped speech as the target."""
         clean = self.speech[int(rng.integers(len(self.speech)))].crop(samples, rng, self.level_dbfs)
         noise, snr_range = self.noise_and_snr_range(samples, rng)
-        return mix_at_snr_pair(clean, noise, float(rng.uniform(*snr_range)))
+        clean, noise = self.recording_chain(clean, noise, rng)
+        clean, noisy = mix_at_snr_pair(clean, noise, float(rng.uniform(*snr_range)))
+        if self.clipping_share > 0 and rng.random() < self.clipping_share:
+            fraction = float(rng.uniform(*self.clipping_fraction))
+            noisy = degrade("declip", noisy, self.sample_rate, clip_fraction=fraction)
+        return clean, noisy
 
     def batch(self, size: int, samples: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         pairs = [self.pair(samples, rng) for _ in range(size)]

@@ -117,7 +117,9 @@ def _denoiser_data(preset: DenoiserPreset, inputs: _DenoiserInputs,
     stream = NoisySpeechStream(speech_set, noise_set, rate, (training.snr_low_db, training.snr_high_db),
                                procedural_share=training.procedural_share, babble_share=training.babble_share,
                                competing_share=training.competing_share,
-                               competing_snr_db=(training.competing_snr_low_db, training.snr_high_db))
+                               competing_snr_db=(training.competing_snr_low_db, training.snr_high_db),
+                               colouring_share=training.colouring_share, reverb_share=training.reverb_share,
+                               clipping_share=training.clipping_share)
     for source in speech_set + noise_set:
         log(f"data: {source.name}: {len(source.clips)} clips, {source.seconds / rate / 60:.1f} min")
     held_speech = [AudioSource.from_folder(folder, rate) for folder in inputs.val_speech]

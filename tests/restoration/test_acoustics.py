@@ -1,0 +1,113 @@
+"""The recording chain of the training mixtures: random colouring, rooms, and clipping in the stream."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from audiolab.core.corpus import AudioSource
+from audiolab.restoration.acoustics import EQ_KNOTS_HZ, random_colouring, reverberate, room_impulse_response
+from audiolab.restoration.noisy_speech import NoisySpeechStream, coloured_noise
+
+RATE = 16_000
+
+
+def octave_powers_db(signal: np.ndarray) -> np.ndarray:
+    """Power in dB in the octave around each equaliser knot from 125 Hz to 4 kHz."""
+    power = np.abs(np.fft.rfft(signal.astype(np.float64))) ** 2
+    frequency = np.fft.rfftfreq(signal.size, 1 / RATE)
+    bands = [(knot / np.sqrt(2), knot * np.sqrt(2)) for knot in EQ_KNOTS_HZ[1:-1]]
+    return np.array([10 * np.log10(power[(frequency >= lo) & (frequency < hi)].sum()) for lo, hi in bands])
+
+
+def test_random_colouring_reshapes_the_spectrum_within_its_gain_range() -> None:
+    """White noise through the equaliser: every octave moves by at most ±12 dB relative to the others, the
+    shape changes from draw to draw, and the same seed gives the same curve."""
+    white = coloured_noise(4 * RATE, np.random.default_rng(0), 0.0)
+    before = octave_powers_db(white)
+    changes = []
+    for seed in range(4):
+        coloured = random_colouring(white, np.random.default_rng(seed), RATE)
+        assert coloured.shape == white.shape and coloured.dtype == np.float32
+        change = octave_powers_db(coloured) - before
+        assert change.max() <= 12.5 and change.min() >= -12.5
+        changes.append(change)
+    assert np.ptp(changes[0]) > 3.0  # a real colouring, not a flat gain
+    assert not np.allclose(changes[0], changes[1], atol=1.0)
+    np.testing.assert_allclose(random_colouring(white, np.random.default_rng(3), RATE),
+                               random_colouring(white, np.random.default_rng(3), RATE))
+
+
+def test_room_impulse_response_decays_by_60_db_over_its_rt60() -> None:
+    """The stochastic model: a unit direct path, then a tail whose Schroeder decay falls about 60 dB over the
+    drawn RT60 (here fixed at 0.5 s) and whose energy sits at the drawn direct-to-reverberant ratio."""
+    response = room_impulse_response(np.random.default_rng(0), RATE, rt60_s=(0.5, 0.5),
+                                     direct_to_reverberant_db=(6.0, 6.0))
+    assert response.size == RATE // 2 and response[0] == 1.0
+    tail = response[1:].astype(np.float64)
+    assert 10 * np.log10(1.0 / np.sum(tail**2)) == pytest.approx(6.0, abs=0.01)
+    schroeder_db = 10 * np.log10(np.cumsum(tail[::-1] ** 2)[::-1] / np.sum(tail**2))
+    # the line fitted to the decay from −5 to −25 dB, extended to −60 dB (ISO 3382's T20)
+    fit = (schroeder_db < -5) & (schroeder_db > -25)
+    slope = np.polyfit(np.arange(tail.size)[fit] / RATE, schroeder_db[fit], 1)[0]
+    assert -60 / slope == pytest.approx(0.5, rel=0.1)
+
+
+def test_reverberate_keeps_length_and_level_and_smears_in_time() -> None:
+    clicks = np.zeros(RATE, dtype=np.float32)
+    clicks[::4000] = 0.5
+    wet = reverberate(clicks, room_impulse_response(np.random.default_rng(1), RATE))
+    assert wet.shape == clicks.shape
+    assert np.sqrt(np.mean(wet.astype(np.float64) ** 2)) == pytest.approx(np.sqrt(np.mean(clicks**2.0)), rel=1e-4)
+    assert np.count_nonzero(np.abs(wet) > 1e-4) > 100 * np.count_nonzero(clicks)
+
+
+def tone_and_hiss() -> tuple[AudioSource, AudioSource]:
+    time = np.arange(2 * RATE) / RATE
+    speech = AudioSource("tones", [(0.3 * np.sin(2 * np.pi * 440 * time + s)).astype(np.float32) for s in range(3)])
+    hiss = AudioSource("hiss", [0.1 * coloured_noise(3 * RATE, np.random.default_rng(s), 0.0) for s in range(2)])
+    return speech, hiss
+
+
+def test_the_stream_clips_a_share_of_the_mixtures_and_keeps_the_speech_unclipped() -> None:
+    """With clipping_share = 1 the mixture is the unclipped one cut at the drawn fraction of its peak (flat
+    tops), and the target is the same unclipped speech."""
+    speech, hiss = tone_and_hiss()
+
+    def draw(**clipping: object) -> tuple[np.ndarray, np.ndarray]:
+        stream = NoisySpeechStream([speech], [hiss], RATE, snr_db=(10.0, 10.0), procedural_share=0.0, **clipping)
+        return stream.pair(RATE, np.random.default_rng(0))
+
+    clean, noisy = draw(clipping_share=1.0, clipping_fraction=(0.6, 0.6))
+    clean_unclipped, noisy_unclipped = draw()
+    np.testing.assert_array_equal(clean, clean_unclipped)
+    limit = 0.6 * np.abs(noisy_unclipped).max()
+    np.testing.assert_allclose(noisy, np.clip(noisy_unclipped, -limit, limit), atol=1e-7)
+    assert np.count_nonzero(np.abs(noisy) >= limit - 1e-7) > 50
+
+
+def test_the_stream_colours_noise_and_puts_speech_in_a_room_only_at_its_shares() -> None:
+    """With the shares at 1 the noise's octave balance moves and the tone's target gets a reverberant tail
+    (energy after the tone stops); at 0 neither happens, and the draws are the same as a stream without them."""
+    time = np.arange(RATE) / RATE
+    burst = np.where(time < 0.5, 0.3 * np.sin(2 * np.pi * 440 * time), 0.0).astype(np.float32)
+    speech = AudioSource("burst", [burst])
+    _, hiss = tone_and_hiss()
+
+    def draw(**shares: float) -> tuple[np.ndarray, np.ndarray]:
+        stream = NoisySpeechStream([speech], [hiss], RATE, snr_db=(10.0, 10.0), procedural_share=0.0, **shares)
+        return stream.pair(RATE, np.random.default_rng(0))
+
+    dry_clean, dry_noisy = draw()
+    plain_clean, plain_noisy = draw(colouring_share=0.0, reverb_share=0.0, clipping_share=0.0)
+    np.testing.assert_array_equal(dry_noisy, plain_noisy)
+    np.testing.assert_array_equal(dry_clean, plain_clean)
+    wet_clean, _ = draw(reverb_share=1.0)
+    after = slice(int(0.55 * RATE), int(0.6 * RATE))
+    assert np.abs(dry_clean[after]).max() == 0.0 and np.abs(wet_clean[after]).max() > 1e-3
+    coloured_clean, coloured_noisy = draw(colouring_share=1.0)
+    balance = octave_powers_db(coloured_noisy - coloured_clean) - octave_powers_db(dry_noisy - dry_clean)
+    assert np.ptp(balance) > 3.0
+    with pytest.raises(ValueError, match="from 0 to 1"):
+        NoisySpeechStream([speech], [hiss], RATE, reverb_share=2.0)
+
