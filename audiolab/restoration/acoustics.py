@@ -19,6 +19,8 @@ def random_colouring(signal: np.ndarray, rng: np.random.Generator, sample_rate: 
     """`signal` through a random smooth equaliser: a gain drawn from ±`gain_db` at each octave from
     62.5 Hz to 8 kHz, interpolated on a log-frequency axis. Noise heard through a wall, a car body or a
     cheap microphone is shaped this way; it moves the noise's energy into any band, speech's included."""
+    if signal.size == 0:
+        return signal.astype(np.float32)
     spectrum = np.fft.rfft(signal.astype(np.float64))
     frequency = np.fft.rfftfreq(signal.size, 1.0 / sample_rate)
     knots_db = rng.uniform(-gain_db, gain_db, size=len(EQ_KNOTS_HZ))
@@ -33,20 +35,21 @@ def room_impulse_response(rng: np.random.Generator, sample_rate: int,
     Gaussian noise under an exponential envelope that falls 60 dB in RT60 seconds, at a random
     direct-to-reverberant ratio. Unit energy at the direct path, so loudness is set by the caller."""
     rt60 = float(rng.uniform(*rt60_s))
-    length = int(rt60 * sample_rate)
+    length = max(int(rt60 * sample_rate), 2)
     time = np.arange(length) / sample_rate
-    tail = rng.standard_normal(length) * np.exp(-6.9078 * time / rt60)  # ln(1000) = 6.9078: −60 dB at RT60
-    tail[0] = 0.0
+    response = rng.standard_normal(length) * np.exp(-np.log(1000.0) * time / rt60)  # amplitude 1/1000: −60 dB
+    response[0] = 0.0
     ratio_db = float(rng.uniform(*direct_to_reverberant_db))
-    tail *= np.sqrt(10 ** (-ratio_db / 10) / max(float(np.sum(tail**2)), 1e-12))
-    tail[0] = 1.0
-    return tail.astype(np.float32)
+    response *= np.sqrt(10 ** (-ratio_db / 10) / max(float(np.sum(response**2)), 1e-12))
+    response[0] = 1.0  # the direct path
+    return response.astype(np.float32)
 
 
 def reverberate(signal: np.ndarray, impulse_response: np.ndarray) -> np.ndarray:
     """`signal` in the room, cut to its own length and brought back to its own RMS level."""
+    if signal.size == 0:
+        return signal.astype(np.float32)
     wet = fftconvolve(signal.astype(np.float64), impulse_response.astype(np.float64))[: signal.size]
     dry_rms = float(np.sqrt(np.mean(signal.astype(np.float64) ** 2)))
     wet_rms = float(np.sqrt(np.mean(wet**2)))
     return (wet * (dry_rms / wet_rms if wet_rms > 0 else 0.0)).astype(np.float32)
-

@@ -120,6 +120,10 @@ class NoisySpeechStream:
                      "clipping_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} is a share of the training mixtures: give a number from 0 to 1.")
+        low, high = self.clipping_fraction
+        if not 0.0 < low <= high <= 1.0:
+            raise ValueError(f"clipping_fraction {self.clipping_fraction} is a range of fractions of the peak: "
+                             "give 0 < low <= high <= 1.")
 
     def procedural_noise(self, samples: int, rng: np.random.Generator) -> np.ndarray:
         kind = str(rng.choice(PROCEDURAL_NOISES))

@@ -36,7 +36,7 @@ class DenoiserTraining:
     babble_share: float = 0.0  # share of noise that is babble of the training speech (drawn before the above)
     competing_share: float = 0.0  # share of mixtures with 1-2 competing talkers below the target (drawn first)
     competing_snr_low_db: float = 2.0  # their SNR range: the target stays the loudest talker
-    colouring_share: float = 0.0  # share of noises through a random equaliser (±12 dB per octave)
+    colouring_share: float = 0.0  # share of noises through a random equaliser (±12 dB at each octave)
     reverb_share: float = 0.0  # share of speech in a random room, and apart of noise in one
     clipping_share: float = 0.0  # share of mixtures clipped at 50-95 % of their peak
     snr_low_db: float = -5.0

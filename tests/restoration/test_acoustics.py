@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 from audiolab.core.corpus import AudioSource
 from audiolab.restoration.acoustics import EQ_KNOTS_HZ, random_colouring, reverberate, room_impulse_response
-from audiolab.restoration.noisy_speech import NoisySpeechStream, coloured_noise
+from audiolab.restoration.noisy_speech import NoisySpeechStream, coloured_noise, mix_at_snr_pair
 
 RATE = 16_000
 
@@ -21,21 +23,24 @@ def octave_powers_db(signal: np.ndarray) -> np.ndarray:
 
 
 def test_random_colouring_reshapes_the_spectrum_within_its_gain_range() -> None:
-    """White noise through the equaliser: every octave moves by at most ±12 dB relative to the others, the
-    shape changes from draw to draw, and the same seed gives the same curve."""
+    """An impulse through the equaliser: at every frequency the absolute gain stays within ±12 dB, the
+    curve changes from draw to draw, and the same seed gives the same curve."""
+    impulse = np.zeros(RATE, dtype=np.float32)
+    impulse[0] = 1.0
+    curves = []
+    for seed in range(20):
+        coloured = random_colouring(impulse, np.random.default_rng(seed), RATE)
+        assert coloured.shape == impulse.shape and coloured.dtype == np.float32
+        curve_db = 20 * np.log10(np.abs(np.fft.rfft(coloured.astype(np.float64))))
+        assert np.abs(curve_db).max() <= 12.0 + 1e-4
+        curves.append(curve_db)
+    assert min(np.ptp(curve) for curve in curves) > 3.0  # a real colouring, not a flat gain
+    assert not np.allclose(curves[0], curves[1], atol=1.0)
+    np.testing.assert_allclose(random_colouring(impulse, np.random.default_rng(3), RATE),
+                               random_colouring(impulse, np.random.default_rng(3), RATE))
     white = coloured_noise(4 * RATE, np.random.default_rng(0), 0.0)
-    before = octave_powers_db(white)
-    changes = []
-    for seed in range(4):
-        coloured = random_colouring(white, np.random.default_rng(seed), RATE)
-        assert coloured.shape == white.shape and coloured.dtype == np.float32
-        change = octave_powers_db(coloured) - before
-        assert change.max() <= 12.5 and change.min() >= -12.5
-        changes.append(change)
-    assert np.ptp(changes[0]) > 3.0  # a real colouring, not a flat gain
-    assert not np.allclose(changes[0], changes[1], atol=1.0)
-    np.testing.assert_allclose(random_colouring(white, np.random.default_rng(3), RATE),
-                               random_colouring(white, np.random.default_rng(3), RATE))
+    assert np.ptp(octave_powers_db(random_colouring(white, np.random.default_rng(0), RATE))
+                  - octave_powers_db(white)) > 3.0
 
 
 def test_room_impulse_response_decays_by_60_db_over_its_rt60() -> None:
@@ -69,12 +74,29 @@ def tone_and_hiss() -> tuple[AudioSource, AudioSource]:
     return speech, hiss
 
 
+def test_at_zero_shares_the_stream_draws_exactly_as_without_the_recording_chain() -> None:
+    """Earlier runs replay: with the shares at 0 a pair is the speech crop, the noise and the SNR draw mixed,
+    and the generator is left where those draws leave it."""
+    speech, hiss = tone_and_hiss()
+    stream = NoisySpeechStream([speech], [hiss], RATE, snr_db=(0.0, 10.0), procedural_share=0.0)
+    rng, by_hand = np.random.default_rng(0), np.random.default_rng(0)
+    for _ in range(3):
+        clean, noisy = stream.pair(RATE, rng)
+        by_hand.integers(len(stream.speech))  # which speech source: there is one
+        expected_clean = speech.crop(RATE, by_hand, stream.level_dbfs)
+        noise, snr_range = stream.noise_and_snr_range(RATE, by_hand)
+        expected = mix_at_snr_pair(expected_clean, noise, float(by_hand.uniform(*snr_range)))
+        np.testing.assert_array_equal(clean, expected[0])
+        np.testing.assert_array_equal(noisy, expected[1])
+    assert rng.random() == by_hand.random()
+
+
 def test_the_stream_clips_a_share_of_the_mixtures_and_keeps_the_speech_unclipped() -> None:
     """With clipping_share = 1 the mixture is the unclipped one cut at the drawn fraction of its peak (flat
     tops), and the target is the same unclipped speech."""
     speech, hiss = tone_and_hiss()
 
-    def draw(**clipping: object) -> tuple[np.ndarray, np.ndarray]:
+    def draw(**clipping: Any) -> tuple[np.ndarray, np.ndarray]:
         stream = NoisySpeechStream([speech], [hiss], RATE, snr_db=(10.0, 10.0), procedural_share=0.0, **clipping)
         return stream.pair(RATE, np.random.default_rng(0))
 
@@ -84,30 +106,34 @@ def test_the_stream_clips_a_share_of_the_mixtures_and_keeps_the_speech_unclipped
     limit = 0.6 * np.abs(noisy_unclipped).max()
     np.testing.assert_allclose(noisy, np.clip(noisy_unclipped, -limit, limit), atol=1e-7)
     assert np.count_nonzero(np.abs(noisy) >= limit - 1e-7) > 50
+    with pytest.raises(ValueError, match="clipping_fraction"):
+        NoisySpeechStream([speech], [hiss], RATE, clipping_fraction=(0.0, 0.5))
 
 
-def test_the_stream_colours_noise_and_puts_speech_in_a_room_only_at_its_shares() -> None:
-    """With the shares at 1 the noise's octave balance moves and the tone's target gets a reverberant tail
-    (energy after the tone stops); at 0 neither happens, and the draws are the same as a stream without them."""
+def test_the_stream_colours_noise_and_puts_speech_and_noise_in_rooms_at_its_shares() -> None:
+    """With the shares at 1 the noise's octave balance moves, the target tone gets a reverberant tail (energy
+    after it stops) and so do the noise's clicks (energy between them); at 0 neither happens."""
     time = np.arange(RATE) / RATE
     burst = np.where(time < 0.5, 0.3 * np.sin(2 * np.pi * 440 * time), 0.0).astype(np.float32)
-    speech = AudioSource("burst", [burst])
-    _, hiss = tone_and_hiss()
+    clicks = np.zeros(3 * RATE, dtype=np.float32)
+    clicks[::4000] = 0.5
 
-    def draw(**shares: float) -> tuple[np.ndarray, np.ndarray]:
-        stream = NoisySpeechStream([speech], [hiss], RATE, snr_db=(10.0, 10.0), procedural_share=0.0, **shares)
-        return stream.pair(RATE, np.random.default_rng(0))
+    def draw(noise: np.ndarray, **shares: float) -> tuple[np.ndarray, np.ndarray]:
+        stream = NoisySpeechStream([AudioSource("burst", [burst])], [AudioSource("noise", [noise])], RATE,
+                                   snr_db=(10.0, 10.0), procedural_share=0.0, **shares)
+        clean, noisy = stream.pair(RATE, np.random.default_rng(0))
+        return clean, noisy - clean
 
-    dry_clean, dry_noisy = draw()
-    plain_clean, plain_noisy = draw(colouring_share=0.0, reverb_share=0.0, clipping_share=0.0)
-    np.testing.assert_array_equal(dry_noisy, plain_noisy)
-    np.testing.assert_array_equal(dry_clean, plain_clean)
-    wet_clean, _ = draw(reverb_share=1.0)
+    speech, hiss = tone_and_hiss()
+    dry_clean, dry_noise = draw(hiss.clips[0])
+    wet_clean, _ = draw(hiss.clips[0], reverb_share=1.0)
     after = slice(int(0.55 * RATE), int(0.6 * RATE))
     assert np.abs(dry_clean[after]).max() == 0.0 and np.abs(wet_clean[after]).max() > 1e-3
-    coloured_clean, coloured_noisy = draw(colouring_share=1.0)
-    balance = octave_powers_db(coloured_noisy - coloured_clean) - octave_powers_db(dry_noisy - dry_clean)
-    assert np.ptp(balance) > 3.0
+    _, coloured_noise_part = draw(hiss.clips[0], colouring_share=1.0)
+    assert np.ptp(octave_powers_db(coloured_noise_part) - octave_powers_db(dry_noise)) > 3.0
+    _, dry_clicks = draw(clicks)
+    _, wet_clicks = draw(clicks, reverb_share=1.0)
+    assert np.count_nonzero(np.abs(dry_clicks) > 1e-4) < 10
+    assert np.count_nonzero(np.abs(wet_clicks) > 1e-4) > 1000
     with pytest.raises(ValueError, match="from 0 to 1"):
         NoisySpeechStream([speech], [hiss], RATE, reverb_share=2.0)
-
