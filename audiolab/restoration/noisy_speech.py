@@ -5,9 +5,9 @@ noise from folders of real noise, from chosen ESC-50 classes (rain, wind, engine
 …), from babble of the training speech (3–8 talkers, alone or over a real noise), from one or two
 competing talkers quieter than the target (a conversation at the next table), and from procedural
 generators: coloured noise with a random spectral slope, mains hum, babble, and the procedural rain
-and wind. Shares of the mixtures pass through a recording chain (`acoustics`): the noise through a random
-equaliser, the speech or the noise in a random room, the mixture clipped. Every pair is drawn fresh, so the
-model never sees the same mixture twice.
+and wind. Shares of the mixtures pass through a recording chain (`acoustics`): the noise through a
+random equaliser, the speech or the noise in a random room, the mixture clipped. Every pair is drawn
+fresh, so the model never sees the same mixture twice.
 """
 
 from __future__ import annotations
@@ -95,7 +95,8 @@ def babble(samples: int, rng: np.random.Generator, speech: Sequence[AudioSource]
 
 @dataclass
 class NoisySpeechStream:
-    """Draws (clean, noisy) pairs; the clean target is the speech exactly as it sits in the mixture."""
+    """Draws (clean, noisy) pairs; the clean target is the speech exactly as it sits in the mixture
+    (unclipped where the mixture is clipped)."""
 
     speech: Sequence[AudioSource]
     noise: Sequence[AudioSource]
@@ -107,7 +108,7 @@ class NoisySpeechStream:
     competing_share: float = 0.0
     competing_snr_db: tuple[float, float] = (2.0, 20.0)  # the target stays the loudest talker
     colouring_share: float = 0.0  # noises through a random equaliser
-    reverb_share: float = 0.0  # speech in a room, and (drawn apart) noise in a room
+    reverb_share: float = 0.0  # speech in a room, and (drawn separately) noise in a room
     clipping_share: float = 0.0  # mixtures clipped at 50-95 % of their peak
     clipping_fraction: tuple[float, float] = (0.5, 0.95)
 

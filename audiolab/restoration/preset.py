@@ -37,7 +37,7 @@ class DenoiserTraining:
     competing_share: float = 0.0  # share of mixtures with 1-2 competing talkers below the target (drawn first)
     competing_snr_low_db: float = 2.0  # their SNR range: the target stays the loudest talker
     colouring_share: float = 0.0  # share of noises through a random equaliser (±12 dB at each octave)
-    reverb_share: float = 0.0  # share of speech in a random room, and apart of noise in one
+    reverb_share: float = 0.0  # share of speech in a random room, and separately of noise
     clipping_share: float = 0.0  # share of mixtures clipped at 50-95 % of their peak
     snr_low_db: float = -5.0
     snr_high_db: float = 20.0
