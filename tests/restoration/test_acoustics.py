@@ -10,6 +10,7 @@ import pytest
 from audiolab.core.corpus import AudioSource
 from audiolab.restoration.acoustics import EQ_KNOTS_HZ, random_colouring, reverberate, room_impulse_response
 from audiolab.restoration.noisy_speech import NoisySpeechStream, coloured_noise, mix_at_snr_pair
+from tests.restoration.sources import tone_and_hiss
 
 RATE = 16_000
 
@@ -65,13 +66,6 @@ def test_reverberate_keeps_length_and_level_and_smears_in_time() -> None:
     assert wet.shape == clicks.shape
     assert np.sqrt(np.mean(wet.astype(np.float64) ** 2)) == pytest.approx(np.sqrt(np.mean(clicks**2.0)), rel=1e-4)
     assert np.count_nonzero(np.abs(wet) > 1e-4) > 100 * np.count_nonzero(clicks)
-
-
-def tone_and_hiss() -> tuple[AudioSource, AudioSource]:
-    time = np.arange(2 * RATE) / RATE
-    speech = AudioSource("tones", [(0.3 * np.sin(2 * np.pi * 440 * time + s)).astype(np.float32) for s in range(3)])
-    hiss = AudioSource("hiss", [0.1 * coloured_noise(3 * RATE, np.random.default_rng(s), 0.0) for s in range(2)])
-    return speech, hiss
 
 
 def test_at_zero_shares_the_stream_draws_exactly_as_without_the_recording_chain() -> None:

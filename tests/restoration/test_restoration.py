@@ -33,6 +33,7 @@ from audiolab.restoration.score import (
 )
 from audiolab.restoration.tts import espeak_available, speak
 from tests.restoration.fitting import fit_briefly
+from tests.restoration.sources import tone_and_hiss
 
 RATE = 16_000
 SMALL = dict(channels=(16, 16), bottleneck_dilations=(1,))
@@ -242,9 +243,7 @@ def test_noisy_speech_stream_mixes_at_the_requested_snr() -> None:
 
 def test_babble_share_draws_noise_made_of_the_training_speech() -> None:
     """With babble_share = 1 every noise is talkers from the speech (here 440 Hz tones), with 0 never."""
-    time = np.arange(2 * RATE) / RATE
-    speech = AudioSource("tones", [(0.3 * np.sin(2 * np.pi * 440 * time + s)).astype(np.float32) for s in range(3)])
-    hiss = AudioSource("hiss", [0.1 * coloured_noise(3 * RATE, np.random.default_rng(s), 0.0) for s in range(2)])
+    speech, hiss = tone_and_hiss()
     frequencies = np.fft.rfftfreq(RATE, 1 / RATE)
 
     def tone_share(babble_share: float) -> float:
@@ -261,9 +260,7 @@ def test_babble_share_draws_noise_made_of_the_training_speech() -> None:
 def test_competing_talkers_come_from_the_training_speech_and_stay_below_the_target() -> None:
     """With competing_share = 1 every noise is one or two talkers (here 440 Hz tones), mixed in their own SNR
     range (the target louder); with 0 the stream keeps its general range and its real noise."""
-    time = np.arange(2 * RATE) / RATE
-    speech = AudioSource("tones", [(0.3 * np.sin(2 * np.pi * 440 * time + s)).astype(np.float32) for s in range(3)])
-    hiss = AudioSource("hiss", [0.1 * coloured_noise(3 * RATE, np.random.default_rng(s), 0.0) for s in range(2)])
+    speech, hiss = tone_and_hiss()
     frequencies = np.fft.rfftfreq(RATE, 1 / RATE)
 
     def measured(competing_share: float) -> tuple[float, float]:
