@@ -48,6 +48,8 @@ class DiffGMMSettings:
     nll_weight: float = 0.02
     spectral_weight: float = 1.0
     spectral_loss: str = "log"  # "log": multi-resolution log spectra; "compressed": power-law compressed spectra
+    low_band_weight: float = 1.0  # compressed loss: bins up to low_band_edge weigh this much more than the rest
+    low_band_edge: float = 0.0625  # cycles per sample: 1 kHz at 16 kHz
     shifts: int = 1  # inference: estimates averaged over this many frame-grid offsets (cycle spinning; 1: none)
     refine_channels: int = 0  # width of the time-frequency refiner over the U-Net's output (0: none)
     refine_dilations: tuple[int, ...] = (1, 2, 4)  # its layers' dilations along frequency
@@ -167,7 +169,8 @@ class DiffGMMDenoiser(nn.Module):
     def spectral_distance(self, estimate: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
         """The spectral term of the loss that the settings name (both losses at the same three STFT sizes)."""
         if self.settings.spectral_loss == "compressed":
-            return compressed_spectral_loss(estimate, reference)
+            return compressed_spectral_loss(estimate, reference, low_band_edge=self.settings.low_band_edge,
+                                            low_band_weight=self.settings.low_band_weight)
         return multi_resolution_stft_loss(estimate, reference)
 
     def loss(self, clean: torch.Tensor, noisy: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:

@@ -116,8 +116,34 @@ def test_the_compressed_spectral_loss_is_zero_at_the_reference_and_weighs_quiet_
     assert torch.isfinite(loss) and parts["spectral"] > 0
 
 
+def test_the_low_band_weight_moves_the_compressed_loss_toward_low_frequency_errors() -> None:
+    from audiolab.core.losses import compressed_spectral_loss, low_band_weights
+
+    weights = low_band_weights(512, 0.0625, 4.0).squeeze(-1)
+    assert weights.shape == (257,) and weights.mean().item() == pytest.approx(1.0)
+    assert weights[:33].unique().numel() == 1 and weights[0] / weights[-1] == pytest.approx(4.0)  # bins 0-32: 0-1 kHz
+    t = torch.arange(16000) / 16000
+    speech = torch.sin(2 * torch.pi * 200 * t)[None] + 0.3 * torch.sin(2 * torch.pi * 3000 * t)[None]
+    hum, hiss = 0.05 * torch.sin(2 * torch.pi * 400 * t)[None], 0.05 * torch.sin(2 * torch.pi * 5000 * t)[None]
+    def low_over_high(weight: float) -> float:  # the loss for a leftover hum over that for an equally loud whine
+        def loss(e: torch.Tensor) -> torch.Tensor:
+            return compressed_spectral_loss(e, speech, low_band_weight=weight)
+        return (loss(speech + hum) / loss(speech + hiss)).item()
+
+    assert low_over_high(4.0) == pytest.approx(4 * low_over_high(1.0), rel=0.05)
+    # weight 1 is the unweighted loss exactly: earlier runs' loss is unchanged
+    noisy = speech + hum + hiss
+    unweighted = compressed_spectral_loss(noisy, speech, low_band_weight=1.0)
+    assert torch.equal(unweighted, compressed_spectral_loss(noisy, speech))
+    model = DiffGMMDenoiser(replace(SMALL, spectral_loss="compressed", low_band_weight=4.0))
+    assert model.spectral_distance(noisy, speech).item() == pytest.approx(
+        compressed_spectral_loss(noisy, speech, low_band_weight=4.0).item())
+
+
 @pytest.mark.parametrize(("line", "message"), [
     ('spectral_loss = "mse"', "spectral_loss must be one of log, compressed"),
+    ("low_band_weight = 0", "low_band_weight must be above 0"),
+    ("low_band_edge = 0.5", "low_band_edge between 0 and 0.5"),
     ("refine_channels = -1", "refine_channels must be 0"),
     ("refine_dilations = [0]", "refine_dilations entry a whole number at least 1"),
     ("shifts = 0", "shifts must be 1"),
