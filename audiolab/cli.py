@@ -201,8 +201,11 @@ def _denoise(args: argparse.Namespace) -> int:
     pipeline = _pipeline(args.preset)
     result = pipeline.denoise(args.input, method=args.method, task=args.task, steps=args.steps, strength=args.strength,
                               guidance=args.guidance, seed=args.seed, cutoff_hz=args.cutoff, progress=True)
-    save_audio(args.out, result.audio, result.sample_rate)
-    print(f"wrote {args.out} ({result.seconds:.1f} s in {result.timings['total']:.1f} s): {result.method}")
+    # a denoised recording above 16 kHz is written at its own rate, full band (pipeline.denoise's extras)
+    rate, audio = result.extras.get("full_band", (result.sample_rate, result.audio))  # type: ignore[misc]
+    save_audio(args.out, audio, rate)
+    print(f"wrote {args.out} ({result.seconds:.1f} s at {rate / 1000:g} kHz in {result.timings['total']:.1f} s): "
+          f"{result.method}")
     for note in result.notes:
         print(f"note: {note}")
     if args.plot:

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from audiolab.core.audio import source_rate
 from audiolab.core.diffusion import Step
 from audiolab.core.result import AudioInput, Result, check_seed, load_input
+from audiolab.restoration.fullband import CROSSOVER_HZ, GAIN_BAND_HZ, full_band
 from audiolab.restoration.restorer import RestoreMethod, Restorer
 
 if TYPE_CHECKING:
@@ -45,18 +47,27 @@ class RestorationPipeline:
         The Result's reverse trajectory holds the estimate after each iteration or step as waveforms
         (captions in `Step.caption`); for DiffGMM, `extras["mixture"]` is the fitted noise mixture. The notes
         start with what was done to the recording to fit the restorer (mixed to mono, resampled).
+        Denoising a recording above the restorer's rate also returns `extras["full_band"]`, (rate, audio): the
+        result at the recording's own rate, its band above the models' reach kept and gained (`fullband.py`).
         """
         seed = check_seed(seed)
         notes: list[str] = []
         wave = self._load(audio, "recording", notes)
         restoration = self.restorer.restore(wave, method, task, steps, strength, guidance, seed, cutoff_hz, progress)
+        extras: dict[str, object] = {"task": task, "method_name": method or Restorer.default_method(task)}
+        rate = source_rate(audio, self.input_rate)
+        if task == "denoise" and rate > self.restorer.sample_rate:
+            original = load_input(audio, rate, "recording", array_rate=self.input_rate)
+            extras["full_band"] = (rate, full_band(original, rate, restoration.audio, self.restorer.sample_rate))
+            notes.append(f"Output: also at the recording's {rate / 1000:g} kHz; above {CROSSOVER_HZ / 1000:g} kHz it is "
+                         f"the recording's own band, turned down frame by frame as much as the restoration turned down "
+                         f"{GAIN_BAND_HZ[0] / 1000:g}–{GAIN_BAND_HZ[1] / 1000:g} kHz.")
         total = len(restoration.trajectory)
         waves = [torch.from_numpy(w)[None] for _, w in restoration.trajectory]  # an estimate is both x_t and x̂_0
         reverse = tuple(
             Step(i, total - 1, float(total - 1 - i), math.inf if i == total - 1 else math.nan, wave, wave, caption=caption)
             for i, ((caption, _), wave) in enumerate(zip(restoration.trajectory, waves))
         )
-        extras: dict[str, object] = {"task": task, "method_name": method or Restorer.default_method(task)}
         if restoration.mixture is not None:
             extras["mixture"] = restoration.mixture
         return Result(restoration.audio, self.restorer.sample_rate, restoration.description, reverse=reverse,

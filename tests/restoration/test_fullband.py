@@ -1,0 +1,81 @@
+"""Full-band output: a 44.1/48 kHz recording's band above the models' reach comes back, gained like the band below."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from audiolab.cli import main
+from audiolab.core.audio import resample
+from audiolab.restoration.fullband import band_gain, frame_size, full_band
+from audiolab.restoration.pipeline import RestorationPipeline
+from tests.conftest import TEST_PRESET
+
+RATE = 48_000
+
+
+def _band_energy(wave: np.ndarray, low_hz: float, high_hz: float, rate: int = RATE) -> float:
+    spectrum = np.abs(np.fft.rfft(wave)) ** 2
+    frequencies = np.fft.rfftfreq(wave.size, 1 / rate)
+    return float(spectrum[(frequencies >= low_hz) & (frequencies < high_hz)].sum())
+
+
+def _noise(seconds: float = 1.0, seed: int = 0) -> np.ndarray:
+    return (0.1 * np.random.default_rng(seed).standard_normal(int(seconds * RATE))).astype(np.float32)
+
+
+def test_an_unchanged_restoration_gives_back_the_recording() -> None:
+    recording = _noise()
+    restored = resample(recording, RATE, 16_000)  # what a method that changes nothing returns
+    output = full_band(recording, RATE, restored, 16_000)
+    assert output.shape == recording.shape and output.dtype == np.float32
+    error = np.sum((output - recording)[2048:-2048] ** 2) / np.sum(recording[2048:-2048] ** 2)
+    assert 10 * np.log10(error) < -25  # the upper band is the recording's own, the lower band its round trip
+
+
+def test_the_upper_band_is_turned_down_as_much_as_the_band_below_the_crossover() -> None:
+    recording = _noise()
+    restored = 0.1 * resample(recording, RATE, 16_000)  # the restoration took 20 dB off everywhere
+    output = full_band(recording, RATE, restored, 16_000)
+    for low, high in ((1000, 6000), (9000, 20_000)):
+        change = 10 * np.log10(_band_energy(output, low, high) / _band_energy(recording, low, high))
+        assert change == pytest.approx(-20, abs=1.0)
+
+
+def test_the_gain_is_frame_by_frame_and_never_above_one() -> None:
+    import torch
+
+    n_fft = frame_size(RATE)
+    assert n_fft == 1024 and frame_size(16_000) == 256
+    frequencies = torch.fft.rfftfreq(n_fft, 1 / RATE)
+    noisy = torch.ones(frequencies.numel(), 3, dtype=torch.complex64)
+    restored = noisy * torch.tensor([0.5, 2.0, 0.0])  # halved, doubled (a gain above one is capped), removed
+    assert band_gain(noisy, restored, frequencies).tolist() == pytest.approx([0.5, 1.0, 0.0])
+    silent = torch.zeros_like(noisy)
+    assert band_gain(silent, silent, frequencies).tolist() == [1.0, 1.0, 1.0]  # digital silence stays as it is
+
+
+def test_only_denoising_above_the_models_rate_returns_full_band() -> None:
+    pipeline = RestorationPipeline(input_rate=16_000)
+    t = np.arange(RATE) / RATE
+    speech_like = (0.2 * np.sin(2 * np.pi * 300 * t) * (t > 0.3)).astype(np.float32) + _noise(seed=1)
+    result = pipeline.denoise((RATE, speech_like), method="baseline")
+    rate, audio = result.extras["full_band"]
+    assert rate == RATE and audio.shape == speech_like.shape and result.sample_rate == 16_000
+    assert any("48 kHz" in note for note in result.notes)
+    assert _band_energy(audio, 9000, 20_000) < _band_energy(speech_like, 9000, 20_000)  # the hiss above is reduced too
+    assert "full_band" not in pipeline.denoise((16_000, speech_like[:16_000]), method="baseline").extras
+    low_passed = resample(resample(speech_like, RATE, 8000), 8000, RATE)  # nothing above 4 kHz
+    assert "full_band" not in pipeline.denoise((RATE, low_passed), method="baseline", task="bandwidth").extras
+
+
+def test_the_command_writes_a_48_khz_recording_at_48_khz(tmp_path: Path) -> None:
+    recording = tmp_path / "in48k.wav"
+    sf.write(recording, _noise(seconds=0.5, seed=2), RATE)
+    out = tmp_path / "out.wav"
+    assert main(["denoise", str(recording), "--method", "baseline", "--out", str(out), "--preset", TEST_PRESET]) == 0
+    info = sf.info(out)
+    assert info.samplerate == RATE and info.frames == RATE // 2
