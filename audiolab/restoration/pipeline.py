@@ -53,9 +53,13 @@ class RestorationPipeline:
         seed = check_seed(seed)
         notes: list[str] = []
         wave = self._load(audio, "recording", notes)
+        rate = source_rate(audio, self.input_rate)
+        if task == "declip" and rate != self.restorer.sample_rate:
+            wave = self._reclip(audio, rate, wave, notes)
+        if task == "inpaint" and rate != self.restorer.sample_rate:
+            wave = self._regap(audio, rate, wave)
         restoration = self.restorer.restore(wave, method, task, steps, strength, guidance, seed, cutoff_hz, progress)
         extras: dict[str, object] = {"task": task, "method_name": method or Restorer.default_method(task)}
-        rate = source_rate(audio, self.input_rate)
         if task == "denoise" and rate > self.restorer.sample_rate:
             original = load_input(audio, rate, "recording", array_rate=self.input_rate)
             extras["full_band"] = (rate, full_band(original, rate, restoration.audio, self.restorer.sample_rate))
@@ -73,6 +77,29 @@ class RestorationPipeline:
         return Result(restoration.audio, self.restorer.sample_rate, restoration.description, reverse=reverse,
                       domain="waveform", timings={"total": restoration.seconds}, notes=(*notes, *restoration.notes),
                       input_audio=wave, extras=extras)
+
+    def _reclip(self, audio: AudioInput, rate: int, wave: np.ndarray, notes: list[str]) -> np.ndarray:
+        """The resampled recording cut again at the level the original was clipped at.
+
+        Resampling rounds a clipped recording's flat tops into ripples, so declipping would no longer see
+        which samples were clipped; cutting at the original's clipping level makes them flat again."""
+        from audiolab.restoration.degradations import clipping_threshold
+
+        threshold = clipping_threshold(load_input(audio, rate, "recording", array_rate=self.input_rate))
+        notes.append(f"Declipping: after resampling, the recording was cut again at its clipping level "
+                     f"({threshold:.3f}) so that its clipped samples stay flat.")
+        return np.clip(wave, -threshold, threshold).astype(np.float32)
+
+    def _regap(self, audio: AudioInput, rate: int, wave: np.ndarray) -> np.ndarray:
+        """The resampled recording with the original's gaps put back as exact zeros.
+
+        Resampling spreads a gap's edges into a few milliseconds of ripple, which inpainting would keep
+        as observed; the gaps are found at the recording's own rate and zeroed at the restorer's."""
+        from audiolab.restoration.degradations import gap_mask
+
+        mask = gap_mask(load_input(audio, rate, "recording", array_rate=self.input_rate), rate)
+        positions = np.minimum((np.arange(wave.size) * rate) // self.restorer.sample_rate, mask.size - 1)
+        return np.where(mask[positions] > 0, wave, 0.0).astype(np.float32)
 
     def reference(self, clean: AudioInput, result: Result) -> np.ndarray:
         """A clean reference at the restoration's rate, cut or zero-padded to the input's length."""

@@ -79,3 +79,25 @@ def test_the_command_writes_a_48_khz_recording_at_48_khz(tmp_path: Path) -> None
     assert main(["denoise", str(recording), "--method", "baseline", "--out", str(out), "--preset", TEST_PRESET]) == 0
     info = sf.info(out)
     assert info.samplerate == RATE and info.frames == RATE // 2
+
+
+def test_a_clipped_48_khz_recording_can_be_declipped() -> None:
+    # resampling rounds the flat tops; the pipeline cuts the 16 kHz copy again at the original's clipping level
+    t = np.arange(RATE // 2) / RATE
+    sine = (0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    clipped = np.clip(sine, -0.15, 0.15)
+    result = RestorationPipeline(input_rate=16_000).denoise((RATE, clipped), method="baseline", task="declip")
+    assert np.abs(result.input_audio).max() == pytest.approx(0.15, abs=1e-6)
+    assert any("clipping level (0.150)" in note for note in result.notes)
+    with pytest.raises(ValueError, match="does not look clipped"):
+        RestorationPipeline(input_rate=16_000).denoise((RATE, sine), method="baseline", task="declip")
+
+
+def test_a_gap_in_a_48_khz_recording_stays_a_gap_of_exact_zeros() -> None:
+    # resampling spreads a gap's edges; the pipeline zeroes the gap found at the recording's own rate
+    recording = _noise(seed=3)
+    recording[20_000:24_800] = 0.0  # 100 ms
+    result = RestorationPipeline(input_rate=16_000).denoise((RATE, recording), method="baseline", task="inpaint")
+    silent = np.flatnonzero(result.input_audio == 0.0)
+    assert silent.size == 1600 and silent[0] == 6667 and silent[-1] == 8266  # 16 kHz samples whose instants fall in it
+    assert np.all(result.audio[silent] != 0.0)  # filled (straight lines across)
