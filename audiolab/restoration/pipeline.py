@@ -63,7 +63,7 @@ class RestorationPipeline:
         if task == "denoise" and rate > self.restorer.sample_rate:
             original = load_input(audio, rate, "recording", array_rate=self.input_rate)
             extras["full_band"] = (rate, full_band(original, rate, restoration.audio, self.restorer.sample_rate))
-            notes.append(f"Output: also at the recording's {rate / 1000:g} kHz; above {CROSSOVER_HZ / 1000:g} kHz it is "
+            notes.append(f"Output at the recording's {rate / 1000:g} kHz: above {CROSSOVER_HZ / 1000:g} kHz it is "
                          f"the recording's own band, turned down frame by frame as much as the restoration turned down "
                          f"{GAIN_BAND_HZ[0] / 1000:g}–{GAIN_BAND_HZ[1] / 1000:g} kHz.")
         total = len(restoration.trajectory)
