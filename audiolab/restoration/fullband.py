@@ -20,6 +20,7 @@ CROSSOVER_HZ = 7500.0  # below: the restored signal; above: the recording's own 
 FADE_HZ = 1000.0  # the two bands cross-fade over this width below the crossover, so no spectral edge is heard
 GAIN_BAND_HZ = (4000.0, 7000.0)  # the restoration's gain is measured here, below the cross-fade, where resampling is flat
 FRAME_SECONDS = 0.02  # about 20 ms frames, a quarter-frame hop
+SEGMENT_SAMPLES = 2**20  # long recordings are combined in stretches of this many samples (22 s at 48 kHz)
 
 
 def frame_size(sample_rate: int) -> int:
@@ -43,12 +44,27 @@ def full_band(original: np.ndarray, original_rate: int, restored: np.ndarray, mo
     `original` is the recording (mono) at `original_rate`; `restored` the restoration at `model_rate`.
     Below the cross-fade the result is the restoration resampled; the upper band follows the restoration's
     frame-wise gain in GAIN_BAND_HZ (an unchanged recording keeps its upper band, a frame turned down by
-    20 dB there is turned down by 20 dB above too)."""
+    20 dB there is turned down by 20 dB above too). Noise that lives only above the crossover (a hiss or
+    whine the band below lacks) is turned down only as much as the band below was."""
     if original_rate <= model_rate:
         raise ValueError(f"Full-band output is for recordings above {model_rate} Hz; this one is at {original_rate} Hz.")
     upsampled = resample(restored, model_rate, original_rate)
     upsampled = np.pad(upsampled[: original.size], (0, max(original.size - upsampled.size, 0)))
     n_fft = frame_size(original_rate)
+    # every output sample depends only on the frames over it: long recordings are combined a segment at a
+    # time, each read with a margin of two frames and on the whole recording's frame grid (it starts on a
+    # hop), so that its kept middle is what the whole would give, to bound the memory
+    margin, hop, output = 2 * n_fft, n_fft // 4, np.empty(original.size, dtype=np.float32)
+    for start in range(0, original.size, SEGMENT_SAMPLES):
+        end = min(start + SEGMENT_SAMPLES, original.size)
+        low, high = max(start - margin, 0) // hop * hop, min(end + margin, original.size)
+        combined = _combine(original[low:high], upsampled[low:high], original_rate, n_fft)
+        output[start:end] = combined[start - low: end - low]
+    return output
+
+
+def _combine(original: np.ndarray, upsampled: np.ndarray, rate: int, n_fft: int) -> np.ndarray:
+    """`full_band` on one stretch: the restoration below the cross-fade, the gained recording above."""
     window = torch.hann_window(n_fft)
 
     def spectrum(wave: np.ndarray) -> torch.Tensor:
@@ -56,11 +72,10 @@ def full_band(original: np.ndarray, original_rate: int, restored: np.ndarray, mo
                           window=window, return_complex=True)
 
     recording, restoration = spectrum(original), spectrum(upsampled)
-    frequencies = torch.fft.rfftfreq(n_fft, 1 / original_rate)
+    frequencies = torch.fft.rfftfreq(n_fft, 1 / rate)
     gain = band_gain(recording, restoration, frequencies)
     # raised-cosine cross-fade: 0 below CROSSOVER_HZ − FADE_HZ, 1 from CROSSOVER_HZ up
     position = ((frequencies - (CROSSOVER_HZ - FADE_HZ)) / FADE_HZ).clamp(0.0, 1.0)
     upper = (0.5 - 0.5 * torch.cos(torch.pi * position)).unsqueeze(-1)
     combined = (1 - upper) * restoration + upper * recording * gain
-    wave = torch.istft(combined, n_fft, n_fft // 4, window=window, length=original.size)
-    return wave.numpy().astype(np.float32)
+    return torch.istft(combined, n_fft, n_fft // 4, window=window, length=original.size).numpy().astype(np.float32)

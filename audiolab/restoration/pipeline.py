@@ -7,6 +7,7 @@ DiffGMM (`diffgmm.py`) or the score model (`score.py`) with its sampler loop.
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,15 +55,21 @@ class RestorationPipeline:
         notes: list[str] = []
         wave = self._load(audio, "recording", notes)
         rate = source_rate(audio, self.input_rate)
+        # at another rate, what declipping and inpainting must know (which samples were clipped, where the gaps
+        # are) is read from the recording as it came, because resampling blurs both
+        original = load_input(audio, rate, "recording", array_rate=self.input_rate) \
+            if rate != self.restorer.sample_rate else wave
         if task == "declip" and rate != self.restorer.sample_rate:
-            wave = self._reclip(audio, rate, wave, notes)
+            wave = self._reclip(original, rate, wave, notes)
         if task == "inpaint" and rate != self.restorer.sample_rate:
-            wave = self._regap(audio, rate, wave)
+            wave = self._regap(original, rate, wave)
         restoration = self.restorer.restore(wave, method, task, steps, strength, guidance, seed, cutoff_hz, progress)
         extras: dict[str, object] = {"task": task, "method_name": method or Restorer.default_method(task)}
+        seconds = restoration.seconds
         if task == "denoise" and rate > self.restorer.sample_rate:
-            original = load_input(audio, rate, "recording", array_rate=self.input_rate)
+            started = time.perf_counter()
             extras["full_band"] = (rate, full_band(original, rate, restoration.audio, self.restorer.sample_rate))
+            seconds += time.perf_counter() - started
             notes.append(f"Output at the recording's {rate / 1000:g} kHz: above {CROSSOVER_HZ / 1000:g} kHz it is "
                          f"the recording's own band, turned down frame by frame as much as the restoration turned down "
                          f"{GAIN_BAND_HZ[0] / 1000:g}–{GAIN_BAND_HZ[1] / 1000:g} kHz.")
@@ -75,31 +82,40 @@ class RestorationPipeline:
         if restoration.mixture is not None:
             extras["mixture"] = restoration.mixture
         return Result(restoration.audio, self.restorer.sample_rate, restoration.description, reverse=reverse,
-                      domain="waveform", timings={"total": restoration.seconds}, notes=(*notes, *restoration.notes),
+                      domain="waveform", timings={"total": seconds}, notes=(*notes, *restoration.notes),
                       input_audio=wave, extras=extras)
 
-    def _reclip(self, audio: AudioInput, rate: int, wave: np.ndarray, notes: list[str]) -> np.ndarray:
-        """The resampled recording cut again at the level the original was clipped at.
+    def _on_restorer_grid(self, flags: np.ndarray, rate: int, size: int, reduce: np.ufunc) -> np.ndarray:
+        """Per-sample flags at `rate` carried to the restorer's `size` samples: `reduce` (np.maximum: any;
+        np.minimum: all) over the recording's samples that fall within each restorer sample's span."""
+        starts = np.minimum((np.arange(size) * rate) // self.restorer.sample_rate, flags.size - 1)
+        return reduce.reduceat(flags.astype(np.int8), starts) > 0
 
-        Resampling rounds a clipped recording's flat tops into ripples, so declipping would no longer see
-        which samples were clipped; cutting at the original's clipping level makes them flat again."""
-        from audiolab.restoration.degradations import clipping_threshold
+    def _reclip(self, original: np.ndarray, rate: int, wave: np.ndarray, notes: list[str]) -> np.ndarray:
+        """The resampled recording with the original's clipped samples flat again at its clipping level.
 
-        threshold = clipping_threshold(load_input(audio, rate, "recording", array_rate=self.input_rate))
-        notes.append(f"Declipping: after resampling, the recording was cut again at its clipping level "
-                     f"({threshold:.3f}) so that its clipped samples stay flat.")
-        return np.clip(wave, -threshold, threshold).astype(np.float32)
+        Resampling rounds a clipped recording's flat tops into ripples above and below the level, so
+        declipping would no longer see which samples were clipped: a sample is clipped where any of the
+        recording's samples in its span were, and every other sample stays below the level."""
+        from audiolab.restoration.degradations import Clipping, clipping_threshold
 
-    def _regap(self, audio: AudioInput, rate: int, wave: np.ndarray) -> np.ndarray:
+        threshold = clipping_threshold(original)
+        clipped = Clipping(threshold).clipped(torch.from_numpy(original)).numpy()
+        flags = self._on_restorer_grid(clipped, rate, wave.size, np.maximum)
+        notes.append(f"Declipping: the clipped samples were found at the recording's {rate / 1000:g} kHz (level "
+                     f"{threshold:.3f}) and set flat at that level after resampling.")
+        kept = np.clip(wave, -0.998 * threshold, 0.998 * threshold)
+        return np.where(flags, np.sign(wave) * threshold, kept).astype(np.float32)
+
+    def _regap(self, original: np.ndarray, rate: int, wave: np.ndarray) -> np.ndarray:
         """The resampled recording with the original's gaps put back as exact zeros.
 
         Resampling spreads a gap's edges into a few milliseconds of ripple, which inpainting would keep
-        as observed; the gaps are found at the recording's own rate and zeroed at the restorer's."""
+        as observed; a restorer sample is zeroed where all of the recording's samples in its span are gap."""
         from audiolab.restoration.degradations import gap_mask
 
-        mask = gap_mask(load_input(audio, rate, "recording", array_rate=self.input_rate), rate)
-        positions = np.minimum((np.arange(wave.size) * rate) // self.restorer.sample_rate, mask.size - 1)
-        return np.where(mask[positions] > 0, wave, 0.0).astype(np.float32)
+        gap = gap_mask(original, rate) == 0
+        return np.where(self._on_restorer_grid(gap, rate, wave.size, np.minimum), 0.0, wave).astype(np.float32)
 
     def reference(self, clean: AudioInput, result: Result) -> np.ndarray:
         """A clean reference at the restoration's rate, cut or zero-padded to the input's length."""

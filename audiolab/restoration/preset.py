@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,10 +107,14 @@ def _check_diffgmm(settings: Any, path: Path) -> None:
         raise ValueError(f"{path.name}: [model] shifts must be 1 (no averaging) to {MAX_SHIFTS}; got {settings.shifts}.")
     if settings.shifts > settings.hop:
         raise ValueError(f"{path.name}: [model] shifts must be at most hop ({settings.hop}); got {settings.shifts}.")
-    if settings.low_band_weight <= 0 or not 0 < settings.low_band_edge < 0.5:
+    if not (math.isfinite(settings.low_band_weight) and settings.low_band_weight > 0) \
+            or not 0 < settings.low_band_edge < 0.5:
         raise ValueError(f"{path.name}: [model] low_band_weight must be above 0 (1: unweighted) and low_band_edge "
                          f"between 0 and 0.5 cycles per sample; got {settings.low_band_weight} and "
                          f"{settings.low_band_edge}.")
+    if settings.low_band_weight != 1.0 and settings.spectral_loss != "compressed":
+        raise ValueError(f"{path.name}: [model] low_band_weight weighs the compressed spectral loss only; set "
+                         f"spectral_loss = \"compressed\" or leave low_band_weight at 1.")
     dilations = settings.refine_dilations
     if (settings.refine_channels < 0 or not dilations
             or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in dilations)):

@@ -89,7 +89,7 @@ def run_denoise(
         "Restoration trajectory: the estimate after each iteration or step (waveform above its mel)")
     mixture = pipeline.mixture_figure(result, reference) if "mixture" in result.extras else None
     lines = [result_summary(result), restoration_scores(reference, result)]
-    played = result.extras.get("full_band", (result.sample_rate, result.audio))  # full band for a 44.1/48 kHz upload
+    played = result.extras.get("full_band", (result.sample_rate, result.audio))  # full band for an upload above 16 kHz
     return (played, comparison, trajectory, mixture, result, reset_step_picker(result),
             "\n\n".join(lines))
 

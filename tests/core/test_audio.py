@@ -60,6 +60,9 @@ def test_gradio_style_tuple_and_integer_samples() -> None:
     pcm = (np.sin(np.linspace(0, 200, 8000)) * 20_000).astype(np.int16)
     audio = load_audio((8000, pcm), 16_000)
     assert audio.size == 16_000 and np.max(np.abs(audio)) == pytest.approx(20_000 / 32_767, abs=0.02)
+    # stereo integers as Gradio gives them: scaled like mono ones (the channel mix used to skip the scaling)
+    stereo = load_audio((8000, np.stack([pcm, pcm // 2], axis=1)), 16_000)
+    assert np.max(np.abs(stereo)) == pytest.approx(0.75 * 20_000 / 32_767, abs=0.02)
 
 
 def test_to_mono_takes_the_channel_axis_either_way() -> None:

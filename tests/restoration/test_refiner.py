@@ -143,6 +143,8 @@ def test_the_low_band_weight_moves_the_compressed_loss_toward_low_frequency_erro
 @pytest.mark.parametrize(("line", "message"), [
     ('spectral_loss = "mse"', "spectral_loss must be one of log, compressed"),
     ("low_band_weight = 0", "low_band_weight must be above 0"),
+    ("low_band_weight = nan", "low_band_weight must be above 0"),
+    ("low_band_weight = 2.0", "low_band_weight weighs the compressed spectral loss only"),
     ("low_band_edge = 0.5", "low_band_edge between 0 and 0.5"),
     ("refine_channels = -1", "refine_channels must be 0"),
     ("refine_dilations = [0]", "refine_dilations entry a whole number at least 1"),
