@@ -167,9 +167,14 @@ def restoration_bench(pipeline: AudioLabPipeline, seconds: float, repeats: int,
     clean = synth.synthesize("whistle", seed=0, seconds=seconds)
     noisy = mix_at_snr(clean, coloured_noise(clean.size, np.random.default_rng(0), -3.0), 5.0)
     low_passed = degrade("bandwidth", clean, pipeline.restorer.sample_rate)
-    runs: list[tuple[str, np.ndarray, dict[str, object]]] = [
+    from audiolab.core.audio import resample
+
+    rate = pipeline.restorer.sample_rate
+    noisy_48k = (48_000, resample(noisy, rate, 48_000))  # a 48 kHz upload: resampled in, full band out
+    runs: list[tuple[str, np.ndarray | tuple[int, np.ndarray], dict[str, object]]] = [
         ("denoise: Wiener baseline", noisy, {"method": "baseline"}),
         ("denoise: DiffGMM (preset iterations)", noisy, {"method": "diffgmm"}),
+        ("denoise: DiffGMM, 48 kHz in, full band out", noisy_48k, {"method": "diffgmm"}),
         ("denoise: score, conditional (preset steps)", noisy, {"method": "score"}),
         ("bandwidth: score, posterior sampling (preset steps)", low_passed, {"method": "score", "task": "bandwidth"}),
     ]

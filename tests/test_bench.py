@@ -18,4 +18,4 @@ def test_bench_prints_sampler_rows_load_time_and_app_memory() -> None:
     assert "a Generate click (text, 1 s, 4 steps" in text
     assert "2 simultaneous clicks" in text and "one at a time" in text
     assert "Griffin-Lim, 100 iterations" in text and "diffusion, 6 steps, no projections" in text
-    assert "DiffGMM" in text and "posterior sampling" in text
+    assert "DiffGMM" in text and "posterior sampling" in text and "48 kHz in, full band out" in text
