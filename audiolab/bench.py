@@ -159,17 +159,16 @@ def vocoder_bench(pipeline: AudioLabPipeline, seconds: float, repeats: int, prin
 def restoration_bench(pipeline: AudioLabPipeline, seconds: float, repeats: int,
                       print_line: Callable[[str], None]) -> None:
     """Restore `seconds` of a noisy (or low-passed) procedural recording, per method and task: wall time and RTF."""
+    from audiolab.core.audio import resample
     from audiolab.examples import mix_at_snr
     from audiolab.generation import synth
     from audiolab.restoration.degradations import degrade
     from audiolab.restoration.noisy_speech import coloured_noise
 
+    rate = pipeline.restorer.sample_rate
     clean = synth.synthesize("whistle", seed=0, seconds=seconds)
     noisy = mix_at_snr(clean, coloured_noise(clean.size, np.random.default_rng(0), -3.0), 5.0)
-    low_passed = degrade("bandwidth", clean, pipeline.restorer.sample_rate)
-    from audiolab.core.audio import resample
-
-    rate = pipeline.restorer.sample_rate
+    low_passed = degrade("bandwidth", clean, rate)
     noisy_48k = (48_000, resample(noisy, rate, 48_000))  # a 48 kHz upload: resampled in, full band out
     runs: list[tuple[str, np.ndarray | tuple[int, np.ndarray], dict[str, object]]] = [
         ("denoise: Wiener baseline", noisy, {"method": "baseline"}),

@@ -55,18 +55,19 @@ class RestorationPipeline:
         notes: list[str] = []
         wave = self._load(audio, "recording", notes)
         rate = source_rate(audio, self.input_rate)
-        # at another rate, what declipping and inpainting must know (which samples were clipped, where the gaps
-        # are) is read from the recording as it came, because resampling blurs both
+        full_band_out = task == "denoise" and rate > self.restorer.sample_rate
+        resampled_evidence = task in ("declip", "inpaint") and rate != self.restorer.sample_rate
+        # what declipping and inpainting must know (which samples were clipped, where the gaps are) is read from
+        # the recording as it came, because resampling blurs both; full-band output needs its upper band
         original = load_input(audio, rate, "recording", array_rate=self.input_rate) \
-            if rate != self.restorer.sample_rate else wave
-        if task == "declip" and rate != self.restorer.sample_rate:
-            wave = self._reclip(original, rate, wave, notes)
-        if task == "inpaint" and rate != self.restorer.sample_rate:
-            wave = self._regap(original, rate, wave)
+            if full_band_out or resampled_evidence else wave
+        if resampled_evidence:
+            wave = (self._reclip(original, rate, wave, notes) if task == "declip"
+                    else self._regap(original, rate, wave))
         restoration = self.restorer.restore(wave, method, task, steps, strength, guidance, seed, cutoff_hz, progress)
         extras: dict[str, object] = {"task": task, "method_name": method or Restorer.default_method(task)}
         seconds = restoration.seconds
-        if task == "denoise" and rate > self.restorer.sample_rate:
+        if full_band_out:
             started = time.perf_counter()
             extras["full_band"] = (rate, full_band(original, rate, restoration.audio, self.restorer.sample_rate))
             seconds += time.perf_counter() - started
