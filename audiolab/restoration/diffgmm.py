@@ -53,6 +53,8 @@ class DiffGMMSettings:
     shifts: int = 1  # inference: estimates averaged over this many frame-grid offsets (cycle spinning; 1: none)
     refine_channels: int = 0  # width of the time-frequency refiner over the U-Net's output (0: none)
     refine_dilations: tuple[int, ...] = (1, 2, 4)  # its layers' dilations along frequency
+    context_channels: int = 0  # width of a second refiner, dilated along frames, after the first (0: none)
+    context_dilations: tuple[int, ...] = (1, 2, 4, 8)  # its layers' dilations along frames
 
 
 @dataclass
@@ -97,6 +99,9 @@ class DiffGMMDenoiser(nn.Module):
         self.net = UNet1d(3 * hop, 3 * k * hop, settings.channels, settings.bottleneck_dilations)
         self.refiner = TimeFrequencyRefiner(3 * k + 2, 3 * k, settings.refine_channels, settings.refine_dilations) \
             if settings.refine_channels else None
+        self.context_refiner = TimeFrequencyRefiner(3 * k + 2, 3 * k, settings.context_channels,
+                                                    settings.context_dilations, axis="time") \
+            if settings.context_channels else None
         self.register_buffer("stft_window", torch.hann_window(2 * hop), persistent=False)
         # zero-initialised heads: uniform weights, zero means — the untrained model returns its input
         nn.init.zeros_(self.net.head.weight)
@@ -127,6 +132,8 @@ class DiffGMMDenoiser(nn.Module):
         raw = self.net(torch.cat([coefficients, power, stft_power], dim=1)).reshape(batch, 3 * k, hop, frames)
         if self.refiner is not None:  # per-bin corrections from the time-frequency plane
             raw = raw + self.refiner(torch.cat([raw, power.unsqueeze(1), stft_power.unsqueeze(1)], dim=1))
+        if self.context_refiner is not None:  # then per-bin corrections from a quarter second either side
+            raw = raw + self.context_refiner(torch.cat([raw, power.unsqueeze(1), stft_power.unsqueeze(1)], dim=1))
         raw = raw.reshape(batch, 3, k, hop, frames)
         weights = torch.softmax(raw[:, 0], dim=1)
         means = raw[:, 1] * coefficients.unsqueeze(1)

@@ -153,7 +153,7 @@ def evaluate_restoration(pairs: Sequence[Pair], methods: Sequence[str], task: st
 
 
 NETWORK_SETTINGS: tuple[str, ...] = ("components", "hop", "channels", "bottleneck_dilations", "refine_channels",
-                                     "refine_dilations")  # what a DiffGMM checkpoint's weights fix
+                                     "refine_dilations", "context_channels", "context_dilations")  # what a DiffGMM checkpoint's weights fix
 
 
 def restorer_with_checkpoint(checkpoint: str | Path) -> tuple[Restorer, str]:

@@ -115,11 +115,12 @@ def _check_diffgmm(settings: Any, path: Path) -> None:
     if settings.low_band_weight != 1.0 and settings.spectral_loss != "compressed":
         raise ValueError(f"{path.name}: [model] low_band_weight weighs the compressed spectral loss only; set "
                          f"spectral_loss = \"compressed\" or leave low_band_weight at 1.")
-    dilations = settings.refine_dilations
-    if (settings.refine_channels < 0 or not dilations
-            or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in dilations)):
-        raise ValueError(f"{path.name}: [model] refine_channels must be 0 (no refiner) or more, and every "
-                         f"refine_dilations entry a whole number at least 1 (and at least one entry).")
+    for name in ("refine", "context"):
+        channels, dilations = getattr(settings, f"{name}_channels"), getattr(settings, f"{name}_dilations")
+        if (isinstance(channels, bool) or not isinstance(channels, int) or channels < 0 or not dilations
+                or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in dilations)):
+            raise ValueError(f"{path.name}: [model] {name}_channels must be 0 (no such refiner) or more, and every "
+                             f"{name}_dilations entry a whole number at least 1 (and at least one entry).")
 
 
 def save_denoiser(path: Path, model: torch.nn.Module, metadata: dict[str, str]) -> Path:
@@ -134,7 +135,8 @@ def build_denoiser(preset: DenoiserPreset) -> torch.nn.Module:
     return DiffGMMDenoiser(preset.settings) if preset.method == "diffgmm" else ScoreRestorer(preset.settings)
 
 
-GROWABLE_PREFIXES: tuple[str, ...] = ("refiner.",)  # parts whose fresh initialisation leaves the output unchanged
+# parts whose fresh initialisation leaves the output unchanged (refiners start with a zero head)
+GROWABLE_PREFIXES: tuple[str, ...] = ("refiner.", "context_refiner.")
 
 
 def load_denoiser(preset: DenoiserPreset, checkpoint: Path | None = None, grow: bool = False) -> torch.nn.Module:

@@ -7,6 +7,11 @@ apart at 31 Hz per bin), which 2-D convolutions over the time–frequency plane 
 convolutional-recurrent enhancement networks (Tan & Wang 2018, "A Convolutional Recurrent Neural
 Network for Real-Time Speech Enhancement"). The refiner's last layer starts at zero, so a trained
 frame network grown with one keeps its output until the refiner learns a correction.
+
+Dilated along frequency, it sees ±8 bins but only ±4 frames (±64 ms). Dilated along frames instead
+(`axis="time"`), a second one sees ±16 frames (±256 ms) of a few neighbouring bins: how a bin's level
+moves across syllables and pauses, which tells a steady noise floor from speech (as the dilated
+temporal convolutions of Conv-TasNet, Luo & Mesgarani 2019, do across time).
 """
 
 from __future__ import annotations
@@ -20,12 +25,17 @@ from torch import nn
 class TimeFrequencyRefiner(nn.Module):
     """(batch, in_planes, bins, frames) -> (batch, out_planes, bins, frames), a residual correction."""
 
-    def __init__(self, in_planes: int, out_planes: int, channels: int, dilations: Sequence[int] = (1, 2, 4)) -> None:
+    def __init__(self, in_planes: int, out_planes: int, channels: int, dilations: Sequence[int] = (1, 2, 4),
+                 axis: str = "frequency") -> None:
         super().__init__()
+        if axis not in ("frequency", "time"):
+            raise ValueError(f"axis must be 'frequency' or 'time'; got {axis!r}.")
         self.stem = nn.Conv2d(in_planes, channels, 3, padding=1)
-        # dilated along frequency only: a wide view of the harmonics at the frame rate's own detail
+        # dilated along one axis only: a wide view along it at the other's own detail
+        along_time = axis == "time"
         self.layers = nn.ModuleList(
-            nn.Conv2d(channels, channels, 3, padding=(d, 1), dilation=(d, 1)) for d in dilations)
+            nn.Conv2d(channels, channels, 3, padding=(1, d) if along_time else (d, 1),
+                      dilation=(1, d) if along_time else (d, 1)) for d in dilations)
         self.head = nn.Conv2d(channels, out_planes, 1)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
