@@ -117,7 +117,7 @@ def _check_diffgmm(settings: Any, path: Path) -> None:
                          f"spectral_loss = \"compressed\" or leave low_band_weight at 1.")
     for name in ("refine", "context"):
         channels, dilations = getattr(settings, f"{name}_channels"), getattr(settings, f"{name}_dilations")
-        if (isinstance(channels, bool) or not isinstance(channels, int) or channels < 0 or not dilations
+        if (channels < 0 or not dilations
                 or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in dilations)):
             raise ValueError(f"{path.name}: [model] {name}_channels must be 0 (no such refiner) or more, and every "
                              f"{name}_dilations entry a whole number at least 1 (and at least one entry).")

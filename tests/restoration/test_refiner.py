@@ -63,6 +63,34 @@ def test_a_grown_checkpoint_keeps_its_output_and_only_growth_is_allowed(tmp_path
     assert load_denoiser(_preset(grown, refined), grow=True).grown == []
 
 
+def test_a_context_refiner_grows_into_a_refined_checkpoint_and_looks_along_frames(tmp_path: Path) -> None:
+    from audiolab.restoration.refiner import TimeFrequencyRefiner
+
+    refined = replace(SMALL, refine_channels=8)
+    checkpoint = _saved(tmp_path, refined)
+    grown = replace(refined, context_channels=4, context_dilations=(1, 2, 4, 8))
+    with pytest.raises(ValueError, match="does not match"):
+        load_denoiser(_preset(grown, checkpoint))
+    before, after = load_denoiser(_preset(refined, checkpoint)), load_denoiser(_preset(grown, checkpoint), grow=True)
+    assert after.grown == ["context_refiner"] and after.refiner is not None
+    noisy = torch.randn(1, 4000, generator=torch.Generator().manual_seed(7)) * 0.1
+    torch.testing.assert_close(_restore(after, noisy), _restore(before, noisy), atol=1e-6, rtol=0)
+    # dilated along frames, an impulse reaches 1 + 1 + 2 + 4 + 8 = 16 frames either side but only 1 + 4 = 5 bins;
+    # the frequency refiner the other way round
+    def reach(axis: str) -> tuple[int, int]:
+        torch.manual_seed(0)
+        refiner = TimeFrequencyRefiner(1, 1, 4, (1, 2, 4, 8), axis=axis)
+        torch.nn.init.normal_(refiner.head.weight)
+        planes = torch.zeros(1, 1, 64, 64, requires_grad=True)
+        refiner(planes)[0, 0, 32, 32].backward()
+        bins, frames = planes.grad[0, 0].abs().gt(0).nonzero(as_tuple=True)
+        return int((bins - 32).abs().max()), int((frames - 32).abs().max())
+
+    assert reach("time") == (5, 16) and reach("frequency") == (16, 5)
+    with pytest.raises(ValueError, match="axis must be"):
+        TimeFrequencyRefiner(1, 1, 4, axis="space")
+
+
 def test_the_refiner_learns_a_per_bin_correction() -> None:
     torch.manual_seed(0)
     model = DiffGMMDenoiser(replace(SMALL, refine_channels=8, train_iterations=1))
@@ -152,6 +180,9 @@ def test_the_low_band_weight_moves_the_compressed_loss_toward_low_frequency_erro
     ("shifts = 17", "shifts must be 1"),
     ("hop = 8\nshifts = 9", "shifts must be at most hop"),
     ("refine_dilations = [1.5]", "refine_dilations entry a whole number"),
+    ("context_channels = -2", "context_channels must be 0"),
+    ("context_channels = 1.5", "context_channels must be int"),
+    ("context_dilations = []", "context_dilations entry a whole number at least 1"),
 ])
 def test_the_preset_refuses_an_unknown_loss_or_refiner(tmp_path: Path, line: str, message: str) -> None:
     text = load_denoiser_preset("diffgmm-16k").path.read_text()
