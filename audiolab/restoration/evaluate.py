@@ -152,8 +152,9 @@ def evaluate_restoration(pairs: Sequence[Pair], methods: Sequence[str], task: st
     return [scores[m] for m in methods]
 
 
+# what a DiffGMM checkpoint's weights fix
 NETWORK_SETTINGS: tuple[str, ...] = ("components", "hop", "channels", "bottleneck_dilations", "refine_channels",
-                                     "refine_dilations", "context_channels", "context_dilations")  # what a DiffGMM checkpoint's weights fix
+                                     "refine_dilations", "context_channels", "context_dilations")
 
 
 def restorer_with_checkpoint(checkpoint: str | Path) -> tuple[Restorer, str]:

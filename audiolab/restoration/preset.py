@@ -99,7 +99,7 @@ def load_denoiser_preset(name_or_path: str | Path) -> DenoiserPreset:
 
 
 def _check_diffgmm(settings: Any, path: Path) -> None:
-    """DiffGMM's own [model] keys: the spectral loss's name, the inference shifts and the refiner's size."""
+    """DiffGMM's own [model] keys: the spectral loss's name, the inference shifts and both refiners' sizes."""
     if settings.spectral_loss not in SPECTRAL_LOSSES:
         raise ValueError(f"{path.name}: [model] spectral_loss must be one of {', '.join(SPECTRAL_LOSSES)}; "
                          f"got {settings.spectral_loss!r}.")
@@ -143,7 +143,7 @@ def load_denoiser(preset: DenoiserPreset, checkpoint: Path | None = None, grow: 
     """The preset's trained restoration model; a clear ValueError if the checkpoint is missing or mismatched.
 
     With `grow` (resuming training), a checkpoint that lacks only parts the preset adds and that start as
-    a no-op (a DiffGMM refiner) loads into the larger model, those parts fresh."""
+    a no-op (DiffGMM's refiners) loads into the larger model, those parts fresh."""
     checkpoint = checkpoint or preset.checkpoint
     tensors, metadata = read_checkpoint(
         checkpoint, "Denoiser", preset.training.command or f"python -m audiolab train denoiser --preset {preset.name}")

@@ -17,16 +17,18 @@ temporal convolutions of Conv-TasNet, Luo & Mesgarani 2019, do across time).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import torch
 from torch import nn
 
 
 class TimeFrequencyRefiner(nn.Module):
-    """(batch, in_planes, bins, frames) -> (batch, out_planes, bins, frames), a residual correction."""
+    """(batch, in_planes, bins, frames) -> (batch, out_planes, bins, frames), a residual correction; its layers
+    dilated along `axis`."""
 
     def __init__(self, in_planes: int, out_planes: int, channels: int, dilations: Sequence[int] = (1, 2, 4),
-                 axis: str = "frequency") -> None:
+                 axis: Literal["frequency", "time"] = "frequency") -> None:
         super().__init__()
         if axis not in ("frequency", "time"):
             raise ValueError(f"axis must be 'frequency' or 'time'; got {axis!r}.")

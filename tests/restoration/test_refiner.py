@@ -67,7 +67,12 @@ def test_a_context_refiner_grows_into_a_refined_checkpoint_and_looks_along_frame
     from audiolab.restoration.refiner import TimeFrequencyRefiner
 
     refined = replace(SMALL, refine_channels=8)
-    checkpoint = _saved(tmp_path, refined)
+    torch.manual_seed(1)
+    trained = DiffGMMDenoiser(refined)
+    for head in (trained.net.head, trained.refiner.head):  # both trained parts non-trivial, so a re-initialised
+        torch.nn.init.normal_(head.weight, std=0.3)       # first refiner would change the output
+    checkpoint = save_denoiser(tmp_path / "refined.safetensors", trained,
+                               {"steps": "10 of 10", "settings": json.dumps(asdict(refined))})
     grown = replace(refined, context_channels=4, context_dilations=(1, 2, 4, 8))
     with pytest.raises(ValueError, match="does not match"):
         load_denoiser(_preset(grown, checkpoint))
@@ -88,7 +93,12 @@ def test_a_context_refiner_grows_into_a_refined_checkpoint_and_looks_along_frame
 
     assert reach("time") == (5, 16) and reach("frequency") == (16, 5)
     with pytest.raises(ValueError, match="axis must be"):
-        TimeFrequencyRefiner(1, 1, 4, axis="space")
+        TimeFrequencyRefiner(1, 1, 4, axis="space")  # type: ignore[arg-type]
+    # and it learns: training moves its zero head
+    torch.manual_seed(0)
+    model = DiffGMMDenoiser(replace(grown, train_iterations=1))
+    losses, _ = fit_briefly(model, 20)
+    assert losses[-1] < losses[0] and model.context_refiner.head.weight.abs().max() > 0
 
 
 def test_the_refiner_learns_a_per_bin_correction() -> None:
@@ -118,11 +128,18 @@ def test_eval_builds_the_checkpoints_network_and_runs_it_as_its_preset_does(tmp_
     assert restorer.model("diffgmm").settings.shifts == speech.shifts > 1
     assert restorer.model("diffgmm").settings.channels == grown.channels and f"{speech.shifts} frame offsets" in label
     # a checkpoint from before the refiner, trained under the same preset: built without one, as it was made
-    stored = {k: v for k, v in asdict(SMALL).items() if not k.startswith("refine")}
+    stored = {k: v for k, v in asdict(SMALL).items() if not k.startswith(("refine", "context"))}
     old = save_denoiser(tmp_path / "old.safetensors", DiffGMMDenoiser(SMALL),
                         {"preset": "diffgmm-speech-16k", "steps": "5 of 5", "settings": json.dumps(stored)})
     restorer, _ = restorer_with_checkpoint(old)
     assert restorer.model("diffgmm").refiner is None and restorer.model("diffgmm").settings.shifts == speech.shifts
+    assert restorer.model("diffgmm").context_refiner is None
+    # one with both refiners: built with both, as trained
+    both = replace(grown, context_channels=4, context_dilations=(1, 3))
+    checkpoint = _saved(tmp_path, both)
+    model = restorer_with_checkpoint(checkpoint)[0].model("diffgmm")
+    assert model.context_refiner is not None and model.settings.context_dilations == (1, 3)
+    torch.testing.assert_close(_restore(model, noisy), _restore(load_denoiser(_preset(both, checkpoint)), noisy))
 
 
 def test_the_compressed_spectral_loss_is_zero_at_the_reference_and_weighs_quiet_bins_less() -> None:
