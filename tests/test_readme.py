@@ -747,11 +747,11 @@ def _words(text: str) -> list[Word]:
 
 
 def test_every_table_ends_at_a_blank_line() -> None:
-    """A prose line right after a table's last row renders as one more row (GitHub Markdown ends a table only at a
-    blank line or another block), so the paragraph vanishes into the table."""
+    """A prose line right after a table's last row renders as one more row (GitHub Markdown ends a table at a
+    blank line or another block such as a heading or a fence), so the paragraph vanishes into the table."""
     fenced = False
     lines = README_TEXT.splitlines()
     for number, (row, after) in enumerate(zip(lines, lines[1:]), start=1):
         fenced ^= row.startswith("```")
-        if not fenced and row.startswith("|") and after.strip() and not after.startswith(("|", "```")):
+        if not fenced and row.startswith("|") and after.strip() and not after.startswith(("|", "```", "#")):
             pytest.fail(f"README.md:{number + 1}: put a blank line between the table and {after[:40]!r}")
