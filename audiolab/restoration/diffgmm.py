@@ -130,10 +130,11 @@ class DiffGMMDenoiser(nn.Module):
         k = self.settings.components
         power, stft_power = torch.log(coefficients**2 + 1e-4), self.stft_features(wave, frames)
         raw = self.net(torch.cat([coefficients, power, stft_power], dim=1)).reshape(batch, 3 * k, hop, frames)
+        levels = torch.stack([power, stft_power], dim=1)  # what both refiners read beside the output they correct
         if self.refiner is not None:  # per-bin corrections from the time-frequency plane
-            raw = raw + self.refiner(torch.cat([raw, power.unsqueeze(1), stft_power.unsqueeze(1)], dim=1))
+            raw = raw + self.refiner(torch.cat([raw, levels], dim=1))
         if self.context_refiner is not None:  # then per-bin corrections from a quarter second either side
-            raw = raw + self.context_refiner(torch.cat([raw, power.unsqueeze(1), stft_power.unsqueeze(1)], dim=1))
+            raw = raw + self.context_refiner(torch.cat([raw, levels], dim=1))
         raw = raw.reshape(batch, 3, k, hop, frames)
         weights = torch.softmax(raw[:, 0], dim=1)
         means = raw[:, 1] * coefficients.unsqueeze(1)

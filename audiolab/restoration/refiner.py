@@ -34,10 +34,8 @@ class TimeFrequencyRefiner(nn.Module):
             raise ValueError(f"axis must be 'frequency' or 'time'; got {axis!r}.")
         self.stem = nn.Conv2d(in_planes, channels, 3, padding=1)
         # dilated along one axis only: a wide view along it at the other's own detail
-        along_time = axis == "time"
-        self.layers = nn.ModuleList(
-            nn.Conv2d(channels, channels, 3, padding=(1, d) if along_time else (d, 1),
-                      dilation=(1, d) if along_time else (d, 1)) for d in dilations)
+        spans = [(1, d) if axis == "time" else (d, 1) for d in dilations]  # (bins, frames) per layer
+        self.layers = nn.ModuleList(nn.Conv2d(channels, channels, 3, padding=span, dilation=span) for span in spans)
         self.head = nn.Conv2d(channels, out_planes, 1)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
