@@ -200,7 +200,8 @@ def _denoise(args: argparse.Namespace) -> int:
 
     pipeline = _pipeline(args.preset)
     result = pipeline.denoise(args.input, method=args.method, task=args.task, steps=args.steps, strength=args.strength,
-                              guidance=args.guidance, seed=args.seed, cutoff_hz=args.cutoff, progress=True)
+                              guidance=args.guidance, seed=args.seed, cutoff_hz=args.cutoff, progress=True,
+                              attenuation_limit_db=args.attenuation_limit)
     # a denoised recording above 16 kHz is written at its own rate, full band (pipeline.denoise's extras)
     rate, audio = result.extras.get("full_band", (result.sample_rate, result.audio))  # type: ignore[misc]
     save_audio(args.out, audio, rate)
@@ -499,6 +500,8 @@ def _add_audio_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     denoise.add_argument("--strength", type=float, default=None, help="score, denoise: where the reverse process starts (0–1]")
     denoise.add_argument("--guidance", type=float, default=None, help="score, posterior sampling: ζ")
     denoise.add_argument("--cutoff", type=float, default=4000.0, help="bandwidth: the input's low-pass cut-off in Hz")
+    denoise.add_argument("--attenuation-limit", type=float, default=None, metavar="DB",
+                         help="denoise: turn the removed noise down by at most DB decibels (default: no limit)")
     denoise.add_argument("--seed", type=int, default=0)
     denoise.add_argument("--plot", default=None, help="save the restoration trajectory to this PNG")
     denoise.set_defaults(handler=_denoise)
@@ -561,7 +564,8 @@ def _add_eval_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
     evaluate.add_argument("--speech", action="store_true", help="vocoder: the clips are speech; add PESQ and STOI")
     evaluate.add_argument("--methods", nargs="+", default=None,
                           help="vocoder: e.g. diffusion-6 diffusion-12 griffinlim-100; denoise: noisy wiener noisereduce "
-                               "diffgmm[-ITERATIONS] score[-STEPS] (other tasks: degraded baseline score)")
+                               "diffgmm[-ITERATIONS] score[-STEPS], any with @DB for an attenuation limit (other tasks: degraded "
+                               "baseline score)")
     evaluate.add_argument("--limit", type=int, default=None, help="vocoder, denoise: use only the first N clips")
     evaluate.add_argument("--max-seconds", type=float, default=10.0, help="vocoder, denoise: cut longer clips")
     evaluate.add_argument("--exclude", nargs="+", default=None, help="vocoder: file-name globs to skip")

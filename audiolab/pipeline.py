@@ -243,9 +243,11 @@ class AudioLabPipeline:
 
     def denoise(self, audio: AudioInput, method: RestoreMethod | None = None, task: str = "denoise",
                 steps: int | None = None, strength: float | None = None, guidance: float | None = None,
-                seed: int = 0, cutoff_hz: float = 4000.0, progress: bool = False) -> Result:
+                seed: int = 0, cutoff_hz: float = 4000.0, progress: bool = False,
+                attenuation_limit_db: float | None = None) -> Result:
         """Restore a recording: denoise, bandwidth, declip or inpaint (see `RestorationPipeline.denoise`)."""
-        return self.restoration.denoise(audio, method, task, steps, strength, guidance, seed, cutoff_hz, progress)
+        return self.restoration.denoise(audio, method, task, steps, strength, guidance, seed, cutoff_hz, progress,
+                                        attenuation_limit_db=attenuation_limit_db)
 
     def restorer_reference(self, clean: AudioInput, result: Result) -> np.ndarray:
         return self.restoration.reference(clean, result)

@@ -23,6 +23,7 @@ from audiolab.core.audio import load_audio
 from audiolab.core.corpus import AudioSource, audio_files
 from audiolab.core.dnsmos import dnsmos
 from audiolab.core.quality import gap_log_spectral_distance, log_spectral_distance, pesq_wb, si_sdr, stoi
+from audiolab.restoration.attenuation import check_attenuation_limit, limit_attenuation
 from audiolab.restoration.degradations import TASKS, degrade, gap_mask
 from audiolab.restoration.noisy_speech import (
     esc50_noise,
@@ -96,14 +97,24 @@ def degraded_pairs(clean_dir: str | Path, task: str, limit: int | None = None, m
     return pairs
 
 
-def parse_method(method: str) -> tuple[str, int | None]:
-    """'diffgmm' -> ('diffgmm', None): the preset's setting; 'diffgmm-3' -> 3 iterations; 'score-16' -> 16 steps."""
-    name, _, count = method.partition("-")
+def parse_method(method: str) -> tuple[str, int | None, float | None]:
+    """'diffgmm' -> ('diffgmm', None, None): the preset's setting; 'diffgmm-3' -> 3 iterations; 'score-16' -> 16
+    steps; a suffix '@L' limits the attenuation to L dB (`attenuation.py`): 'diffgmm@12' -> ('diffgmm', None, 12.0)."""
+    spec, _, limit = method.partition("@")
+    name, _, count = spec.partition("-")
     known = DENOISE_METHODS + TASK_METHODS
     if name not in known or (count and not count.isdigit()):
         raise ValueError(f"Unknown method {method!r}; choose from {', '.join(known)} "
-                         "(diffgmm-N: N iterations, score-N: N steps).")
-    return name, int(count) if count else None
+                         "(diffgmm-N: N iterations, score-N: N steps, METHOD@L: attenuation limited to L dB).")
+    if not limit:
+        return name, int(count) if count else None, None
+    if name in ("noisy", "degraded"):
+        raise ValueError(f"{method!r}: the input itself has nothing removed to limit; drop the '@{limit}'.")
+    try:
+        limit_db = float(limit)
+    except ValueError:
+        raise ValueError(f"{method!r}: after '@' give the attenuation limit in dB, e.g. {spec}@12.") from None
+    return name, int(count) if count else None, check_attenuation_limit(limit_db)
 
 
 def evaluate_restoration(pairs: Sequence[Pair], methods: Sequence[str], task: str = "denoise",
@@ -116,17 +127,18 @@ def evaluate_restoration(pairs: Sequence[Pair], methods: Sequence[str], task: st
     scores = {method: MethodScores(method) for method in methods}
     for name, clean, degraded in tqdm(pairs, desc="clips", leave=False):
         degraded_si_sdr = si_sdr(clean, degraded)
-        for method, (kind, count) in parsed.items():
+        for method, (kind, count, limit_db) in parsed.items():
             started = time.perf_counter()
             with torch.no_grad() if kind != "score" or task == "denoise" else torch.enable_grad():
                 if kind in ("noisy", "degraded"):
                     out = degraded
-                elif kind == "wiener":
-                    out = wiener_denoise(degraded)
-                elif kind == "noisereduce":
-                    out = spectral_gating(degraded, SAMPLE_RATE)
+                elif kind in ("wiener", "noisereduce"):
+                    out = wiener_denoise(degraded) if kind == "wiener" else spectral_gating(degraded, SAMPLE_RATE)
+                    if limit_db is not None:
+                        out = limit_attenuation(degraded, out, limit_db)
                 else:
-                    out = restorer.restore(degraded, kind, task, steps=count, seed=seed).audio  # type: ignore[arg-type]
+                    out = restorer.restore(degraded, kind, task, steps=count, seed=seed,  # type: ignore[arg-type]
+                                           attenuation_limit_db=limit_db).audio
             elapsed = time.perf_counter() - started
             entry = scores[method]
             entry.add("rtf", elapsed / (clean.size / SAMPLE_RATE))

@@ -42,7 +42,8 @@ class RestorationPipeline:
 
     def denoise(self, audio: AudioInput, method: RestoreMethod | None = None, task: str = "denoise",
                 steps: int | None = None, strength: float | None = None, guidance: float | None = None,
-                seed: int = 0, cutoff_hz: float = 4000.0, progress: bool = False) -> Result:
+                seed: int = 0, cutoff_hz: float = 4000.0, progress: bool = False,
+                attenuation_limit_db: float | None = None) -> Result:
         """Restore a recording (denoise, bandwidth, declip or inpaint); output length equals input length.
 
         The Result's reverse trajectory holds the estimate after each iteration or step as waveforms
@@ -50,6 +51,7 @@ class RestorationPipeline:
         start with what was done to the recording to fit the restorer (mixed to mono, resampled).
         Denoising a recording above the restorer's rate also returns `extras["full_band"]`, (rate, audio): the
         result at the recording's own rate, its band above the models' reach kept and gained (`fullband.py`).
+        `attenuation_limit_db` (denoising only) turns what was removed down by that many dB instead.
         """
         seed = check_seed(seed)
         notes: list[str] = []
@@ -64,7 +66,8 @@ class RestorationPipeline:
         if resampled_evidence:
             wave = (self._reclip(original, rate, wave, notes) if task == "declip"
                     else self._regap(original, rate, wave))
-        restoration = self.restorer.restore(wave, method, task, steps, strength, guidance, seed, cutoff_hz, progress)
+        restoration = self.restorer.restore(wave, method, task, steps, strength, guidance, seed, cutoff_hz, progress,
+                                            attenuation_limit_db=attenuation_limit_db)
         extras: dict[str, object] = {"task": task, "method_name": method or Restorer.default_method(task)}
         seconds = restoration.seconds
         if full_band_out:

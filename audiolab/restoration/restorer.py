@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from audiolab.core.audio import check_not_silent, check_waveform
+from audiolab.restoration.attenuation import check_attenuation_limit, limit_attenuation
 from audiolab.restoration.degradations import (
     TASK_TITLES,
     TASKS,
@@ -185,11 +186,18 @@ class Restorer:
 
     def restore(self, audio: np.ndarray, method: RestoreMethod | None = None, task: str = "denoise",
                 steps: int | None = None, strength: float | None = None, guidance: float | None = None,
-                seed: int = 0, cutoff_hz: float = 4000.0, progress: bool = False) -> Restoration:
-        """Restore a 16 kHz mono recording; output length equals input length."""
+                seed: int = 0, cutoff_hz: float = 4000.0, progress: bool = False,
+                attenuation_limit_db: float | None = None) -> Restoration:
+        """Restore a 16 kHz mono recording; output length equals input length.
+
+        Denoising with an `attenuation_limit_db` turns what was removed down by that many dB instead
+        (`attenuation.py`); the limited output is the trajectory's last step."""
         started = time.perf_counter()
         method = method or self.default_method(task)
         self.check(method, task)
+        attenuation_limit_db = check_attenuation_limit(attenuation_limit_db)
+        if attenuation_limit_db is not None and task != "denoise":
+            raise ValueError(f"The attenuation limit is for denoising; leave it unset for {TASK_TITLES[task]}.")
         audio = check_waveform(audio, "recording")
         check_not_silent(audio, "recording")
         rate = self.sample_rate
@@ -204,16 +212,26 @@ class Restorer:
 
         if method == "baseline":
             out, description = self._baseline(audio, task, cutoff_hz)
-            return Restoration(out, description, [("output", out)], notes=notes, seconds=time.perf_counter() - started)
-        if method == "diffgmm":
+            restoration = Restoration(out, description, [("output", out)])
+        elif method == "diffgmm":
             restoration = self._diffgmm(audio, steps, progress)
         elif task == "denoise":
             restoration = self._conditional(audio, steps, strength, seed, progress)
         else:
             restoration = self._posterior(audio, task, steps, guidance, seed, cutoff_hz, progress)
+        if attenuation_limit_db is not None:
+            self._limit_attenuation(audio, restoration, attenuation_limit_db)
         restoration.notes = notes + restoration.notes
         restoration.seconds = time.perf_counter() - started
         return restoration
+
+    @staticmethod
+    def _limit_attenuation(audio: np.ndarray, restoration: Restoration, limit_db: float) -> None:
+        """Turn what the method removed down by `limit_db` instead, as the restoration's new last step."""
+        restoration.audio = limit_attenuation(audio, restoration.audio, limit_db)
+        restoration.trajectory.append((f"attenuation limited to {limit_db:g} dB", restoration.audio))
+        restoration.description += (f" Attenuation limited to {limit_db:g} dB: what it removed is turned down by "
+                                    f"{limit_db:g} dB instead (the input mixed back in at −{limit_db:g} dB).")
 
     # ---- the methods -------------------------------------------------------------------------
     def _baseline(self, audio: np.ndarray, task: str, cutoff_hz: float) -> tuple[np.ndarray, str]:

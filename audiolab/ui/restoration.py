@@ -43,7 +43,8 @@ RESTORATION_HELP = (
     "step through x̂₀ at every step) for bandwidth extension, declipping and inpainting. **DNSMOS** rates the "
     "input and the output with no clean recording needed (1 to 5: OVRL overall, SIG the speech, BAK the "
     "background, 5 = no noise heard); give the clean recording too to see SI-SDR, PESQ and STOI, or make a test "
-    "input from it."
+    "input from it. Under *Settings*, an **attenuation limit** keeps some background: what was removed comes "
+    "back that many dB down, which also softens what the denoiser took from the speech."
 )
 
 
@@ -62,10 +63,13 @@ def run_denoise(
     guidance: float = 0.0,
     cutoff: float = 4000.0,
     seed: float = 0,
+    attenuation_limit: float = 0.0,
     progress: gr.Progress = gr.Progress(track_tqdm=True),
     request: gr.Request | None = None,
 ) -> tuple[Any, ...]:
-    """Restore a recording; show noisy / restored / clean spectrograms, the trajectory, DiffGMM's mixture and scores."""
+    """Restore a recording; show noisy / restored / clean spectrograms, the trajectory, DiffGMM's mixture and scores.
+
+    `attenuation_limit` (dB, denoising only; 0: none) turns what was removed down by that much instead."""
     if recording is None:
         raise ValueError("Upload or record a recording to restore, or pick an example.")
     pipeline = get_pipeline(preset)
@@ -74,7 +78,8 @@ def run_denoise(
         recording, method=method, task=task, steps=int(steps) or None,
         strength=strength if method == "score" and task == "denoise" else None,
         guidance=guidance if method == "score" and task != "denoise" else None,
-        seed=seed, cutoff_hz=cutoff, progress=True))
+        seed=seed, cutoff_hz=cutoff, progress=True,
+        attenuation_limit_db=(attenuation_limit or None) if task == "denoise" else None))
     if result is None:
         return stopped_outputs(7, 6)
     PACE.record_timings(restoration_work(method, task, steps, result.audio.size / result.sample_rate),
@@ -162,7 +167,7 @@ def build_restoration_tab(preset: gr.Dropdown) -> None:
     run = button.click(
         run_denoise,
         [preset, *(inputs[k] for k in ("recording", "clean", "method", "task", "steps", "strength", "guidance",
-                                        "cutoff", "seed"))],
+                                        "cutoff", "seed", "attenuation_limit"))],
         [outputs[k] for k in ("audio", "plot", "trajectory", "mixture", "state", "picker", "summary")],
         api_name="denoise", concurrency_id=MODEL_QUEUE,
         show_progress_on=[outputs[k] for k in ("audio", "plot", "trajectory", "mixture")],  # not the summary
@@ -200,11 +205,15 @@ def _restoration_inputs() -> Widgets:
                 0.0, 2.0, value=0.0, step=0.01,
                 label="Posterior sampling: likelihood step ζ (0, the default: every step is projected onto the input)")
         with gr.Row():
+            attenuation_limit = gr.Slider(
+                0, 40, value=0, step=1,
+                label="Denoising: attenuation limit in dB (0 = none; e.g. 12 keeps the background 12 dB down)")
             cutoff = gr.Slider(1000, 7500, value=4000, step=100, label="Bandwidth: the input's cut-off (Hz)")
             seed = gr.Number(0, precision=0, label="Seed")
             make = gr.Button("Make a test input from the clean reference")
     return {"recording": recording, "clean": clean, "method": method, "task": task, "steps": steps,
-            "strength": strength, "guidance": guidance, "cutoff": cutoff, "seed": seed, "make": make}
+            "strength": strength, "guidance": guidance, "cutoff": cutoff, "seed": seed, "make": make,
+            "attenuation_limit": attenuation_limit}
 
 
 def _restoration_outputs() -> Widgets:
