@@ -9,6 +9,7 @@ wherever the denoiser bit into the speech the input fills some of it back in; th
 from __future__ import annotations
 
 import math
+from numbers import Real
 
 import numpy as np
 
@@ -19,7 +20,7 @@ def check_attenuation_limit(limit_db: float | None) -> float | None:
     """The limit in dB, or None for no limit; a ValueError that says what to give for anything else."""
     if limit_db is None:
         return None
-    if isinstance(limit_db, bool) or not isinstance(limit_db, (int, float)):
+    if isinstance(limit_db, (bool, np.bool_)) or not isinstance(limit_db, Real):
         raise ValueError(f"The attenuation limit is a number of decibels; got {limit_db!r}.")
     limit_db = float(limit_db)
     if not math.isfinite(limit_db) or not 0.0 < limit_db <= MAX_ATTENUATION_LIMIT_DB:

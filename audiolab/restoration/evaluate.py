@@ -100,13 +100,13 @@ def degraded_pairs(clean_dir: str | Path, task: str, limit: int | None = None, m
 def parse_method(method: str) -> tuple[str, int | None, float | None]:
     """'diffgmm' -> ('diffgmm', None, None): the preset's setting; 'diffgmm-3' -> 3 iterations; 'score-16' -> 16
     steps; a suffix '@L' limits the attenuation to L dB (`attenuation.py`): 'diffgmm@12' -> ('diffgmm', None, 12.0)."""
-    spec, _, limit = method.partition("@")
+    spec, at, limit = method.partition("@")
     name, _, count = spec.partition("-")
     known = DENOISE_METHODS + TASK_METHODS
     if name not in known or (count and not count.isdigit()):
         raise ValueError(f"Unknown method {method!r}; choose from {', '.join(known)} "
                          "(diffgmm-N: N iterations, score-N: N steps, METHOD@L: attenuation limited to L dB).")
-    if not limit:
+    if not at:
         return name, int(count) if count else None, None
     if name in ("noisy", "degraded"):
         raise ValueError(f"{method!r}: the input itself has nothing removed to limit; drop the '@{limit}'.")
@@ -124,6 +124,9 @@ def evaluate_restoration(pairs: Sequence[Pair], methods: Sequence[str], task: st
         raise ValueError(f"Unknown task {task!r}; choose one of {', '.join(TASKS)}.")
     restorer = restorer or Restorer()
     parsed = {method: parse_method(method) for method in methods}
+    limited = [method for method, (_, _, limit_db) in parsed.items() if limit_db is not None]
+    if limited and task != "denoise":
+        raise ValueError(f"An attenuation limit is for denoising; drop the '@' from {', '.join(limited)} for {task}.")
     scores = {method: MethodScores(method) for method in methods}
     for name, clean, degraded in tqdm(pairs, desc="clips", leave=False):
         degraded_si_sdr = si_sdr(clean, degraded)

@@ -229,9 +229,12 @@ class Restorer:
     def _limit_attenuation(audio: np.ndarray, restoration: Restoration, limit_db: float) -> None:
         """Turn what the method removed down by `limit_db` instead, as the restoration's new last step."""
         restoration.audio = limit_attenuation(audio, restoration.audio, limit_db)
+        caption, before = restoration.trajectory[-1]
+        if caption == "output":  # a step called the output (the baseline's, the score model's last) no longer is
+            restoration.trajectory[-1] = ("before the attenuation limit", before)
         restoration.trajectory.append((f"attenuation limited to {limit_db:g} dB", restoration.audio))
         restoration.description += (f" Attenuation limited to {limit_db:g} dB: what it removed is turned down by "
-                                    f"{limit_db:g} dB instead (the input mixed back in at −{limit_db:g} dB).")
+                                    f"{limit_db:g} dB instead, (1 − g)·x̂ + g·x with g = 10^(−{limit_db:g}/20).")
 
     # ---- the methods -------------------------------------------------------------------------
     def _baseline(self, audio: np.ndarray, task: str, cutoff_hz: float) -> tuple[np.ndarray, str]:

@@ -35,6 +35,9 @@ from audiolab.ui.runs import (
 METHOD_CHOICES = [("DiffGMM", "diffgmm"), ("Score-based diffusion", "score"), ("Classical baseline", "baseline")]
 TASK_CHOICES = [("Denoise", "denoise"), ("Bandwidth extension", "bandwidth"), ("Declip", "declip"),
                 ("Inpaint a gap", "inpaint")]
+ATTENUATION_LIMIT_OFF_DB = 60  # the slider's top: no limit (at 60 dB what would come back is inaudible anyway)
+ATTENUATION_LIMIT_LABEL = (f"Denoising: attenuation limit in dB (lower keeps more background, e.g. 12 keeps it 12 dB "
+                           f"down; {ATTENUATION_LIMIT_OFF_DB} = no limit)")
 DNSMOS_WINDOWS = 5  # DNSMOS windows per recording at most: a 10-minute upload is judged in seconds, not minutes
 RESTORATION_HELP = (
     "Restores a recording two ways. **DiffGMM** estimates a Gaussian mixture of the noise and subtracts "
@@ -63,13 +66,14 @@ def run_denoise(
     guidance: float = 0.0,
     cutoff: float = 4000.0,
     seed: float = 0,
-    attenuation_limit: float = 0.0,
+    attenuation_limit: float = ATTENUATION_LIMIT_OFF_DB,
     progress: gr.Progress = gr.Progress(track_tqdm=True),
     request: gr.Request | None = None,
 ) -> tuple[Any, ...]:
     """Restore a recording; show noisy / restored / clean spectrograms, the trajectory, DiffGMM's mixture and scores.
 
-    `attenuation_limit` (dB, denoising only; 0: none) turns what was removed down by that much instead."""
+    `attenuation_limit` (dB, denoising only; `ATTENUATION_LIMIT_OFF_DB`: none) turns what was removed down by that
+    much instead."""
     if recording is None:
         raise ValueError("Upload or record a recording to restore, or pick an example.")
     pipeline = get_pipeline(preset)
@@ -79,7 +83,8 @@ def run_denoise(
         strength=strength if method == "score" and task == "denoise" else None,
         guidance=guidance if method == "score" and task != "denoise" else None,
         seed=seed, cutoff_hz=cutoff, progress=True,
-        attenuation_limit_db=(attenuation_limit or None) if task == "denoise" else None))
+        attenuation_limit_db=attenuation_limit if task == "denoise" and attenuation_limit < ATTENUATION_LIMIT_OFF_DB
+        else None))
     if result is None:
         return stopped_outputs(7, 6)
     PACE.record_timings(restoration_work(method, task, steps, result.audio.size / result.sample_rate),
@@ -205,9 +210,8 @@ def _restoration_inputs() -> Widgets:
                 0.0, 2.0, value=0.0, step=0.01,
                 label="Posterior sampling: likelihood step ζ (0, the default: every step is projected onto the input)")
         with gr.Row():
-            attenuation_limit = gr.Slider(
-                0, 40, value=0, step=1,
-                label="Denoising: attenuation limit in dB (0 = none; e.g. 12 keeps the background 12 dB down)")
+            attenuation_limit = gr.Slider(1, ATTENUATION_LIMIT_OFF_DB, value=ATTENUATION_LIMIT_OFF_DB, step=1,
+                                          label=ATTENUATION_LIMIT_LABEL)
             cutoff = gr.Slider(1000, 7500, value=4000, step=100, label="Bandwidth: the input's cut-off (Hz)")
             seed = gr.Number(0, precision=0, label="Seed")
             make = gr.Button("Make a test input from the clean reference")

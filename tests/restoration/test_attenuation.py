@@ -44,6 +44,9 @@ def test_a_limit_outside_0_to_100_db_is_refused_with_what_to_give(bad: object) -
     with pytest.raises(ValueError, match="attenuation limit"):
         check_attenuation_limit(bad)  # type: ignore[arg-type]
     assert check_attenuation_limit(None) is None and check_attenuation_limit(12) == 12.0
+    assert check_attenuation_limit(np.float32(12.5)) == 12.5 and check_attenuation_limit(np.int64(6)) == 6.0
+    with pytest.raises(ValueError, match="number of decibels"):
+        check_attenuation_limit(np.bool_(True))  # type: ignore[arg-type]
 
 
 def test_shapes_must_match() -> None:
@@ -62,6 +65,7 @@ def test_every_denoising_method_takes_the_limit_as_its_last_trajectory_step(meth
     assert np.array_equal(limited.trajectory[-1][1], limited.audio)
     assert len(limited.trajectory) == len(plain.trajectory) + 1
     assert "Attenuation limited to 10 dB" in limited.description
+    assert all(caption != "output" for caption, _ in limited.trajectory[:-1])  # only the last step is the output
 
 
 def test_the_limit_is_refused_for_the_other_tasks_and_when_absurd() -> None:
@@ -77,7 +81,8 @@ def test_eval_methods_take_an_at_limit_suffix() -> None:
     assert parse_method("diffgmm") == ("diffgmm", None, None)
     assert parse_method("diffgmm-2@12") == ("diffgmm", 2, 12.0)
     assert parse_method("wiener@6.5") == ("wiener", None, 6.5)
-    for bad, message in (("noisy@6", "nothing removed"), ("diffgmm@loud", "in dB"), ("diffgmm@0", "above 0")):
+    for bad, message in (("noisy@6", "nothing removed"), ("diffgmm@loud", "in dB"), ("diffgmm@", "in dB"),
+                         ("diffgmm@0", "above 0")):
         with pytest.raises(ValueError, match=message):
             parse_method(bad)
     clean = (0.3 * np.sin(2 * np.pi * 220 * np.arange(RATE) / RATE)).astype(np.float32)
@@ -86,11 +91,21 @@ def test_eval_methods_take_an_at_limit_suffix() -> None:
     expected = si_sdr(clean, limit_attenuation(noisy, wiener_denoise(noisy), 6.0))
     assert scores["wiener@6"].values["si_sdr"][0] == pytest.approx(expected, abs=1e-4)
     assert scores["wiener@6"].values["si_sdr"][0] != pytest.approx(scores["wiener"].values["si_sdr"][0], abs=0.1)
+    with pytest.raises(ValueError, match="for denoising"):  # refused before any clip is restored
+        evaluate_restoration([("tone", clean, noisy)], ["degraded", "score@6"], task="bandwidth",
+                             restorer=_NoRestorer())  # type: ignore[arg-type]
+
+
+class _NoRestorer:
+    """A restorer that fails if it is ever asked to restore."""
+
+    def restore(self, *args: object, **kwargs: object) -> None:
+        raise AssertionError("restored a clip before the methods were checked")
 
 
 def test_the_cli_and_the_tab_pass_the_limit_on(tmp_path: Path, bell_wav: Path) -> None:
     from audiolab.cli import main
-    from audiolab.ui.restoration import run_denoise
+    from audiolab.ui.restoration import ATTENUATION_LIMIT_OFF_DB, run_denoise
 
     plain, limited = tmp_path / "plain.wav", tmp_path / "limited.wav"
     assert main(["denoise", str(bell_wav), "--out", str(plain), "--method", "baseline", "--preset", TEST_PRESET]) == 0
@@ -104,6 +119,9 @@ def test_the_cli_and_the_tab_pass_the_limit_on(tmp_path: Path, bell_wav: Path) -
     *_outputs, state, _picker, summary = run_denoise(TEST_PRESET, str(bell_wav), None, "baseline", "denoise",
                                                      attenuation_limit=6)
     assert "Attenuation limited to 6 dB" in summary
+    *_outputs, state, _picker, summary = run_denoise(TEST_PRESET, str(bell_wav), None, "baseline", "denoise",
+                                                     attenuation_limit=ATTENUATION_LIMIT_OFF_DB)  # the slider's top
+    assert "Attenuation limited" not in summary
     *_outputs, state, _picker, summary = run_denoise(TEST_PRESET, str(bell_wav), None, "score", "bandwidth", steps=2,
                                                      attenuation_limit=6)  # not a denoising task: the slider is ignored
     assert "Attenuation limited" not in summary

@@ -93,6 +93,7 @@ def test_explorer_vocoder_and_denoise_endpoints(client: Client, bell_wav) -> Non
         TEST_PRESET, handle_file(str(bell_wav)), None, "baseline", "denoise", 0, 0.5, 0.5, 4000, 0, api_name="/denoise")
     assert _frames(audio) == 32_000 and "Wiener" in summary and plot is not None and trajectory is not None
     assert "| | DNSMOS OVRL ↑ | SIG ↑ | BAK ↑ |" in summary and "SI-SDR" not in summary  # no clean recording given
+    assert "Attenuation limited" not in summary  # the slider's default: no limit
     limited, *_rest, summary = client.predict(TEST_PRESET, handle_file(str(bell_wav)), None, "baseline", "denoise", 0,
                                               0.5, 0.5, 4000, 0, 12, api_name="/denoise")  # attenuation limit 12 dB
     assert _frames(limited) == 32_000 and "Attenuation limited to 12 dB" in summary

@@ -176,6 +176,19 @@ def test_denoise_tab_restores_an_example_and_shows_scores_and_the_mixture(page: 
     page.screenshot(path=tmp_path / "denoise.png", full_page=True)
 
 
+def test_denoise_tab_attenuation_limit_reaches_the_result(page: sync_api.Page, tmp_path: Path) -> None:
+    from audiolab.ui.restoration import ATTENUATION_LIMIT_LABEL
+
+    page.get_by_role("tab", name="Denoise & restore").click()
+    panel = page.get_by_role("tabpanel").filter(visible=True)
+    panel.get_by_test_id("dataset-cell-0-0").click()
+    panel.locator("button.label-wrap", has_text="Settings").click()  # the closed accordion
+    _set_numbers(panel, **{ATTENUATION_LIMIT_LABEL: "12"})
+    limited = panel.get_by_text("Attenuation limited to 12 dB", exact=False)
+    _click_and_wait(page, panel, "Restore", limited.first, tmp_path)
+    sync_api.expect(panel.get_by_role("cell", name="restored", exact=True)).to_be_visible()
+
+
 def test_denoise_tab_examples_pick_their_task_and_method(page: sync_api.Page) -> None:
     from audiolab.ui.restoration import METHOD_CHOICES, TASK_CHOICES, example_rows
 
