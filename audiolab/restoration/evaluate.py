@@ -102,7 +102,7 @@ def parse_method(method: str) -> tuple[str, int | None, float | None]:
     steps; a suffix '@L' limits the attenuation to L dB (`attenuation.py`): 'diffgmm@12' -> ('diffgmm', None, 12.0)."""
     spec, at, limit = method.partition("@")
     name, _, count = spec.partition("-")
-    known = DENOISE_METHODS + TASK_METHODS
+    known = tuple(dict.fromkeys(DENOISE_METHODS + TASK_METHODS))  # score does both
     if name not in known or (count and not count.isdigit()):
         raise ValueError(f"Unknown method {method!r}; choose from {', '.join(known)} "
                          "(diffgmm-N: N iterations, score-N: N steps, METHOD@L: attenuation limited to L dB).")
