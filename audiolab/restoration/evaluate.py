@@ -106,15 +106,16 @@ def parse_method(method: str) -> tuple[str, int | None, float | None]:
     if name not in known or (count and not count.isdigit()):
         raise ValueError(f"Unknown method {method!r}; choose from {', '.join(known)} "
                          "(diffgmm-N: N iterations, score-N: N steps, METHOD@L: attenuation limited to L dB).")
+    steps = int(count) if count else None
     if not at:
-        return name, int(count) if count else None, None
+        return name, steps, None
     if name in ("noisy", "degraded"):
         raise ValueError(f"{method!r}: the input itself has nothing removed to limit; drop the '@{limit}'.")
     try:
         limit_db = float(limit)
     except ValueError:
         raise ValueError(f"{method!r}: after '@' give the attenuation limit in dB, e.g. {spec}@12.") from None
-    return name, int(count) if count else None, check_attenuation_limit(limit_db)
+    return name, steps, check_attenuation_limit(limit_db)
 
 
 def evaluate_restoration(pairs: Sequence[Pair], methods: Sequence[str], task: str = "denoise",
