@@ -35,6 +35,7 @@ from audiolab.ui.runs import (
 METHOD_CHOICES = [("DiffGMM", "diffgmm"), ("Score-based diffusion", "score"), ("Classical baseline", "baseline")]
 TASK_CHOICES = [("Denoise", "denoise"), ("Bandwidth extension", "bandwidth"), ("Declip", "declip"),
                 ("Inpaint a gap", "inpaint")]
+SETTINGS = ("steps", "strength", "guidance", "attenuation_limit", "cutoff")  # those only some runs read
 ATTENUATION_LIMIT_OFF_DB = 60  # the slider's top: no limit (at 60 dB what would come back is inaudible anyway)
 ATTENUATION_LIMIT_LABEL = (f"Denoising: attenuation limit in dB (lower keeps more background, e.g. 12 keeps it 12 dB "
                            f"down; {ATTENUATION_LIMIT_OFF_DB} = no limit)")
@@ -138,6 +139,27 @@ def restoration_scores(clean: Any, result: Result) -> str:
     return "\n".join(rows) + (f"\n\n{note}" if note else "")
 
 
+def settings_in_use(method: str, task: str) -> dict[str, bool]:
+    """Which settings a run with this method and task reads: iterations or steps (not the classical baseline), start
+    strength (score denoising), guidance ζ (score posterior sampling), the attenuation limit (denoising) and the
+    cut-off (bandwidth extension)."""
+    return {"steps": method != "baseline", "strength": method == "score" and task == "denoise",
+            "guidance": method == "score" and task != "denoise", "attenuation_limit": task == "denoise",
+            "cutoff": task == "bandwidth"}
+
+
+def settings_for(method: str, task: str) -> tuple[Any, ...]:
+    """Grey out the settings the run would ignore (in `SETTINGS` order), so that moving one never seems to do nothing."""
+    in_use = settings_in_use(method, task)
+    return tuple(gr.update(interactive=in_use[name]) for name in SETTINGS)
+
+
+def method_for_task(method: str, task: str) -> Any:
+    """Switch DiffGMM, which only denoises, to the score model when another task is picked (as `--task` alone
+    does on the command line); leave any other choice alone."""
+    return gr.update(value="score") if method == "diffgmm" and task != "denoise" else gr.update()
+
+
 @shows_errors
 def listen_to_restoration_step(result: Result | None, index: int | None) -> tuple[int, Any] | None:
     """The restorer's estimate after one iteration or step (at the restorer's own rate)."""
@@ -180,6 +202,11 @@ def build_restoration_tab(preset: gr.Dropdown) -> None:
     wire_stop(stop, button, run, outputs["summary"], "denoise")
     outputs["picker"].input(listen_to_restoration_step, [outputs["state"], outputs["picker"]], outputs["step_audio"],
                             api_name=False, concurrency_id=MODEL_QUEUE)
+    settings = [inputs[k] for k in SETTINGS]
+    inputs["task"].change(method_for_task, [inputs["method"], inputs["task"]], inputs["method"], api_name=False,
+                          queue=False)
+    for choice in (inputs["method"], inputs["task"]):
+        choice.change(settings_for, [inputs["method"], inputs["task"]], settings, api_name=False, queue=False)
     inputs["make"].click(make_test_input, [preset, inputs["clean"], inputs["task"], inputs["seed"]],
                          inputs["recording"], api_name="make_test_input", concurrency_id=MODEL_QUEUE)
 
@@ -200,19 +227,21 @@ def _restoration_inputs() -> Widgets:
     with gr.Row():
         method = gr.Radio(METHOD_CHOICES, value="diffgmm", label="Method")
         task = gr.Radio(TASK_CHOICES, value="denoise", label="Task")
+    in_use = settings_in_use("diffgmm", "denoise")  # the start; `settings_for` follows each change
     with gr.Accordion("Settings", open=False):
         with gr.Row():
-            steps = gr.Slider(0, 500, value=0, step=1,
+            steps = gr.Slider(0, 500, value=0, step=1, interactive=in_use["steps"],
                               label="Iterations (DiffGMM) or diffusion steps (0 = the preset's default)")
-            strength = gr.Slider(0.05, 1.0, value=0.3, step=0.05,
+            strength = gr.Slider(0.05, 1.0, value=0.3, step=0.05, interactive=in_use["strength"],
                                  label="Score denoising: start strength (1 = from pure noise)")
             guidance = gr.Slider(
-                0.0, 2.0, value=0.0, step=0.01,
+                0.0, 2.0, value=0.0, step=0.01, interactive=in_use["guidance"],
                 label="Posterior sampling: likelihood step ζ (0, the default: every step is projected onto the input)")
         with gr.Row():
             attenuation_limit = gr.Slider(1, ATTENUATION_LIMIT_OFF_DB, value=ATTENUATION_LIMIT_OFF_DB, step=1,
-                                          label=ATTENUATION_LIMIT_LABEL)
-            cutoff = gr.Slider(1000, 7500, value=4000, step=100, label="Bandwidth: the input's cut-off (Hz)")
+                                          interactive=in_use["attenuation_limit"], label=ATTENUATION_LIMIT_LABEL)
+            cutoff = gr.Slider(1000, 7500, value=4000, step=100, interactive=in_use["cutoff"],
+                               label="Bandwidth: the input's cut-off (Hz)")
             seed = gr.Number(0, precision=0, label="Seed")
             make = gr.Button("Make a test input from the clean reference")
     return {"recording": recording, "clean": clean, "method": method, "task": task, "steps": steps,

@@ -201,6 +201,29 @@ def test_denoise_tab_examples_pick_their_task_and_method(page: sync_api.Page) ->
         sync_api.expect(panel.get_by_label(methods[method], exact=True)).to_be_checked()
 
 
+def test_denoise_tab_greys_out_the_settings_its_method_and_task_ignore(page: sync_api.Page) -> None:
+    from audiolab.ui.restoration import ATTENUATION_LIMIT_LABEL
+
+    page.get_by_role("tab", name="Denoise & restore").click()
+    panel = page.get_by_role("tabpanel").filter(visible=True)
+    panel.locator("button.label-wrap", has_text="Settings").click()  # the closed accordion
+    boxes = {name: panel.get_by_label(f"number input for {label}", exact=True) for name, label in (
+        ("steps", "Iterations (DiffGMM) or diffusion steps (0 = the preset's default)"),
+        ("limit", ATTENUATION_LIMIT_LABEL), ("cutoff", "Bandwidth: the input's cut-off (Hz)"))}
+    sync_api.expect(boxes["limit"]).to_be_enabled(timeout=TIMEOUT_MS)  # DiffGMM denoising, the start
+    sync_api.expect(boxes["cutoff"]).to_be_disabled()
+    panel.get_by_label("Bandwidth extension", exact=True).check()
+    sync_api.expect(panel.get_by_label("Score-based diffusion", exact=True)).to_be_checked()  # DiffGMM only denoises
+    sync_api.expect(boxes["cutoff"]).to_be_enabled()
+    sync_api.expect(boxes["limit"]).to_be_disabled()
+    panel.get_by_label("Classical baseline", exact=True).check()
+    sync_api.expect(boxes["steps"]).to_be_disabled()
+    panel.get_by_label("Denoise", exact=True).check()
+    sync_api.expect(panel.get_by_label("Classical baseline", exact=True)).to_be_checked()  # the user's choice stands
+    sync_api.expect(boxes["limit"]).to_be_enabled()
+    sync_api.expect(boxes["cutoff"]).to_be_disabled()
+
+
 def test_reference_tab_generates_from_a_reference_style(page: sync_api.Page, tmp_path: Path) -> None:
     page.get_by_role("tab", name="Reference audio").click()
     panel = page.get_by_role("tabpanel").filter(visible=True)
