@@ -345,6 +345,11 @@ def _eval_denoise(args: argparse.Namespace) -> int:
                   f"({', '.join(args.include or ['all files'])}) at {', '.join(f'{s:g}' for s in args.snrs)} dB, mixing seed {args.seed}")
     else:
         raise ValueError("Give --noisy DIR (real pairs) or --noise DIR (held-out noise to mix in).")
+    if args.offset or args.rumble:
+        if args.task != "denoise":
+            raise ValueError("--offset and --rumble are for denoising; leave them out for other tasks.")
+        pairs = ev.with_offset_and_rumble(pairs, args.offset, args.rumble)
+        source += f", plus a DC offset of {args.offset:g} and an 8 Hz rumble of {args.rumble:g} times each input's RMS"
     default = ev.DENOISE_METHODS if args.task == "denoise" else ev.TASK_METHODS
     methods = args.methods or list(default)
     print(f"{source}; sampling seed {args.seed}; {torch_threads()} CPU threads")
@@ -554,6 +559,10 @@ def _add_eval_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
                           help="vocoder: with --include, the first N clips of each glob (e.g. 2 per held-out speaker)")
     evaluate.add_argument("--snrs", nargs="+", type=float, default=[0.0, 5.0, 10.0], help="denoise: mixing SNRs in dB")
     evaluate.add_argument("--task", choices=["denoise", "bandwidth", "declip", "inpaint"], default="denoise")
+    evaluate.add_argument("--offset", type=float, default=0.0,
+                          help="denoise: add a DC offset of this many times each noisy input's RMS (robustness)")
+    evaluate.add_argument("--rumble", type=float, default=0.0,
+                          help="denoise: add an 8 Hz rumble of this many times each noisy input's RMS (robustness)")
     evaluate.add_argument("--seed", type=int, default=0, help="denoise: mixing and sampling seed")
     evaluate.add_argument("--diffgmm-checkpoints", nargs="+", default=None,
                           help="denoise: evaluate these DiffGMM checkpoints (e.g. K = 1, 3, 5) one table each")

@@ -10,6 +10,7 @@ under 1 s get none) as means over clips, and the real-time factor (median over c
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -95,6 +96,24 @@ def degraded_pairs(clean_dir: str | Path, task: str, limit: int | None = None, m
         clean = load_audio(path, SAMPLE_RATE, what=path.name)[: int(max_seconds * SAMPLE_RATE)]
         pairs.append((path.stem, clean, degrade(task, clean, SAMPLE_RATE)))
     return pairs
+
+
+RUMBLE_HZ = 8.0  # below hearing and below the 20 Hz high-pass that denoising starts with (`subsonic.py`)
+
+
+def with_offset_and_rumble(pairs: Sequence[Pair], offset: float = 0.0, rumble: float = 0.0) -> list[Pair]:
+    """Each degraded input plus a DC offset of `offset` times its RMS and an 8 Hz rumble of `rumble` times it
+    (amplitude), as a cheap interface or wind on the capsule would add; the clean references stay as they are."""
+    if not (math.isfinite(offset) and math.isfinite(rumble)) or offset < 0 or rumble < 0:
+        raise ValueError(f"--offset and --rumble are multiples of the input's RMS, 0 or more; got {offset:g} and "
+                         f"{rumble:g}.")
+    shifted: list[Pair] = []
+    for name, clean, degraded in pairs:
+        rms = float(np.sqrt(np.mean(np.square(degraded, dtype=np.float64))))
+        t = np.arange(degraded.size) / SAMPLE_RATE
+        added = rms * (offset + rumble * np.sin(2 * np.pi * RUMBLE_HZ * t))
+        shifted.append((name, clean, (degraded + added).astype(np.float32)))
+    return shifted
 
 
 def parse_method(method: str) -> tuple[str, int | None, float | None]:

@@ -33,6 +33,7 @@ from audiolab.restoration.degradations import (
     operator_for,
 )
 from audiolab.restoration.highband import clean_band_ratio, level_invented_band
+from audiolab.restoration.subsonic import remove_subsonic, removed_level_db, subsonic_note
 
 RestoreMethod = Literal["diffgmm", "score", "baseline"]
 RESTORE_METHODS: tuple[str, ...] = ("diffgmm", "score", "baseline")
@@ -209,6 +210,13 @@ class Restorer:
         notes: list[str] = []
         if task == "denoise" and np.mean(np.abs(audio) >= 0.999 * np.abs(audio).max()) > CLIPPED_SHARE:
             notes.append("The recording looks clipped (many samples at its peak); the declip task restores the peaks.")
+        if task == "denoise":  # not the other tasks: their evidence (flat tops, runs of zeros) is in the raw samples
+            filtered = remove_subsonic(audio, rate)
+            note = subsonic_note(removed_level_db(audio, filtered))
+            if note is not None:
+                notes.append(note)
+            audio = filtered
+            check_not_silent(audio, "recording without its DC offset")
 
         if method == "baseline":
             out, description = self._baseline(audio, task, cutoff_hz)

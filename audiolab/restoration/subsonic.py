@@ -1,0 +1,43 @@
+"""DC offset and subsonic rumble, taken out before denoising.
+
+A DC offset (a cheap interface, a bad cable) or rumble below 20 Hz (wind on the capsule, handling noise) cannot be
+heard, but it inflates the level a denoiser reads its input by: the networks scale their input by its size, so
+speech under a strong offset is seen as quiet. A zero-phase Butterworth high-pass at 20 Hz (second order, run
+forwards and backwards: fourth-order magnitude, no phase shift) removes both and leaves speech, whose fundamental
+is above 60 Hz, as it was.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import signal
+
+SUBSONIC_CUTOFF_HZ = 20.0
+SUBSONIC_NOTE_DB = -30.0  # say so when what was taken out is at least this loud against the recording
+
+
+def remove_subsonic(audio: np.ndarray, sample_rate: int, cutoff_hz: float = SUBSONIC_CUTOFF_HZ) -> np.ndarray:
+    """`audio` without its DC offset and without what lies below `cutoff_hz`, same length, float32."""
+    audio = np.asarray(audio, dtype=np.float64)
+    sections = signal.butter(2, cutoff_hz, btype="highpass", fs=sample_rate, output="sos")
+    # Padding of three periods of the cut-off (odd extension) lets the filter settle before the recording starts;
+    # scipy's default of a few samples leaves a transient at each end as loud as the rumble it removes.
+    padding = min(audio.size - 1, int(3 * sample_rate / cutoff_hz))
+    return signal.sosfiltfilt(sections, audio, padlen=padding).astype(np.float32)
+
+
+def removed_level_db(audio: np.ndarray, filtered: np.ndarray) -> float:
+    """The energy of what the filter took out against the recording's, in dB (−inf when nothing was)."""
+    removed = np.sum((np.asarray(audio, np.float64) - filtered) ** 2)
+    total = np.sum(np.asarray(audio, np.float64) ** 2)
+    return 10 * math.log10(removed / total) if removed > 0 and total > 0 else -math.inf
+
+
+def subsonic_note(level_db: float) -> str | None:
+    """What the summary says about a DC offset or rumble that was taken out, if it was loud enough to matter."""
+    if level_db < SUBSONIC_NOTE_DB:
+        return None
+    return (f"Took out a DC offset or rumble below {SUBSONIC_CUTOFF_HZ:g} Hz ({level_db:.0f} dB against the "
+            "recording) before denoising: it cannot be heard, but it would have skewed the level the model reads.")
