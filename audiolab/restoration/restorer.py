@@ -49,6 +49,10 @@ MIN_RESTORE_SAMPLES = 512
 MAX_DIFFGMM_ITERATIONS = 16
 MAX_CONDITIONAL_STEPS = 200
 CLIPPED_SHARE = 0.001  # more than 0.1% of samples at full scale: the recording is clipped
+# Removing less than this (against the recording's energy) means the input was nearly clean: on held-out speakers
+# DiffGMM removes (medians) 11 dB below the recording's level at 10 dB SNR, 20 at 20 dB and 28 at 30 dB, where
+# most clips lose SI-SDR (README, "Nearly clean recordings").
+NEARLY_CLEAN_REMOVED_DB = -24.0
 
 WIENER_DESCRIPTION = (
     "Wiener filter (classical): the noise spectrum is estimated from the quietest 10% of frames, "
@@ -227,11 +231,26 @@ class Restorer:
             restoration = self._conditional(audio, steps, strength, seed, progress)
         else:
             restoration = self._posterior(audio, task, steps, guidance, seed, cutoff_hz, progress)
+        if task == "denoise":
+            notes += self._nearly_clean_note(audio, restoration.audio)
         if attenuation_limit_db is not None:
             self._limit_attenuation(audio, restoration, attenuation_limit_db)
         restoration.notes = notes + restoration.notes
         restoration.seconds = time.perf_counter() - started
         return restoration
+
+    @staticmethod
+    def _nearly_clean_note(audio: np.ndarray, denoised: np.ndarray) -> list[str]:
+        """A word of caution when the denoiser removed little: on a nearly clean recording it can take more from
+        the speech than the noise it removes."""
+        removed = float(np.sum(np.square(audio - denoised, dtype=np.float64)))
+        total = float(np.sum(np.square(audio, dtype=np.float64)))
+        removed_db = 10 * math.log10(removed / total) if removed > 0 else -math.inf
+        if removed_db >= NEARLY_CLEAN_REMOVED_DB:
+            return []
+        amount = "nothing" if removed_db == -math.inf else f"only {-removed_db:.0f} dB below the recording's level"
+        return [f"The denoiser removed {amount}: the recording was nearly clean, where denoising can take more from "
+                "the speech than it removes of noise. Compare with the input, or set an attenuation limit."]
 
     @staticmethod
     def _limit_attenuation(audio: np.ndarray, restoration: Restoration, limit_db: float) -> None:

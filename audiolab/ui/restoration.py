@@ -13,6 +13,7 @@ from audiolab.core.dnsmos import dnsmos
 from audiolab.core.pace import Work
 from audiolab.examples import restoration_examples
 from audiolab.pipeline import Result
+from audiolab.restoration.restorer import Restorer
 from audiolab.ui.common import (
     MODEL_QUEUE,
     Widgets,
@@ -155,9 +156,10 @@ def settings_for(method: str, task: str) -> tuple[Any, ...]:
 
 
 def method_for_task(method: str, task: str) -> Any:
-    """Switch DiffGMM, which only denoises, to the score model when another task is picked (as `--task` alone
-    does on the command line); leave any other choice alone."""
-    return gr.update(value="score") if method == "diffgmm" and task != "denoise" else gr.update()
+    """Picking a task picks its default method, as `--task` alone does on the command line (DiffGMM to denoise,
+    the score model for the rest, since DiffGMM only denoises); the classical baseline, chosen on purpose, stays."""
+    default = Restorer.default_method(task)
+    return gr.update(value=default) if method not in ("baseline", default) else gr.update()
 
 
 @shows_errors

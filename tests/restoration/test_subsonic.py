@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from audiolab.restoration.diffgmm import DiffGMMDenoiser, DiffGMMSettings
 from audiolab.restoration.subsonic import SUBSONIC_NOTE_DB, remove_subsonic, removed_level_db, subsonic_note
-from tests.restoration.test_restoration import small_restorer
+from tests.restoration.test_restoration import SMALL, small_restorer
 
 RATE = 16_000
 
@@ -93,3 +94,31 @@ def test_eval_refuses_an_offset_for_the_other_tasks(tmp_path: Path, capsys: pyte
     assert main(["eval", "denoise", "--clean", str(tmp_path), "--task", "declip", "--offset", "1",
                  "--methods", "degraded"]) == 2
     assert "--offset and --rumble are for denoising" in capsys.readouterr().err
+
+
+def test_a_denoiser_that_removes_little_says_the_recording_was_nearly_clean() -> None:
+    rng = np.random.default_rng(2)
+    noisy = _tone(220.0, seconds=1.0) + 0.3 * rng.normal(size=RATE).astype(np.float32)  # about −3 dB SNR
+    restorer = small_restorer()
+    restorer.use("diffgmm", DiffGMMDenoiser(DiffGMMSettings(components=3, **SMALL)).eval())  # untrained: the identity
+    identity = restorer.restore(noisy, "diffgmm", steps=1)
+    assert np.allclose(identity.audio, remove_subsonic(noisy, RATE), atol=1e-5)
+    assert any("the recording was nearly clean" in note for note in identity.notes)
+    wiener = restorer.restore(noisy, "baseline")  # takes away most of the white noise
+    assert not any("nearly clean" in note for note in wiener.notes)
+    from audiolab.restoration.restorer import Restorer
+
+    for removed_db, noted in ((-30.0, True), (-20.0, False)):  # the denoised signal a fixed number of dB apart
+        notes = Restorer._nearly_clean_note(noisy, noisy * (1 - 10 ** (removed_db / 20)))
+        assert bool(notes) == noted and (not noted or f"only {-removed_db:.0f} dB below" in notes[0])
+
+
+def test_noise_without_subsonic_content_passes_unchanged_to_its_ends() -> None:
+    """The padding mirrors the recording: an end sample is not taken for an offset and pulled towards zero."""
+    rng = np.random.default_rng(3)
+    noise = np.fft.rfft(0.3 * rng.normal(size=RATE))
+    noise[np.fft.rfftfreq(RATE, 1 / RATE) < 30] = 0  # nothing below 30 Hz
+    audio = np.fft.irfft(noise, RATE).astype(np.float32)
+    kept = remove_subsonic(audio, RATE)
+    assert _level_db(kept - audio, audio) < -35
+    assert _level_db((kept - audio)[:800], audio[:800]) < -25 and _level_db((kept - audio)[-800:], audio[-800:]) < -25

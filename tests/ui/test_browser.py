@@ -222,6 +222,10 @@ def test_denoise_tab_greys_out_the_settings_its_method_and_task_ignore(page: syn
     sync_api.expect(panel.get_by_label("Classical baseline", exact=True)).to_be_checked()  # the user's choice stands
     sync_api.expect(boxes["limit"]).to_be_enabled()
     sync_api.expect(boxes["cutoff"]).to_be_disabled()
+    panel.get_by_label("Score-based diffusion", exact=True).check()
+    panel.get_by_label("Declip", exact=True).check()
+    panel.get_by_label("Denoise", exact=True).check()
+    sync_api.expect(panel.get_by_label("DiffGMM", exact=True)).to_be_checked()  # denoising's default again
 
 
 def test_reference_tab_generates_from_a_reference_style(page: sync_api.Page, tmp_path: Path) -> None:

@@ -40,11 +40,12 @@ def test_each_setting_is_in_use_exactly_where_a_run_reads_it() -> None:
         assert [update["interactive"] for update in updates] == [settings_in_use(method, task)[k] for k in SETTINGS]
 
 
-def test_picking_another_task_moves_diffgmm_to_the_score_model_and_leaves_other_choices() -> None:
-    assert method_for_task("diffgmm", "bandwidth")["value"] == "score"
+def test_picking_a_task_picks_its_default_method_but_keeps_the_baseline() -> None:
+    assert method_for_task("diffgmm", "bandwidth")["value"] == "score"  # DiffGMM only denoises
     assert method_for_task("diffgmm", "inpaint")["value"] == "score"
-    for method, task in [("diffgmm", "denoise"), ("score", "denoise"), ("baseline", "declip"), ("score", "inpaint")]:
-        assert "value" not in method_for_task(method, task)  # an empty update: the user's choice stands
+    assert method_for_task("score", "denoise")["value"] == "diffgmm"  # the default denoiser
+    for method, task in [("diffgmm", "denoise"), ("score", "declip"), ("baseline", "declip"), ("baseline", "denoise")]:
+        assert "value" not in method_for_task(method, task)  # an empty update: the choice stands
 
 
 class _Recorder:
