@@ -332,6 +332,8 @@ def _eval_denoise(args: argparse.Namespace) -> int:
     if not args.clean:
         raise ValueError("eval denoise needs --clean DIR, and --noisy DIR (pairs by file name) or --noise DIR (mixed at --snrs).")
     score_preset = _denoiser_preset_name(args.score_preset, "score") if args.score_preset else None
+    if (args.offset or args.rumble) and args.task != "denoise":
+        raise ValueError("--offset and --rumble are for denoising; leave them out for other tasks.")
     if args.task != "denoise":
         pairs = ev.degraded_pairs(args.clean, args.task, args.limit, args.max_seconds)
         source = f"{len(pairs)} clips of {args.clean}, degraded for {args.task}"
@@ -346,10 +348,10 @@ def _eval_denoise(args: argparse.Namespace) -> int:
     else:
         raise ValueError("Give --noisy DIR (real pairs) or --noise DIR (held-out noise to mix in).")
     if args.offset or args.rumble:
-        if args.task != "denoise":
-            raise ValueError("--offset and --rumble are for denoising; leave them out for other tasks.")
         pairs = ev.with_offset_and_rumble(pairs, args.offset, args.rumble)
-        source += f", plus a DC offset of {args.offset:g} and an 8 Hz rumble of {args.rumble:g} times each input's RMS"
+        added = [f"a DC offset of {args.offset:g}" if args.offset else "",
+                 f"an 8 Hz rumble of {args.rumble:g}" if args.rumble else ""]
+        source += f", plus {' and '.join(filter(None, added))} times each input's RMS"
     default = ev.DENOISE_METHODS if args.task == "denoise" else ev.TASK_METHODS
     methods = args.methods or list(default)
     print(f"{source}; sampling seed {args.seed}; {torch_threads()} CPU threads")

@@ -140,10 +140,12 @@ class RestorationPipeline:
         if not isinstance(mixture, NoiseMixture) or result.input_audio is None:
             raise ValueError("Only a DiffGMM restoration carries a fitted noise mixture.")
         model = self.restorer.model("diffgmm")
-        span = min(result.input_audio.size, int(CHUNK_SECONDS * result.sample_rate))  # the chunk the mixture was fitted on
+        # the input the model saw (the trajectory's first step: after the 20 Hz high-pass, `subsonic.py`)
+        noisy = result.reverse[0].x0_hat.reshape(-1).numpy()
+        span = min(noisy.size, int(CHUNK_SECONDS * result.sample_rate))  # the chunk the mixture was fitted on
         # the first iteration's target: the true noise if the clean recording is known, else what it removed
         other = clean if clean is not None else result.reverse[1].x0_hat.reshape(-1).numpy()
-        residual = residual_coefficients(result.input_audio, other, model.settings.hop, span)
+        residual = residual_coefficients(noisy, other, model.settings.hop, span)
         return plots.mixture_figure(residual, mixture.pooled_density, model.settings.components, clean is not None)
 
     def make_test_input(self, clean: AudioInput, task: str, seed: int = 0) -> Path:

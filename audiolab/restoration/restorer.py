@@ -53,6 +53,7 @@ CLIPPED_SHARE = 0.001  # more than 0.1% of samples at full scale: the recording 
 # DiffGMM removes (medians) 11 dB below the recording's level at 10 dB SNR, 20 at 20 dB and 28 at 30 dB, where
 # most clips lose SI-SDR (README, "Nearly clean recordings").
 NEARLY_CLEAN_REMOVED_DB = -24.0
+INPUT_CAPTION = "noisy input, 20 Hz high-passed"  # the trajectory's first step: what the model saw
 
 WIENER_DESCRIPTION = (
     "Wiener filter (classical): the noise spectrum is estimated from the quietest 10% of frames, "
@@ -195,8 +196,9 @@ class Restorer:
                 attenuation_limit_db: float | None = None) -> Restoration:
         """Restore a 16 kHz mono recording; output length equals input length.
 
-        Denoising with an `attenuation_limit_db` turns what was removed down by that many dB instead
-        (`attenuation.py`); the limited output is the trajectory's last step."""
+        Denoising starts with a 20 Hz high-pass that takes out any DC offset and subsonic rumble (`subsonic.py`); the
+        trajectory's first step is that filtered input. With an `attenuation_limit_db` what was removed from it is
+        turned down by that many dB instead (`attenuation.py`); the limited output is the trajectory's last step."""
         started = time.perf_counter()
         method = method or self.default_method(task)
         self.check(method, task)
@@ -214,13 +216,15 @@ class Restorer:
         notes: list[str] = []
         if task == "denoise" and np.mean(np.abs(audio) >= 0.999 * np.abs(audio).max()) > CLIPPED_SHARE:
             notes.append("The recording looks clipped (many samples at its peak); the declip task restores the peaks.")
-        if task == "denoise":  # not the other tasks: their evidence (flat tops, runs of zeros) is in the raw samples
+        # Denoising only: declipping and inpainting read their evidence (flat tops, runs of exact zeros) from the raw
+        # samples, and bandwidth extension keeps the observed band exactly as it came.
+        if task == "denoise":
             filtered = remove_subsonic(audio, rate)
             note = subsonic_note(removed_level_db(audio, filtered))
             if note is not None:
                 notes.append(note)
             audio = filtered
-            check_not_silent(audio, "recording without its DC offset")
+            check_not_silent(audio, "recording without its DC offset and rumble below 20 Hz")
 
         if method == "baseline":
             out, description = self._baseline(audio, task, cutoff_hz)
@@ -232,7 +236,7 @@ class Restorer:
         else:
             restoration = self._posterior(audio, task, steps, guidance, seed, cutoff_hz, progress)
         if task == "denoise":
-            notes += self._nearly_clean_note(audio, restoration.audio)
+            notes += self._nearly_clean_note(audio, restoration.audio, limited=attenuation_limit_db is not None)
         if attenuation_limit_db is not None:
             self._limit_attenuation(audio, restoration, attenuation_limit_db)
         restoration.notes = notes + restoration.notes
@@ -240,17 +244,18 @@ class Restorer:
         return restoration
 
     @staticmethod
-    def _nearly_clean_note(audio: np.ndarray, denoised: np.ndarray) -> list[str]:
+    def _nearly_clean_note(audio: np.ndarray, denoised: np.ndarray, limited: bool = False) -> list[str]:
         """A word of caution when the denoiser removed little: on a nearly clean recording it can take more from
-        the speech than the noise it removes."""
+        the speech than the noise it removes (README, "Nearly clean recordings")."""
         removed = float(np.sum(np.square(audio - denoised, dtype=np.float64)))
         total = float(np.sum(np.square(audio, dtype=np.float64)))
         removed_db = 10 * math.log10(removed / total) if removed > 0 else -math.inf
         if removed_db >= NEARLY_CLEAN_REMOVED_DB:
             return []
-        amount = "nothing" if removed_db == -math.inf else f"only {-removed_db:.0f} dB below the recording's level"
-        return [f"The denoiser removed {amount}: the recording was nearly clean, where denoising can take more from "
-                "the speech than it removes of noise. Compare with the input, or set an attenuation limit."]
+        amount = "nothing" if removed_db == -math.inf else f"what lies {-removed_db:.0f} dB below the recording"
+        advice = "" if limited else ", or set an attenuation limit"
+        return [f"The denoiser removed {amount}: the recording may have been nearly clean, where denoising can take "
+                f"more from the speech than it removes of noise. Compare with the input{advice}."]
 
     @staticmethod
     def _limit_attenuation(audio: np.ndarray, restoration: Restoration, limit_db: float) -> None:
@@ -290,7 +295,7 @@ class Restorer:
                 return outputs
 
         waves = run_chunked(process, audio.size, self.sample_rate)
-        trajectory = [("noisy input", audio)] + [(f"iteration {i + 1}/{iterations}", w) for i, w in enumerate(waves)]
+        trajectory = [(INPUT_CAPTION, audio)] + [(f"iteration {i + 1}/{iterations}", w) for i, w in enumerate(waves)]
         k, shifts = model.settings.components, model.settings.shifts
         averaged = f", each averaged over {shifts} frame offsets" if shifts > 1 else ""
         times = f"{iterations} iteration{'s' if iterations != 1 else ''}"
@@ -318,7 +323,7 @@ class Restorer:
             return [wave[0].numpy() for _, wave in pairs]
 
         waves = run_chunked(process, audio.size, self.sample_rate)
-        trajectory = [("noisy input", audio)] + list(zip(captions, waves))
+        trajectory = [(INPUT_CAPTION, audio)] + list(zip(captions, waves))
         return Restoration(waves[-1], f"Score-based conditional denoising: {steps}-step DDIM grid entered at strength "
                            f"{strength:g} from the noisy input, seed {seed}.", trajectory)
 

@@ -36,6 +36,7 @@ from audiolab.ui.runs import (
 METHOD_CHOICES = [("DiffGMM", "diffgmm"), ("Score-based diffusion", "score"), ("Classical baseline", "baseline")]
 TASK_CHOICES = [("Denoise", "denoise"), ("Bandwidth extension", "bandwidth"), ("Declip", "declip"),
                 ("Inpaint a gap", "inpaint")]
+DEFAULT_TASK = "denoise"
 SETTINGS = ("steps", "strength", "guidance", "attenuation_limit", "cutoff")  # those only some runs read
 ATTENUATION_LIMIT_OFF_DB = 60  # the slider's top: no limit (at 60 dB what would come back is inaudible anyway)
 ATTENUATION_LIMIT_LABEL = (f"Denoising: attenuation limit in dB (lower keeps more background, e.g. 12 keeps it 12 dB "
@@ -108,6 +109,7 @@ def run_denoise(
 
 def restoration_work(method: str, task: str, steps: float, seconds: float) -> Work:
     """A restoration's size, for its estimate: its steps (0: the method's default) over its seconds."""
+    steps = 0 if method == "baseline" else steps  # the baseline has none: a leftover slider value is no new kind
     return Work(f"restoration {method} {task} {int(steps) or 'default'}", int(steps), seconds)
 
 
@@ -150,7 +152,7 @@ def settings_in_use(method: str, task: str) -> dict[str, bool]:
 
 
 def settings_for(method: str, task: str) -> tuple[Any, ...]:
-    """Grey out the settings the run would ignore (in `SETTINGS` order), so that moving one never seems to do nothing."""
+    """Grey out the settings the run would ignore (in `SETTINGS` order): moving one must never seem to do nothing."""
     in_use = settings_in_use(method, task)
     return tuple(gr.update(interactive=in_use[name]) for name in SETTINGS)
 
@@ -160,6 +162,13 @@ def method_for_task(method: str, task: str) -> Any:
     the score model for the rest, since DiffGMM only denoises); the classical baseline, chosen on purpose, stays."""
     default = Restorer.default_method(task)
     return gr.update(value=default) if method not in ("baseline", default) else gr.update()
+
+
+def on_task_change(method: str, task: str) -> tuple[Any, ...]:
+    """The method for the new task and the settings for both, in one reply: two handlers on one change could
+    answer in either order, and the one that saw the old method could grey out the wrong settings last."""
+    update = method_for_task(method, task)
+    return (update, *settings_for(update.get("value", method), task))
 
 
 @shows_errors
@@ -205,10 +214,9 @@ def build_restoration_tab(preset: gr.Dropdown) -> None:
     outputs["picker"].input(listen_to_restoration_step, [outputs["state"], outputs["picker"]], outputs["step_audio"],
                             api_name=False, concurrency_id=MODEL_QUEUE)
     settings = [inputs[k] for k in SETTINGS]
-    inputs["task"].change(method_for_task, [inputs["method"], inputs["task"]], inputs["method"], api_name=False,
-                          queue=False)
-    for choice in (inputs["method"], inputs["task"]):
-        choice.change(settings_for, [inputs["method"], inputs["task"]], settings, api_name=False, queue=False)
+    choices = [inputs["method"], inputs["task"]]
+    inputs["task"].change(on_task_change, choices, [inputs["method"], *settings], api_name=False, queue=False)
+    inputs["method"].change(settings_for, choices, settings, api_name=False, queue=False)
     inputs["make"].click(make_test_input, [preset, inputs["clean"], inputs["task"], inputs["seed"]],
                          inputs["recording"], api_name="make_test_input", concurrency_id=MODEL_QUEUE)
 
@@ -227,9 +235,9 @@ def _restoration_inputs() -> Widgets:
                              type="filepath")
         clean = gr.Audio(label="Clean reference (optional)", type="filepath")
     with gr.Row():
-        method = gr.Radio(METHOD_CHOICES, value="diffgmm", label="Method")
-        task = gr.Radio(TASK_CHOICES, value="denoise", label="Task")
-    in_use = settings_in_use("diffgmm", "denoise")  # the start; `settings_for` follows each change
+        method = gr.Radio(METHOD_CHOICES, value=Restorer.default_method(DEFAULT_TASK), label="Method")
+        task = gr.Radio(TASK_CHOICES, value=DEFAULT_TASK, label="Task")
+    in_use = settings_in_use(method.value, task.value)  # the start; `settings_for` follows each change
     with gr.Accordion("Settings", open=False):
         with gr.Row():
             steps = gr.Slider(0, 500, value=0, step=1, interactive=in_use["steps"],

@@ -65,7 +65,7 @@ def test_other_tasks_keep_their_raw_samples_and_a_pure_offset_is_silence() -> No
     gapped[6000:7600] = 0.0  # the gap is exact zeros only before any filtering
     restored = restorer.restore(gapped, "baseline", "inpaint")
     assert np.array_equal(restored.audio[:6000], gapped[:6000]) and not restored.notes
-    with pytest.raises(ValueError, match="without its DC offset is silent"):
+    with pytest.raises(ValueError, match="without its DC offset and rumble below 20 Hz is silent"):
         restorer.restore(np.full(RATE, 0.25, np.float32), "baseline")
 
 
@@ -103,14 +103,16 @@ def test_a_denoiser_that_removes_little_says_the_recording_was_nearly_clean() ->
     restorer.use("diffgmm", DiffGMMDenoiser(DiffGMMSettings(components=3, **SMALL)).eval())  # untrained: the identity
     identity = restorer.restore(noisy, "diffgmm", steps=1)
     assert np.allclose(identity.audio, remove_subsonic(noisy, RATE), atol=1e-5)
-    assert any("the recording was nearly clean" in note for note in identity.notes)
+    assert any("the recording may have been nearly clean" in note for note in identity.notes)
     wiener = restorer.restore(noisy, "baseline")  # takes away most of the white noise
     assert not any("nearly clean" in note for note in wiener.notes)
     from audiolab.restoration.restorer import Restorer
 
     for removed_db, noted in ((-30.0, True), (-20.0, False)):  # the denoised signal a fixed number of dB apart
         notes = Restorer._nearly_clean_note(noisy, noisy * (1 - 10 ** (removed_db / 20)))
-        assert bool(notes) == noted and (not noted or f"only {-removed_db:.0f} dB below" in notes[0])
+        assert bool(notes) == noted and (not noted or f"what lies {-removed_db:.0f} dB below the recording" in notes[0])
+    limited = Restorer._nearly_clean_note(noisy, noisy * (1 - 10 ** (-30 / 20)), limited=True)
+    assert limited and "attenuation limit" not in limited[0]  # no advice to set what is already set
 
 
 def test_noise_without_subsonic_content_passes_unchanged_to_its_ends() -> None:
@@ -122,3 +124,18 @@ def test_noise_without_subsonic_content_passes_unchanged_to_its_ends() -> None:
     kept = remove_subsonic(audio, RATE)
     assert _level_db(kept - audio, audio) < -35
     assert _level_db((kept - audio)[:800], audio[:800]) < -25 and _level_db((kept - audio)[-800:], audio[-800:]) < -25
+
+
+def test_broadband_noise_and_the_shipped_noisy_examples_get_no_offset_note() -> None:
+    """White noise puts 0.25% of its energy below 20 Hz: no offset to speak of, whatever its level."""
+    from audiolab.core.audio import load_audio
+    from audiolab.examples import restoration_examples
+
+    rng = np.random.default_rng(4)
+    for noise_level in (0.05, 0.3, 1.0):
+        noisy = _tone(220.0, seconds=1.0) + noise_level * rng.normal(size=RATE).astype(np.float32)
+        assert subsonic_note(removed_level_db(noisy, remove_subsonic(noisy, RATE))) is None, noise_level
+    for example, degraded, _clean in restoration_examples():
+        if example.task == "denoise":
+            recording = load_audio(degraded, RATE)
+            assert subsonic_note(removed_level_db(recording, remove_subsonic(recording, RATE))) is None, example.name
