@@ -14,6 +14,7 @@ from audiolab.ui.restoration import (
     METHOD_CHOICES,
     SETTINGS,
     method_for_task,
+    on_task_change,
     settings_for,
     settings_in_use,
 )
@@ -46,6 +47,15 @@ def test_picking_a_task_picks_its_default_method_but_keeps_the_baseline() -> Non
     assert method_for_task("score", "denoise")["value"] == "diffgmm"  # the default denoiser
     for method, task in [("diffgmm", "denoise"), ("score", "declip"), ("baseline", "declip"), ("baseline", "denoise")]:
         assert "value" not in method_for_task(method, task)  # an empty update: the choice stands
+
+
+def test_a_task_change_answers_with_the_method_and_the_settings_for_it_together() -> None:
+    method, *updates = on_task_change("diffgmm", "bandwidth")
+    assert method["value"] == "score"
+    assert [u["interactive"] for u in updates] == [settings_in_use("score", "bandwidth")[k] for k in SETTINGS]
+    method, *updates = on_task_change("baseline", "declip")  # the choice stands, and the settings follow it
+    assert "value" not in method
+    assert [u["interactive"] for u in updates] == [settings_in_use("baseline", "declip")[k] for k in SETTINGS]
 
 
 class _Recorder:
