@@ -247,9 +247,7 @@ class Restorer:
     def _nearly_clean_note(audio: np.ndarray, denoised: np.ndarray, limited: bool = False) -> list[str]:
         """A word of caution when the denoiser removed little: on a nearly clean recording it can take more from
         the speech than the noise it removes (README, "Nearly clean recordings")."""
-        removed = float(np.sum(np.square(audio - denoised, dtype=np.float64)))
-        total = float(np.sum(np.square(audio, dtype=np.float64)))
-        removed_db = 10 * math.log10(removed / total) if removed > 0 else -math.inf
+        removed_db = removed_level_db(audio, denoised)
         if removed_db >= NEARLY_CLEAN_REMOVED_DB:
             return []
         amount = "nothing" if removed_db == -math.inf else f"what lies {-removed_db:.0f} dB below the recording"

@@ -34,9 +34,10 @@ def remove_subsonic(audio: np.ndarray, sample_rate: int, cutoff_hz: float = SUBS
     return signal.sosfiltfilt(sections, audio, padtype="even", padlen=padding).astype(np.float32)
 
 
-def removed_level_db(audio: np.ndarray, filtered: np.ndarray) -> float:
-    """The energy of what the filter took out against the recording's, in dB (−inf when nothing was)."""
-    removed = np.sum((np.asarray(audio, np.float64) - filtered) ** 2)
+def removed_level_db(audio: np.ndarray, kept: np.ndarray) -> float:
+    """The energy of what a filter (or a denoiser) took out of `audio`, leaving `kept`, against the recording's, in
+    dB (−inf when nothing was)."""
+    removed = np.sum((np.asarray(audio, np.float64) - kept) ** 2)
     total = np.sum(np.asarray(audio, np.float64) ** 2)
     return 10 * math.log10(removed / total) if removed > 0 and total > 0 else -math.inf
 

@@ -80,14 +80,13 @@ def run_denoise(
     if recording is None:
         raise ValueError("Upload or record a recording to restore, or pick an example.")
     pipeline = get_pipeline(preset)
-    # Start strength only steers score-based denoising; guidance only its posterior sampling (the other tasks).
+    in_use = settings_in_use(method, task)  # the settings the tab greys out are the ones not passed on
     result = run_until_stopped(request, "denoise", lambda: pipeline.denoise(
         recording, method=method, task=task, steps=int(steps) or None,
-        strength=strength if method == "score" and task == "denoise" else None,
-        guidance=guidance if method == "score" and task != "denoise" else None,
+        strength=strength if in_use["strength"] else None, guidance=guidance if in_use["guidance"] else None,
         seed=seed, cutoff_hz=cutoff, progress=True,
-        attenuation_limit_db=attenuation_limit if task == "denoise" and attenuation_limit < ATTENUATION_LIMIT_OFF_DB
-        else None))
+        attenuation_limit_db=attenuation_limit
+        if in_use["attenuation_limit"] and attenuation_limit < ATTENUATION_LIMIT_OFF_DB else None))
     if result is None:
         return stopped_outputs(7, 6)
     PACE.record_timings(restoration_work(method, task, steps, result.audio.size / result.sample_rate),
@@ -109,7 +108,7 @@ def run_denoise(
 
 def restoration_work(method: str, task: str, steps: float, seconds: float) -> Work:
     """A restoration's size, for its estimate: its steps (0: the method's default) over its seconds."""
-    steps = 0 if method == "baseline" else steps  # the baseline has none: a leftover slider value is no new kind
+    steps = steps if settings_in_use(method, task)["steps"] else 0  # a greyed-out leftover value is no new kind
     return Work(f"restoration {method} {task} {int(steps) or 'default'}", int(steps), seconds)
 
 
