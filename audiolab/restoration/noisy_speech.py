@@ -1,4 +1,5 @@
-"""Noisy-speech training pairs mixed on the fly: clean speech + real or procedural noise at −5…20 dB SNR.
+"""Noisy-speech training pairs mixed on the fly: clean speech + real or procedural noise at −5…20 dB SNR
+(optionally a share of nearly clean mixtures, 20…40 dB).
 
 Speech comes from folders of real recordings and from `espeak-ng` (see `audiolab.restoration.tts`);
 noise from folders of real noise, from chosen ESC-50 classes (rain, wind, engine, vacuum cleaner,
@@ -111,6 +112,8 @@ class NoisySpeechStream:
     reverb_share: float = 0.0  # speech in a room, and (drawn separately) noise in a room
     clipping_share: float = 0.0  # mixtures clipped at 50-95 % of their peak
     clipping_fraction: tuple[float, float] = (0.5, 0.95)
+    high_snr_share: float = 0.0  # mixtures drawn in `high_snr_db` instead: nearly clean recordings, left alone
+    high_snr_db: tuple[float, float] = (20.0, 40.0)
 
     def __post_init__(self) -> None:
         if not self.speech:
@@ -118,13 +121,15 @@ class NoisySpeechStream:
         if not self.noise and self.procedural_share <= 0:
             raise ValueError("Give at least one folder of noise, or a procedural share above zero.")
         for name in ("procedural_share", "babble_share", "competing_share", "colouring_share", "reverb_share",
-                     "clipping_share"):
+                     "clipping_share", "high_snr_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} is a share of the training mixtures: give a number from 0 to 1.")
         low, high = self.clipping_fraction
         if not 0.0 < low <= high <= 1.0:
             raise ValueError(f"clipping_fraction {self.clipping_fraction} is a range of fractions of the peak: "
                              "give 0 < low <= high <= 1.")
+        if self.high_snr_db[0] > self.high_snr_db[1]:
+            raise ValueError(f"high_snr_db {self.high_snr_db} is a range of SNRs in dB: give low <= high.")
 
     def procedural_noise(self, samples: int, rng: np.random.Generator) -> np.ndarray:
         kind = str(rng.choice(PROCEDURAL_NOISES))
@@ -194,6 +199,8 @@ class NoisySpeechStream:
         """(clean target, noisy input); a clipped mixture keeps its unclipped speech as the target."""
         clean = self.speech[int(rng.integers(len(self.speech)))].crop(samples, rng, self.level_dbfs)
         noise, snr_range = self.noise_and_snr_range(samples, rng)
+        if self.high_snr_share > 0 and rng.random() < self.high_snr_share:  # no draw at 0: earlier runs replay
+            snr_range = self.high_snr_db  # a model that never hears a faint noise takes speech for it
         clean, noise = self.recording_chain(clean, noise, rng)
         clean, noisy = mix_at_snr_pair(clean, noise, float(rng.uniform(*snr_range)))
         if self.clipping_share > 0 and rng.random() < self.clipping_share:

@@ -42,6 +42,8 @@ class DenoiserTraining:
     clipping_share: float = 0.0  # share of mixtures clipped at 50-95 % of their peak
     snr_low_db: float = -5.0
     snr_high_db: float = 20.0
+    high_snr_share: float = 0.0  # share of mixtures drawn from snr_high_db to high_snr_max_db instead (nearly clean)
+    high_snr_max_db: float = 40.0
     steps: int = 4000
     batch_size: int = 16
     crop_seconds: float = 2.0

@@ -283,6 +283,31 @@ def test_competing_talkers_come_from_the_training_speech_and_stay_below_the_targ
         NoisySpeechStream([speech], [hiss], RATE, competing_share=-0.1)
 
 
+def test_high_snr_share_draws_nearly_clean_mixtures_in_its_own_range() -> None:
+    """With high_snr_share = 1 every mixture (competing talkers too) lies in high_snr_db; with 0, in the
+    general range; a reversed range is refused."""
+    speech, hiss = tone_and_hiss()
+
+    def mean_snr(share: float, competing_share: float = 0.0) -> float:
+        stream = NoisySpeechStream([speech], [hiss], RATE, snr_db=(0.0, 0.0), procedural_share=0.0,
+                                   competing_share=competing_share, competing_snr_db=(6.0, 6.0),
+                                   high_snr_share=share, high_snr_db=(30.0, 30.0))
+        rng = np.random.default_rng(0)
+        snrs = []
+        for _ in range(6):
+            clean, noisy = (x.astype(np.float64) for x in stream.pair(RATE, rng))
+            snrs.append(10 * np.log10(np.sum(clean ** 2) / np.sum((noisy - clean) ** 2)))
+        return float(np.mean(snrs))
+
+    assert mean_snr(1.0) == pytest.approx(30.0, abs=0.1)
+    assert mean_snr(1.0, competing_share=1.0) == pytest.approx(30.0, abs=0.1)
+    assert mean_snr(0.0) == pytest.approx(0.0, abs=0.1)
+    with pytest.raises(ValueError, match="low <= high"):
+        NoisySpeechStream([speech], [hiss], RATE, high_snr_db=(40.0, 20.0))
+    with pytest.raises(ValueError, match="from 0 to 1"):
+        NoisySpeechStream([speech], [hiss], RATE, high_snr_share=2.0)
+
+
 def test_log_spectral_distance_is_zero_for_identical_signals_and_grows_with_damage() -> None:
     clean = synth.synthesize("siren", seed=0, seconds=1.0)
     assert log_spectral_distance(clean, clean) == pytest.approx(0.0, abs=1e-9)
