@@ -97,7 +97,8 @@ def babble(samples: int, rng: np.random.Generator, speech: Sequence[AudioSource]
 @dataclass
 class NoisySpeechStream:
     """Draws (clean, noisy) pairs; the clean target is the speech exactly as it sits in the mixture
-    (unclipped where the mixture is clipped)."""
+    (unclipped where the mixture is clipped). Each speech or noise source (a folder) is drawn alike,
+    whatever its length, so a folder of a few clips weighs as much as a corpus."""
 
     speech: Sequence[AudioSource]
     noise: Sequence[AudioSource]
