@@ -50,8 +50,8 @@ MAX_DIFFGMM_ITERATIONS = 16
 MAX_CONDITIONAL_STEPS = 200
 CLIPPED_SHARE = 0.001  # more than 0.1% of samples at full scale: the recording is clipped
 # Removing less than this (against the recording's energy) means the input was nearly clean: on held-out speakers
-# DiffGMM removes (medians) 11 dB below the recording's level at 10 dB SNR, 20 at 20 dB and 28 at 30 dB, where
-# most clips lose SI-SDR (README, "Nearly clean recordings").
+# DiffGMM removes (medians) 11 dB below the recording's level at 10 dB SNR, 21 at 20 dB and 31 at 30 dB, where
+# about half the clips lose SI-SDR (README, "Nearly clean recordings").
 NEARLY_CLEAN_REMOVED_DB = -24.0
 INPUT_CAPTION = "noisy input, 20 Hz high-passed"  # the trajectory's first step: what the model saw
 
