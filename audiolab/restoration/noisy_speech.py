@@ -200,7 +200,7 @@ class NoisySpeechStream:
         """(clean target, noisy input); a clipped mixture keeps its unclipped speech as the target."""
         clean = self.speech[int(rng.integers(len(self.speech)))].crop(samples, rng, self.level_dbfs)
         noise, snr_range = self.noise_and_snr_range(samples, rng)
-        if self.high_snr_share > 0 and rng.random() < self.high_snr_share:  # no draw at 0: earlier runs replay
+        if rng.random() < self.high_snr_share:  # no draw at 0: earlier runs replay
             snr_range = self.high_snr_db  # a model that never hears a faint noise takes speech for it
         clean, noise = self.recording_chain(clean, noise, rng)
         clean, noisy = mix_at_snr_pair(clean, noise, float(rng.uniform(*snr_range)))
