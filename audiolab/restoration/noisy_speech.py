@@ -113,7 +113,7 @@ class NoisySpeechStream:
     reverb_share: float = 0.0  # speech in a room, and (drawn separately) noise in a room
     clipping_share: float = 0.0  # mixtures clipped at 50-95 % of their peak
     clipping_fraction: tuple[float, float] = (0.5, 0.95)
-    high_snr_share: float = 0.0  # mixtures drawn in `high_snr_db` instead: nearly clean recordings, left alone
+    high_snr_share: float = 0.0  # mixtures drawn in `high_snr_db` instead: nearly clean speech, to be left alone
     high_snr_db: tuple[float, float] = (20.0, 40.0)
 
     def __post_init__(self) -> None:
@@ -129,7 +129,8 @@ class NoisySpeechStream:
         if not 0.0 < low <= high <= 1.0:
             raise ValueError(f"clipping_fraction {self.clipping_fraction} is a range of fractions of the peak: "
                              "give 0 < low <= high <= 1.")
-        if self.high_snr_db[0] > self.high_snr_db[1]:
+        low, high = self.high_snr_db
+        if self.high_snr_share > 0 and not low <= high:  # also refuses NaN
             raise ValueError(f"high_snr_db {self.high_snr_db} is a range of SNRs in dB: give low <= high.")
 
     def procedural_noise(self, samples: int, rng: np.random.Generator) -> np.ndarray:
@@ -200,7 +201,7 @@ class NoisySpeechStream:
         """(clean target, noisy input); a clipped mixture keeps its unclipped speech as the target."""
         clean = self.speech[int(rng.integers(len(self.speech)))].crop(samples, rng, self.level_dbfs)
         noise, snr_range = self.noise_and_snr_range(samples, rng)
-        if rng.random() < self.high_snr_share:  # no draw at 0: earlier runs replay
+        if self.high_snr_share > 0 and rng.random() < self.high_snr_share:  # no draw at 0: earlier runs replay
             snr_range = self.high_snr_db  # a model that never hears a faint noise takes speech for it
         clean, noise = self.recording_chain(clean, noise, rng)
         clean, noisy = mix_at_snr_pair(clean, noise, float(rng.uniform(*snr_range)))

@@ -96,8 +96,17 @@ def load_denoiser_preset(name_or_path: str | Path) -> DenoiserPreset:
         sample_rate=int(data.get("sample_rate", 16000)),
         settings=settings,
         checkpoint=checkpoint,
-        training=build_config(DenoiserTraining, read_table(data, "training", path), "training", path),
+        training=_checked_training(build_config(DenoiserTraining, read_table(data, "training", path), "training",
+                                                path), path),
     )
+
+
+def _checked_training(training: DenoiserTraining, path: Path) -> DenoiserTraining:
+    """The [training] ranges that build_config cannot check alone, named by their preset keys."""
+    if training.high_snr_share > 0 and not training.snr_high_db <= training.high_snr_max_db:
+        raise ValueError(f"{path.name}: [training] high_snr_max_db ({training.high_snr_max_db:g}) must be at least "
+                         f"snr_high_db ({training.snr_high_db:g}): raise it or lower snr_high_db.")
+    return training
 
 
 def _check_diffgmm(settings: Any, path: Path) -> None:

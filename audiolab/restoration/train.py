@@ -2,8 +2,9 @@
 
 Every batch is drawn fresh by `NoisySpeechStream`: clean speech (real folders plus espeak-ng
 utterances) mixed with real noise (folders and chosen ESC-50 classes) or procedural noise at
-−5…20 dB SNR (a share, the preset's `high_snr_share`, up to 40 dB). The method comes from the preset:
-DiffGMM (`audiolab.restoration.diffgmm`) or the score model (`audiolab.restoration.score`). Every `log_every` steps the log shows the running loss and the mean SI-SDR
+−5…20 dB SNR (a share, the preset's `high_snr_share`, from there up to `high_snr_max_db`). The method
+comes from the preset: DiffGMM (`audiolab.restoration.diffgmm`) or the score model
+(`audiolab.restoration.score`). Every `log_every` steps the log shows the running loss and the mean SI-SDR
 gain on fixed held-out mixtures (held-out speech with held-out noise); the shipped weights are an
 exponential moving average, saved every `save_every` steps.
 """

@@ -4,6 +4,7 @@ chunked processing, bad input, and the shipped models on a held-out synthetic-sp
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -302,10 +303,34 @@ def test_high_snr_share_draws_nearly_clean_mixtures_in_its_own_range() -> None:
     assert mean_snr(1.0) == pytest.approx(30.0, abs=0.1)
     assert mean_snr(1.0, competing_share=1.0) == pytest.approx(30.0, abs=0.1)
     assert mean_snr(0.0) == pytest.approx(0.0, abs=0.1)
+    # A share of one half draws about half the mixtures in the high range.
+    stream = NoisySpeechStream([speech], [hiss], RATE, snr_db=(0.0, 0.0), procedural_share=0.0,
+                               high_snr_share=0.5, high_snr_db=(30.0, 30.0))
+    rng = np.random.default_rng(1)
+    high = [float(np.sum((noisy - clean) ** 2) < 1e-2 * np.sum(clean ** 2))
+            for clean, noisy in (stream.pair(RATE // 8, rng) for _ in range(200))]
+    assert 0.4 < np.mean(high) < 0.6
+    # At a share of 0 the stream makes no extra draw, so the runs trained before the share existed replay.
+    def state_after_a_pair(share: float) -> dict:
+        rng = np.random.default_rng(2)
+        NoisySpeechStream([speech], [hiss], RATE, procedural_share=0.0, high_snr_share=share).pair(RATE, rng)
+        return rng.bit_generator.state
+    assert state_after_a_pair(0.0) != state_after_a_pair(1e-12)
     with pytest.raises(ValueError, match="low <= high"):
-        NoisySpeechStream([speech], [hiss], RATE, high_snr_db=(40.0, 20.0))
+        NoisySpeechStream([speech], [hiss], RATE, high_snr_share=0.1, high_snr_db=(40.0, 20.0))
     with pytest.raises(ValueError, match="from 0 to 1"):
         NoisySpeechStream([speech], [hiss], RATE, high_snr_share=2.0)
+
+
+def test_a_preset_whose_high_snr_range_is_reversed_fails_on_load(tmp_path: Path) -> None:
+    from audiolab.restoration.preset import load_denoiser_preset
+
+    text = load_denoiser_preset("diffgmm-speech-16k").path.read_text(encoding="utf-8")
+    assert "high_snr_max_db = 40.0" in text
+    broken = tmp_path / "broken.toml"
+    broken.write_text(text.replace("high_snr_max_db = 40.0", "high_snr_max_db = 10.0"), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"high_snr_max_db \(10\) must be at least snr_high_db \(20\)"):
+        load_denoiser_preset(broken)
 
 
 def test_log_spectral_distance_is_zero_for_identical_signals_and_grows_with_damage() -> None:
