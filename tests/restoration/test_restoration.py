@@ -286,7 +286,7 @@ def test_competing_talkers_come_from_the_training_speech_and_stay_below_the_targ
 
 def test_high_snr_share_draws_nearly_clean_mixtures_in_its_own_range() -> None:
     """With high_snr_share = 1 every mixture (competing talkers too) lies in high_snr_db; with 0, in the
-    general range; a reversed range is refused."""
+    general range, without an extra random draw; with 0.5, about half; a reversed range is refused."""
     speech, hiss = tone_and_hiss()
 
     def mean_snr(share: float, competing_share: float = 0.0) -> float:
