@@ -28,6 +28,8 @@ from audiolab.restoration.acoustics import random_colouring, reverberate, room_i
 from audiolab.restoration.degradations import degrade
 
 PROCEDURAL_NOISES: tuple[str, ...] = ("coloured", "hum", "babble", "rain", "wind")
+DISTANT_RT60_S = (0.3, 1.0)  # a living room to a cafeteria
+DISTANT_DIRECT_TO_REVERBERANT_DB = (-8.0, 3.0)  # beyond the critical distance: mostly the room
 
 
 def mix_at_snr_pair(clean: np.ndarray, noise: np.ndarray, snr_db: float) -> tuple[np.ndarray, np.ndarray]:
@@ -115,6 +117,7 @@ class NoisySpeechStream:
     clipping_fraction: tuple[float, float] = (0.5, 0.95)
     high_snr_share: float = 0.0  # mixtures drawn in `high_snr_db` instead: nearly clean speech, to be left alone
     high_snr_db: tuple[float, float] = (20.0, 40.0)
+    distant_talker_share: float = 0.0  # babble and competing talkers far from the microphone, in a reverberant room
 
     def __post_init__(self) -> None:
         if not self.speech:
@@ -122,7 +125,7 @@ class NoisySpeechStream:
         if not self.noise and self.procedural_share <= 0:
             raise ValueError("Give at least one folder of noise, or a procedural share above zero.")
         for name in ("procedural_share", "babble_share", "competing_share", "colouring_share", "reverb_share",
-                     "clipping_share", "high_snr_share"):
+                     "clipping_share", "high_snr_share", "distant_talker_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} is a share of the training mixtures: give a number from 0 to 1.")
         low, high = self.clipping_fraction
@@ -161,6 +164,8 @@ class NoisySpeechStream:
         return self._over_room_noise(babble(samples, rng, self.speech, talkers=(1, 2)), samples, rng)
 
     def _over_room_noise(self, talkers: np.ndarray, samples: int, rng: np.random.Generator) -> np.ndarray:
+        if self.distant_talker_share > 0 and rng.random() < self.distant_talker_share:  # no draw at 0: replays
+            talkers = distant(talkers, rng, self.sample_rate)
         if self.noise and rng.random() < 0.5:  # the talkers 10 dB above the room noise to 3 dB below it
             room = self.noise[int(rng.integers(len(self.noise)))].crop(samples, rng, (-30.0, -30.0))
             talkers = mix_at_snr_pair(talkers, room, -float(rng.uniform(-10.0, 3.0)))[1]
@@ -213,6 +218,17 @@ class NoisySpeechStream:
     def batch(self, size: int, samples: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         pairs = [self.pair(samples, rng) for _ in range(size)]
         return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+
+
+def distant(talkers: np.ndarray, rng: np.random.Generator, sample_rate: int) -> np.ndarray:
+    """Talkers across a reverberant room from the microphone: more of the room than of the direct path.
+
+    The talkers behind a recorded voice (a cafeteria, an office, DEMAND's recordings) are far from the
+    microphone and the voice is near it, so a denoiser can tell them apart by how much room each carries,
+    not only by level. Speech from the same close microphones as the target teaches level alone."""
+    response = room_impulse_response(rng, sample_rate, rt60_s=DISTANT_RT60_S,
+                                     direct_to_reverberant_db=DISTANT_DIRECT_TO_REVERBERANT_DB)
+    return reverberate(talkers, response)
 
 
 def held_out_source(folder: str | Path, sample_rate: int, exclude: Sequence[str]) -> AudioSource | None:

@@ -44,6 +44,7 @@ class DenoiserTraining:
     snr_high_db: float = 20.0
     high_snr_share: float = 0.0  # share of mixtures drawn from snr_high_db to high_snr_max_db instead (nearly clean)
     high_snr_max_db: float = 40.0
+    distant_talker_share: float = 0.0  # share of babble and competing talkers put far away in a reverberant room
     steps: int = 4000
     batch_size: int = 16
     crop_seconds: float = 2.0

@@ -121,7 +121,8 @@ def _denoiser_data(preset: DenoiserPreset, inputs: _DenoiserInputs,
                                competing_snr_db=(training.competing_snr_low_db, training.snr_high_db),
                                colouring_share=training.colouring_share, reverb_share=training.reverb_share,
                                clipping_share=training.clipping_share, high_snr_share=training.high_snr_share,
-                               high_snr_db=(training.snr_high_db, training.high_snr_max_db))
+                               high_snr_db=(training.snr_high_db, training.high_snr_max_db),
+                               distant_talker_share=training.distant_talker_share)
     for source in speech_set + noise_set:
         log(f"data: {source.name}: {len(source.clips)} clips, {source.seconds / rate / 60:.1f} min")
     held_speech = [AudioSource.from_folder(folder, rate) for folder in inputs.val_speech]

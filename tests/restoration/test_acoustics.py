@@ -9,7 +9,13 @@ import pytest
 
 from audiolab.core.corpus import AudioSource
 from audiolab.restoration.acoustics import EQ_KNOTS_HZ, random_colouring, reverberate, room_impulse_response
-from audiolab.restoration.noisy_speech import NoisySpeechStream, coloured_noise, mix_at_snr_pair
+from audiolab.restoration.noisy_speech import (
+    DISTANT_DIRECT_TO_REVERBERANT_DB,
+    NoisySpeechStream,
+    coloured_noise,
+    distant,
+    mix_at_snr_pair,
+)
 from tests.restoration.sources import tone_and_hiss
 
 RATE = 16_000
@@ -131,3 +137,39 @@ def test_the_stream_colours_noise_and_puts_speech_and_noise_in_rooms_at_its_shar
     assert np.count_nonzero(np.abs(wet_clicks) > 1e-4) > 1000
     with pytest.raises(ValueError, match="from 0 to 1"):
         NoisySpeechStream([speech], [hiss], RATE, reverb_share=2.0)
+
+
+def test_distant_talkers_carry_more_room_than_the_direct_path_allows_and_only_at_their_share() -> None:
+    """`distant` puts an impulse in a room whose direct-to-reverberant ratio lies in the drawn range, so the
+    direct sample holds r / (1 + r) of the energy; in the stream, competing talkers (here clicks) get the room
+    at distant_talker_share = 1 and stay dry at 0, where the stream makes no extra draw."""
+    impulse = np.zeros(2 * RATE, dtype=np.float32)
+    impulse[100] = 1.0
+    low_db, high_db = DISTANT_DIRECT_TO_REVERBERANT_DB
+    for seed in range(5):
+        wet = distant(impulse, np.random.default_rng(seed), RATE).astype(np.float64)
+        direct_share = wet[100] ** 2 / np.sum(wet**2)
+        assert 10 ** (low_db / 10) / (1 + 10 ** (low_db / 10)) - 1e-6 <= direct_share
+        assert direct_share <= 10 ** (high_db / 10) / (1 + 10 ** (high_db / 10)) + 1e-6
+        assert np.count_nonzero(np.abs(wet[101:]) > 1e-4) > 1000  # the room's tail
+    clicks = np.zeros(3 * RATE, dtype=np.float32)
+    clicks[::4000] = 0.5
+
+    def talkers(share: float) -> np.ndarray:
+        stream = NoisySpeechStream([AudioSource("clicks", [clicks])], [], RATE, competing_share=1.0,
+                                   distant_talker_share=share)
+        return stream.competing_talkers(RATE, np.random.default_rng(0))
+
+    assert np.count_nonzero(np.abs(talkers(0.0)) > 1e-5) < 20
+    assert np.count_nonzero(np.abs(talkers(1.0)) > 1e-5) > 4000
+
+    def state_after_a_pair(share: float) -> dict:
+        rng = np.random.default_rng(2)
+        speech, hiss = tone_and_hiss()
+        NoisySpeechStream([speech], [hiss], RATE, procedural_share=0.0, competing_share=1.0,
+                          distant_talker_share=share).pair(RATE, rng)
+        return rng.bit_generator.state
+
+    assert state_after_a_pair(0.0) != state_after_a_pair(1e-12)
+    with pytest.raises(ValueError, match="from 0 to 1"):
+        NoisySpeechStream([AudioSource("clicks", [clicks])], [], RATE, distant_talker_share=1.5)
