@@ -334,6 +334,8 @@ def _eval_denoise(args: argparse.Namespace) -> int:
     score_preset = _denoiser_preset_name(args.score_preset, "score") if args.score_preset else None
     if (args.offset or args.rumble) and args.task != "denoise":
         raise ValueError("--offset and --rumble are for denoising; leave them out for other tasks.")
+    if args.distant and (args.task != "denoise" or args.noisy or not args.noise):
+        raise ValueError("--distant puts the noise mixed in by --noise in a room; leave it out for real pairs and other tasks.")
     if args.task != "denoise":
         pairs = ev.degraded_pairs(args.clean, args.task, args.limit, args.max_seconds)
         source = f"{len(pairs)} clips of {args.clean}, degraded for {args.task}"
@@ -342,9 +344,10 @@ def _eval_denoise(args: argparse.Namespace) -> int:
         source = f"{len(pairs)} pairs from {args.clean} and {args.noisy}"
     elif args.noise:
         noise = ev.noise_sources(args.noise, args.noise_classes or (), args.include or ())
-        pairs = ev.mixed_pairs(args.clean, noise, args.snrs, args.seed, args.limit, args.max_seconds)
+        pairs = ev.mixed_pairs(args.clean, noise, args.snrs, args.seed, args.limit, args.max_seconds, args.distant)
+        room = ", across a reverberant room" if args.distant else ""
         source = (f"{len(pairs)} mixtures of {args.clean} with {args.noise} "
-                  f"({', '.join(args.include or ['all files'])}) at {', '.join(f'{s:g}' for s in args.snrs)} dB, mixing seed {args.seed}")
+                  f"({', '.join(args.include or ['all files'])}{room}) at {', '.join(f'{s:g}' for s in args.snrs)} dB, mixing seed {args.seed}")
     else:
         raise ValueError("Give --noisy DIR (real pairs) or --noise DIR (held-out noise to mix in).")
     if args.offset or args.rumble:
@@ -559,6 +562,8 @@ def _add_eval_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
                           help="vocoder: only clips matching these globs; denoise: only noise files matching them")
     evaluate.add_argument("--each", type=int, default=None,
                           help="vocoder: with --include, the first N clips of each glob (e.g. 2 per held-out speaker)")
+    evaluate.add_argument("--distant", action="store_true",
+                          help="denoise: put each noise excerpt across a random reverberant room, as distant talkers are")
     evaluate.add_argument("--snrs", nargs="+", type=float, default=[0.0, 5.0, 10.0], help="denoise: mixing SNRs in dB")
     evaluate.add_argument("--task", choices=["denoise", "bandwidth", "declip", "inpaint"], default="denoise")
     evaluate.add_argument("--offset", type=float, default=0.0,

@@ -236,6 +236,7 @@ def test_bad_input_exits_non_zero_with_one_line(tmp_path: Path, capsys: pytest.C
         ["train", "vocoder", "--data", str(tmp_path / "nowhere"), "--steps", "1", "--preset", "vocoder-16k"],
         ["eval", "denoise", "--clean", str(tmp_path), "--noisy", str(tmp_path), "--score-preset", "diffgmm-16k"],
         ["eval", "denoise", "--clean", str(tmp_path), "--noisy", str(tmp_path), "--score-preset", "no-such-preset"],
+        ["eval", "denoise", "--clean", str(tmp_path), "--noisy", str(tmp_path), "--distant"],
     ]
     for argv in cases:
         assert main(argv) == 2, argv

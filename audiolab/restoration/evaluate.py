@@ -27,6 +27,7 @@ from audiolab.core.quality import gap_log_spectral_distance, log_spectral_distan
 from audiolab.restoration.attenuation import check_attenuation_limit, limit_attenuation
 from audiolab.restoration.degradations import TASKS, degrade, gap_mask
 from audiolab.restoration.noisy_speech import (
+    distant,
     esc50_noise,
     held_out_source,
     mix_at_snr_pair,
@@ -78,15 +79,19 @@ def noise_sources(noise_dir: str | Path, classes: Sequence[str], include: Sequen
 
 
 def mixed_pairs(clean_dir: str | Path, noise: Sequence[AudioSource], snrs_db: Sequence[float], seed: int,
-                limit: int | None = None, max_seconds: float = 10.0) -> list[Pair]:
-    """Each clean recording mixed with a random held-out noise excerpt at each SNR (seeded)."""
+                limit: int | None = None, max_seconds: float = 10.0, distant_noise: bool = False) -> list[Pair]:
+    """Each clean recording mixed with a random held-out noise excerpt at each SNR (seeded); with
+    `distant_noise`, each excerpt first put across a random reverberant room (`noisy_speech.distant`)."""
     rng = np.random.default_rng(seed)
     pairs: list[Pair] = []
     for path in audio_files(clean_dir)[: limit or None]:
         clean = load_audio(path, SAMPLE_RATE, what=path.name)[: int(max_seconds * SAMPLE_RATE)]
         for snr in snrs_db:
             source = noise[int(rng.integers(len(noise)))]
-            pairs.append((f"{path.stem}@{snr:g}dB", *mix_at_snr_pair(clean, source.crop(clean.size, rng, (-30.0, -30.0)), snr)))
+            excerpt = source.crop(clean.size, rng, (-30.0, -30.0))
+            if distant_noise:
+                excerpt = distant(excerpt, rng, SAMPLE_RATE)
+            pairs.append((f"{path.stem}@{snr:g}dB", *mix_at_snr_pair(clean, excerpt, snr)))
     return pairs
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
+import soundfile as sf
 
 from audiolab.core.audio import load_audio
+from audiolab.core.corpus import AudioSource
 from audiolab.examples import SHIPPED_EXAMPLES
-from audiolab.restoration.evaluate import MEASURES, SAMPLE_RATE, evaluate_restoration
+from audiolab.restoration.evaluate import MEASURES, SAMPLE_RATE, evaluate_restoration, mixed_pairs
 from audiolab.vocoder.evaluate import format_table
 
 
@@ -68,3 +73,25 @@ def test_eval_inpaint_measures_the_gaps_where_a_fill_beats_zeros() -> None:
     zero_fill, straight_line = scores["degraded"].summary("lsd_gap"), scores["baseline"].summary("lsd_gap")
     assert zero_fill is not None and straight_line is not None and straight_line < zero_fill
     assert "LSD in gaps" in format_table(list(scores.values()), MEASURES).splitlines()[0]
+
+
+def test_distant_noise_is_mixed_at_the_same_snrs_with_a_room_around_it(tmp_path: Path) -> None:
+    """`eval denoise --distant`: each noise excerpt (here clicks) gets a reverberant tail before mixing, and
+    the mixtures keep their SNRs and their speech."""
+    clean = load_audio(SHIPPED_EXAMPLES / "denoise-rain-5dB-clean.flac", SAMPLE_RATE)
+    sf.write(tmp_path / "speech.flac", clean, SAMPLE_RATE)
+    clicks = np.zeros(4 * SAMPLE_RATE, dtype=np.float32)
+    clicks[::4000] = 0.5
+    noise = [AudioSource("clicks", [clicks])]
+    dry = mixed_pairs(tmp_path, noise, (0.0, 10.0), seed=0)
+    wet = mixed_pairs(tmp_path, noise, (0.0, 10.0), seed=0, distant_noise=True)
+    for (name, reference, noisy), (wet_name, wet_reference, wet_noisy), snr in zip(dry, wet, (0.0, 10.0)):
+        assert name == wet_name
+        # the same speech, scaled down alike with its mixture where that would peak above full scale
+        np.testing.assert_allclose(wet_reference / np.abs(wet_reference).max(), reference / np.abs(reference).max(),
+                                   atol=1e-6)
+        residual = (wet_noisy - wet_reference).astype(np.float64)
+        measured = 10 * np.log10(np.sum(wet_reference.astype(np.float64) ** 2) / np.sum(residual**2))
+        assert measured == pytest.approx(snr, abs=0.05)
+        assert np.count_nonzero(np.abs(noisy - reference) > 1e-4) < 20
+        assert np.count_nonzero(np.abs(residual) > 1e-4) > 0.5 * residual.size
