@@ -10,6 +10,10 @@
 - SI-SDR (Le Roux et al., 2019).
 - Log-spectral distance (as in bandwidth-extension papers, e.g. Kuleshov et al. 2017): RMS over
   frequency of the dB difference of power spectra, averaged over frames.
+- Distortion and leftover noise of a denoiser (`denoising_error_parts`): the output's gain in each STFT
+  bin applied to the speech and to the noise apart ("shadow filtering"), which splits the error into speech
+  distortion and leftover noise, as the speech-distortion index and noise-reduction factor of Chen,
+  Benesty, Huang & Doclo (2006, "New insights into the noise reduction Wiener filter") split a filter's.
 """
 
 from __future__ import annotations
@@ -114,6 +118,45 @@ def si_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
     target = scale * ref
     residual = est - target
     return float(10 * np.log10((np.dot(target, target) + 1e-12) / (np.dot(residual, residual) + 1e-12)))
+
+
+PART_RATIO_CAP_DB = 100.0  # a part that is (numerically) absent: an input left alone has no distortion
+
+
+def denoising_error_parts(clean: np.ndarray, noisy: np.ndarray, denoised: np.ndarray,
+                          n_fft: int = 512, hop: int = 128) -> tuple[float, float]:
+    """(speech-to-distortion, speech-to-leftover-noise) in dB, each capped at PART_RATIO_CAP_DB.
+
+    The denoiser's complex gain in each STFT bin, G = Y / X, is applied to the clean speech's and the noise's
+    STFTs apart (the noise is noisy − clean); since Y = G·S + G·N the output splits into the speech it kept,
+    whose difference from the speech is the distortion, and the noise it left. Which of the two is larger says
+    whether a denoiser errs by taking speech away or by leaving noise."""
+    speech, mixture = _aligned(clean, noisy)
+    _, output = _aligned(clean, denoised)
+    length = min(speech.size, mixture.size, output.size)
+    speech, mixture, output = speech[:length], mixture[:length], output[:length]
+    window = torch.hann_window(n_fft, dtype=torch.float64)
+
+    def spectrum(x: np.ndarray) -> torch.Tensor:
+        return torch.stft(torch.from_numpy(x), n_fft, hop, window=window, return_complex=True)
+
+    def waveform(spec: torch.Tensor) -> np.ndarray:
+        return torch.istft(spec, n_fft, hop, window=window, length=length).numpy()
+
+    mixture_spec = spectrum(mixture)
+    present = mixture_spec.abs() > 1e-9  # where the input is digital silence the gain is undefined: none kept
+    gain = torch.where(present, spectrum(output) / torch.where(present, mixture_spec, 1.0), 0.0)
+    kept_speech = waveform(gain * spectrum(speech))
+    left_noise = waveform(gain * spectrum(mixture - speech))
+    speech_power = float(np.sum(speech**2))
+
+    def ratio_db(part: np.ndarray) -> float:
+        power = float(np.sum(part**2))
+        if power <= speech_power * 10 ** (-PART_RATIO_CAP_DB / 10):
+            return PART_RATIO_CAP_DB
+        return float(10 * np.log10(speech_power / power))
+
+    return ratio_db(kept_speech - speech), ratio_db(left_noise)
 
 
 def log_spectral_distance(reference: np.ndarray, estimate: np.ndarray, n_fft: int = 2048, hop: int = 512) -> float:

@@ -23,7 +23,14 @@ from tqdm.auto import tqdm
 from audiolab.core.audio import load_audio
 from audiolab.core.corpus import AudioSource, audio_files
 from audiolab.core.dnsmos import dnsmos
-from audiolab.core.quality import gap_log_spectral_distance, log_spectral_distance, pesq_wb, si_sdr, stoi
+from audiolab.core.quality import (
+    denoising_error_parts,
+    gap_log_spectral_distance,
+    log_spectral_distance,
+    pesq_wb,
+    si_sdr,
+    stoi,
+)
 from audiolab.restoration.attenuation import check_attenuation_limit, limit_attenuation
 from audiolab.restoration.degradations import TASKS, degrade, gap_mask
 from audiolab.restoration.noisy_speech import (
@@ -48,6 +55,8 @@ MEASURES: tuple[tuple[str, str, bool], ...] = (
     ("dnsmos_ovrl", "DNSMOS OVRL ↑", True),
     ("dnsmos_sig", "SIG ↑", True),
     ("dnsmos_bak", "BAK ↑", True),
+    ("speech_distortion", "speech/distortion dB ↑", True),  # denoising only: the error split in two parts,
+    ("leftover_noise", "speech/leftover noise dB ↑", True),  # speech taken away and noise left
     ("rtf", "RTF ↓", False),
 )
 Pair = tuple[str, np.ndarray, np.ndarray]  # name, clean, degraded
@@ -178,6 +187,10 @@ def evaluate_restoration(pairs: Sequence[Pair], methods: Sequence[str], task: st
             entry.add("lsd", log_spectral_distance(clean, out))
             if task == "inpaint":
                 entry.add("lsd_gap", gap_log_spectral_distance(clean, out, gap_mask(degraded, SAMPLE_RATE)))
+            if task == "denoise":
+                distortion, leftover = denoising_error_parts(clean, degraded, out)
+                entry.add("speech_distortion", distortion)
+                entry.add("leftover_noise", leftover)
             entry.add("stoi", stoi(clean, out, SAMPLE_RATE))
             try:
                 entry.add("pesq", pesq_wb(clean, out, SAMPLE_RATE))

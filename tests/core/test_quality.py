@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from audiolab.core.quality import (
+    PART_RATIO_CAP_DB,
+    denoising_error_parts,
     log_mel_l1,
     mel_cepstral_distortion,
     mr_stft_distance,
@@ -81,3 +83,24 @@ def test_gap_lsd_is_zero_for_an_exact_fill_and_the_level_error_for_a_scaled_one(
     assert gap_log_spectral_distance(clean, scaled, observed) == pytest.approx(20 * np.log10(2), rel=1e-6)
     with pytest.raises(ValueError, match="No gap"):
         gap_log_spectral_distance(clean, clean, np.ones_like(clean))
+
+
+def test_the_denoising_error_splits_into_speech_distortion_and_leftover_noise() -> None:
+    """Known answers: an input left alone has no distortion and its noise all left (the mixing SNR); silence
+    for an output takes all the speech (0 dB) and leaves no noise; a mask that keeps the speech's band and
+    removes the noise's leaves both parts far below the speech; halving the output is a −6 dB distortion."""
+    rate, time = 16_000, np.arange(2 * 16_000) / 16_000
+    speech = np.sin(2 * np.pi * 440 * time)
+    noise = np.random.default_rng(0).standard_normal(time.size)
+    noise = np.fft.irfft(np.fft.rfft(noise) * (np.fft.rfftfreq(time.size, 1 / rate) > 2000), n=time.size)
+    noise *= np.sqrt(np.mean(speech**2) / np.mean(noise**2) / 10)  # 10 dB SNR
+    noisy = speech + noise
+    distortion, leftover = denoising_error_parts(speech, noisy, noisy)
+    assert distortion == PART_RATIO_CAP_DB and leftover == pytest.approx(10.0, abs=0.01)
+    distortion, leftover = denoising_error_parts(speech, noisy, np.zeros_like(noisy))
+    assert distortion == pytest.approx(0.0, abs=0.01) and leftover == PART_RATIO_CAP_DB
+    masked = np.fft.irfft(np.fft.rfft(noisy) * (np.fft.rfftfreq(time.size, 1 / rate) < 1000), n=time.size)
+    distortion, leftover = denoising_error_parts(speech, noisy, masked)
+    assert distortion > 30.0 and leftover > 30.0
+    distortion, leftover = denoising_error_parts(speech, noisy, 0.5 * noisy)
+    assert distortion == pytest.approx(20 * np.log10(2), abs=0.01) and leftover == pytest.approx(16.02, abs=0.01)

@@ -10,6 +10,7 @@ import soundfile as sf
 
 from audiolab.core.audio import load_audio
 from audiolab.core.corpus import AudioSource
+from audiolab.core.quality import PART_RATIO_CAP_DB
 from audiolab.examples import SHIPPED_EXAMPLES
 from audiolab.restoration.evaluate import MEASURES, SAMPLE_RATE, evaluate_restoration, mixed_pairs
 from audiolab.vocoder.evaluate import format_table
@@ -36,6 +37,10 @@ def test_eval_denoise_reports_dnsmos_beside_the_reference_measures() -> None:
     expected = [a - b for a, b in zip(scores["wiener"].values["si_sdr"], scores["noisy"].values["si_sdr"])]
     assert np.allclose(changes, expected) and scores["wiener"].summary("si_sdr_worst") == min(expected)
     assert "worst clip ΔSI-SDR" in header
+    # the error split in two: the input itself has no distortion; the Wiener filter leaves less noise than it
+    assert "| speech/distortion dB ↑ | speech/leftover noise dB ↑ |" in header
+    assert scores["noisy"].summary("speech_distortion") == PART_RATIO_CAP_DB
+    assert scores["wiener"].summary("leftover_noise") > scores["noisy"].summary("leftover_noise") + 1.0
 
 
 def test_eval_denoise_takes_another_score_preset(tmp_path, capsys, monkeypatch) -> None:
@@ -72,7 +77,8 @@ def test_eval_inpaint_measures_the_gaps_where_a_fill_beats_zeros() -> None:
     scores = {e.method: e for e in evaluate_restoration([("gap", clean, gapped)], ["degraded", "baseline"], "inpaint")}
     zero_fill, straight_line = scores["degraded"].summary("lsd_gap"), scores["baseline"].summary("lsd_gap")
     assert zero_fill is not None and straight_line is not None and straight_line < zero_fill
-    assert "LSD in gaps" in format_table(list(scores.values()), MEASURES).splitlines()[0]
+    header = format_table(list(scores.values()), MEASURES).splitlines()[0]
+    assert "LSD in gaps" in header and "speech/distortion" not in header  # a denoising measure only
 
 
 def test_distant_noise_is_mixed_at_the_same_snrs_with_a_room_around_it(tmp_path: Path) -> None:
