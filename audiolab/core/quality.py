@@ -134,6 +134,8 @@ def denoising_error_parts(clean: np.ndarray, noisy: np.ndarray, denoised: np.nda
     speech, mixture = _aligned(clean, noisy)
     _, output = _aligned(clean, denoised)
     length = min(speech.size, mixture.size, output.size)
+    if length < n_fft:
+        raise ValueError(f"The error split needs at least {n_fft} samples; got {length}.")
     speech, mixture, output = speech[:length], mixture[:length], output[:length]
     window = torch.hann_window(n_fft, dtype=torch.float64)
 

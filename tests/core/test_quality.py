@@ -104,3 +104,5 @@ def test_the_denoising_error_splits_into_speech_distortion_and_leftover_noise() 
     assert distortion > 30.0 and leftover > 30.0
     distortion, leftover = denoising_error_parts(speech, noisy, 0.5 * noisy)
     assert distortion == pytest.approx(20 * np.log10(2), abs=0.01) and leftover == pytest.approx(16.02, abs=0.01)
+    with pytest.raises(ValueError, match="at least 512 samples"):
+        denoising_error_parts(speech[:100], noisy[:100], noisy[:100])
