@@ -10,9 +10,9 @@
 - SI-SDR (Le Roux et al., 2019).
 - Log-spectral distance (as in bandwidth-extension papers, e.g. Kuleshov et al. 2017): RMS over
   frequency of the dB difference of power spectra, averaged over frames.
-- Distortion and leftover noise of a denoiser (`denoising_error_parts`): the output's gain in each STFT
-  bin applied to the speech and to the noise apart ("shadow filtering"), which splits the error into speech
-  distortion and leftover noise, as the speech-distortion index and noise-reduction factor of Chen,
+- Distortion and leftover noise of a denoiser (`denoising_error_parts`): the output's attenuation in each
+  STFT bin applied to the speech and to the noise apart ("shadow filtering"), which splits the error into
+  speech distortion and leftover noise, as the speech-distortion index and noise-reduction factor of Chen,
   Benesty, Huang & Doclo (2006, "New insights into the noise reduction Wiener filter") split a filter's.
 """
 
@@ -120,17 +120,20 @@ def si_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
     return float(10 * np.log10((np.dot(target, target) + 1e-12) / (np.dot(residual, residual) + 1e-12)))
 
 
-PART_RATIO_CAP_DB = 100.0  # a part that is (numerically) absent: an input left alone has no distortion
+PART_RATIO_CAP_DB: float = 100.0  # a part that is (numerically) absent: an input left alone has no distortion
 
 
 def denoising_error_parts(clean: np.ndarray, noisy: np.ndarray, denoised: np.ndarray,
                           n_fft: int = 512, hop: int = 128) -> tuple[float, float]:
     """(speech-to-distortion, speech-to-leftover-noise) in dB, each capped at PART_RATIO_CAP_DB.
 
-    The denoiser's complex gain in each STFT bin, G = Y / X, is applied to the clean speech's and the noise's
-    STFTs apart (the noise is noisy − clean); since Y = G·S + G·N the output splits into the speech it kept,
-    whose difference from the speech is the distortion, and the noise it left. Which of the two is larger says
-    whether a denoiser errs by taking speech away or by leaving noise."""
+    The denoiser's attenuation in each STFT bin, G = min(|Y| / |X|, 1), is applied to the clean speech's and
+    the noise's STFTs apart (the noise is noisy − clean): the speech it kept, whose difference from the speech
+    is the distortion, and the noise it left. For a denoiser that applies a real gain of at most one per bin
+    (a mask) the two parts sum to its output; for one that also moves phases or adds energy they describe its
+    attenuation only. A real gain rather than the complex Y / X, because where speech and noise nearly cancel
+    |X| is tiny and a complex gain would blow both parts up in opposite directions. Which of the two is larger
+    says whether a denoiser errs by taking speech away or by leaving noise."""
     speech, mixture = _aligned(clean, noisy)
     _, output = _aligned(clean, denoised)
     length = min(speech.size, mixture.size, output.size)
@@ -145,12 +148,14 @@ def denoising_error_parts(clean: np.ndarray, noisy: np.ndarray, denoised: np.nda
     def waveform(spec: torch.Tensor) -> np.ndarray:
         return torch.istft(spec, n_fft, hop, window=window, length=length).numpy()
 
-    mixture_spec = spectrum(mixture)
-    present = mixture_spec.abs() > 1e-9  # where the input is digital silence the gain is undefined: none kept
-    gain = torch.where(present, spectrum(output) / torch.where(present, mixture_spec, 1.0), 0.0)
+    speech_power = float(np.sum(speech**2))
+    if not np.isfinite(speech_power) or speech_power == 0.0 or not np.all(np.isfinite(output)):
+        raise ValueError("The error split needs a finite, non-silent reference and a finite output.")
+    magnitude = spectrum(mixture).abs()
+    present = magnitude > 1e-9  # where the input is digital silence the gain is undefined: nothing kept
+    gain = torch.where(present, (spectrum(output).abs() / magnitude.clamp_min(1e-9)).clamp(max=1.0), 0.0)
     kept_speech = waveform(gain * spectrum(speech))
     left_noise = waveform(gain * spectrum(mixture - speech))
-    speech_power = float(np.sum(speech**2))
 
     def ratio_db(part: np.ndarray) -> float:
         power = float(np.sum(part**2))

@@ -106,3 +106,8 @@ def test_the_denoising_error_splits_into_speech_distortion_and_leftover_noise() 
     assert distortion == pytest.approx(20 * np.log10(2), abs=0.01) and leftover == pytest.approx(16.02, abs=0.01)
     with pytest.raises(ValueError, match="at least 512 samples"):
         denoising_error_parts(speech[:100], noisy[:100], noisy[:100])
+    with pytest.raises(ValueError, match="non-silent reference"):
+        denoising_error_parts(np.zeros_like(speech), noise, noise)
+    # the clean speech itself as the output: little distortion and little noise left, better than the input
+    distortion, leftover = denoising_error_parts(speech, noisy, speech)
+    assert distortion > 20.0 and leftover > 20.0
