@@ -335,7 +335,8 @@ def _eval_denoise(args: argparse.Namespace) -> int:
     if (args.offset or args.rumble) and args.task != "denoise":
         raise ValueError("--offset and --rumble are for denoising; leave them out for other tasks.")
     if args.distant and (args.task != "denoise" or args.noisy or not args.noise):
-        raise ValueError("--distant puts the noise mixed in by --noise in a room; leave it out for real pairs and other tasks.")
+        raise ValueError("--distant puts the noise mixed in by --noise DIR in a room: give --noise DIR, or leave --distant "
+                         "out for real pairs and other tasks.")
     if args.task != "denoise":
         pairs = ev.degraded_pairs(args.clean, args.task, args.limit, args.max_seconds)
         source = f"{len(pairs)} clips of {args.clean}, degraded for {args.task}"
@@ -563,7 +564,8 @@ def _add_eval_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
     evaluate.add_argument("--each", type=int, default=None,
                           help="vocoder: with --include, the first N clips of each glob (e.g. 2 per held-out speaker)")
     evaluate.add_argument("--distant", action="store_true",
-                          help="denoise: put each noise excerpt across a random reverberant room, as distant talkers are")
+                          help="denoise: put each noise excerpt across a random reverberant room, as distant talkers are "
+                               "(a set of its own: the rooms are drawn from the same seeded generator)")
     evaluate.add_argument("--snrs", nargs="+", type=float, default=[0.0, 5.0, 10.0], help="denoise: mixing SNRs in dB")
     evaluate.add_argument("--task", choices=["denoise", "bandwidth", "declip", "inpaint"], default="denoise")
     evaluate.add_argument("--offset", type=float, default=0.0,

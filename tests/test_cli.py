@@ -236,7 +236,6 @@ def test_bad_input_exits_non_zero_with_one_line(tmp_path: Path, capsys: pytest.C
         ["train", "vocoder", "--data", str(tmp_path / "nowhere"), "--steps", "1", "--preset", "vocoder-16k"],
         ["eval", "denoise", "--clean", str(tmp_path), "--noisy", str(tmp_path), "--score-preset", "diffgmm-16k"],
         ["eval", "denoise", "--clean", str(tmp_path), "--noisy", str(tmp_path), "--score-preset", "no-such-preset"],
-        ["eval", "denoise", "--clean", str(tmp_path), "--noisy", str(tmp_path), "--distant"],
     ]
     for argv in cases:
         assert main(argv) == 2, argv
@@ -286,3 +285,11 @@ def test_task_alone_picks_a_method_that_can_do_it(tmp_path: Path, bell: np.ndarr
     assert main(["denoise", str(low_passed), "--task", "bandwidth", "--steps", "3", "--out", str(out),
                  "--preset", TEST_PRESET]) == 0
     assert sf.info(out).frames == bell.size and "posterior" in capsys.readouterr().out.lower()
+
+
+def test_eval_denoise_refuses_distant_without_mixed_noise(tmp_path, capsys) -> None:
+    """`--distant` rooms the noise that `--noise` mixes in: with real pairs or another task it says so."""
+    for extra in (["--noisy", str(tmp_path)], ["--noise", str(tmp_path), "--task", "bandwidth"]):
+        assert main(["eval", "denoise", "--clean", str(tmp_path), *extra, "--distant"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: --distant") and "\n" not in err, err

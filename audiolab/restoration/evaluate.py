@@ -91,7 +91,9 @@ def noise_sources(noise_dir: str | Path, classes: Sequence[str], include: Sequen
 def mixed_pairs(clean_dir: str | Path, noise: Sequence[AudioSource], snrs_db: Sequence[float], seed: int,
                 limit: int | None = None, max_seconds: float = 10.0, distant_noise: bool = False) -> list[Pair]:
     """Each clean recording mixed with a random held-out noise excerpt at each SNR (seeded); with
-    `distant_noise`, each excerpt first put across a random reverberant room (`noisy_speech.distant`)."""
+    `distant_noise`, each excerpt first put across a random reverberant room (`noisy_speech.distant`). The
+    rooms come from the same seeded generator, so from the second mixture on the excerpts differ from those
+    drawn without them: a set of its own, not the same mixtures in rooms."""
     rng = np.random.default_rng(seed)
     pairs: list[Pair] = []
     for path in audio_files(clean_dir)[: limit or None]:

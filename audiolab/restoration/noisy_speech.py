@@ -28,8 +28,8 @@ from audiolab.restoration.acoustics import random_colouring, reverberate, room_i
 from audiolab.restoration.degradations import degrade
 
 PROCEDURAL_NOISES: tuple[str, ...] = ("coloured", "hum", "babble", "rain", "wind")
-DISTANT_RT60_S = (0.3, 1.0)  # a living room to a cafeteria
-DISTANT_DIRECT_TO_REVERBERANT_DB = (-8.0, 3.0)  # beyond the critical distance: mostly the room
+DISTANT_RT60_S: tuple[float, float] = (0.3, 1.0)  # a living room to a cafeteria
+DISTANT_DIRECT_TO_REVERBERANT_DB: tuple[float, float] = (-8.0, 3.0)  # beyond the critical distance: mostly the room
 
 
 def mix_at_snr_pair(clean: np.ndarray, noise: np.ndarray, snr_db: float) -> tuple[np.ndarray, np.ndarray]:
@@ -117,7 +117,7 @@ class NoisySpeechStream:
     clipping_fraction: tuple[float, float] = (0.5, 0.95)
     high_snr_share: float = 0.0  # mixtures drawn in `high_snr_db` instead: nearly clean speech, to be left alone
     high_snr_db: tuple[float, float] = (20.0, 40.0)
-    distant_talker_share: float = 0.0  # babble and competing talkers far from the microphone, in a reverberant room
+    distant_talker_share: float = 0.0  # babble and competing talkers far off in a room (reverb_share may add one)
 
     def __post_init__(self) -> None:
         if not self.speech:
