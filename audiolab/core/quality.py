@@ -132,8 +132,8 @@ def denoising_error_parts(clean: np.ndarray, noisy: np.ndarray, denoised: np.nda
     is the distortion, and the noise it left. For a denoiser that applies a real gain of at most one per bin
     (a mask) the two parts sum to its output; for one that also moves phases or adds energy they describe its
     attenuation only. A real gain rather than the complex Y / X, because where speech and noise nearly cancel
-    |X| is tiny and a complex gain would blow both parts up in opposite directions. Which of the two is larger
-    says whether a denoiser errs by taking speech away or by leaving noise."""
+    |X| is tiny and a complex gain would blow both parts up in opposite directions. Which part is larger (the
+    lower ratio) says whether a denoiser errs by taking speech away or by leaving noise."""
     speech, mixture = _aligned(clean, noisy)
     _, output = _aligned(clean, denoised)
     length = min(speech.size, mixture.size, output.size)
