@@ -337,6 +337,7 @@ def _eval_denoise(args: argparse.Namespace) -> int:
     if args.distant and (args.task != "denoise" or args.noisy or not args.noise):
         raise ValueError("--distant puts the noise mixed in by --noise DIR in a room: give --noise DIR, or leave --distant "
                          "out for real pairs and other tasks.")
+    groups: dict[str, list[str]] = {}  # mixtures are also scored per SNR and per noise
     if args.task != "denoise":
         pairs = ev.degraded_pairs(args.clean, args.task, args.limit, args.max_seconds)
         source = f"{len(pairs)} clips of {args.clean}, degraded for {args.task}"
@@ -345,7 +346,8 @@ def _eval_denoise(args: argparse.Namespace) -> int:
         source = f"{len(pairs)} pairs from {args.clean} and {args.noisy}"
     elif args.noise:
         noise = ev.noise_sources(args.noise, args.noise_classes or (), args.include or ())
-        pairs = ev.mixed_pairs(args.clean, noise, args.snrs, args.seed, args.limit, args.max_seconds, args.distant)
+        mixed = ev.mixtures(args.clean, noise, args.snrs, args.seed, args.limit, args.max_seconds, args.distant)
+        pairs, groups = mixed.pairs, {"SNR": mixed.snrs, "noise": mixed.noises}
         room = ", across a reverberant room" if args.distant else ""
         source = (f"{len(pairs)} mixtures of {args.clean} with {args.noise} "
                   f"({', '.join(args.include or ['all files'])}{room}) at {', '.join(f'{s:g}' for s in args.snrs)} dB, mixing seed {args.seed}")
@@ -364,10 +366,17 @@ def _eval_denoise(args: argparse.Namespace) -> int:
         restorer, label = ev.restorer_with_checkpoint(checkpoint) if checkpoint else (Restorer(), "")
         if score_preset:
             restorer.preset_names["score"] = score_preset
-        scores = ev.evaluate_restoration(pairs, methods, args.task, restorer, seed=args.seed)
+        scores, breakdown = ev.evaluate_restoration_by_group(pairs, methods, groups, args.task, restorer, args.seed)
         if label:
             print(f"\nDiffGMM checkpoint {checkpoint}: {label}")
         print(format_table(scores, ev.MEASURES))
+        for grouping, by_group in breakdown.items():
+            if len(by_group) < 2:
+                continue  # one SNR, or one noise: the table above says it all
+            if len(by_group) > ev.BREAKDOWN_MAX_GROUPS:
+                print(f"\nBy {grouping}: {len(by_group)} different ones, too many for a table.")
+                continue
+            print(f"\nBy {grouping}:\n" + ev.format_breakdown(grouping, by_group, sort=grouping == "noise"))
     return 0
 
 

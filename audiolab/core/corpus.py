@@ -39,17 +39,25 @@ class AudioSource:
     """The recordings of one folder, resampled to one rate and kept in memory.
 
     `companions` (optional) holds one array per clip, sample-aligned with it (for instance a
-    resynthesis of the clip); `crop` then cuts and scales both alike.
+    resynthesis of the clip); `crop` then cuts and scales both alike. `labels` (optional) names each
+    clip (its file, its class), so that an evaluation can say which one an excerpt came from.
     """
 
     name: str
     clips: list[np.ndarray]
     companions: list[np.ndarray] | None = None
+    labels: list[str] | None = None
+
+    def __post_init__(self) -> None:
+        for what, values in (("companions", self.companions), ("labels", self.labels)):
+            if values is not None and len(values) != len(self.clips):
+                raise ValueError(f"{self.name}: {len(values)} {what} for {len(self.clips)} clips; give one per clip.")
 
     @classmethod
     def from_folder(cls, folder: str | Path, sample_rate: int, exclude: tuple[str, ...] = (),
                     min_seconds: float = 0.5, include: tuple[str, ...] = ()) -> "AudioSource":
         clips: list[np.ndarray] = []
+        labels: list[str] = []
         for path in audio_files(folder, exclude, include):
             try:
                 audio = load_audio(path, sample_rate, what=path.name)
@@ -57,9 +65,10 @@ class AudioSource:
                 continue
             if audio.size >= min_seconds * sample_rate:
                 clips.append(audio)
+                labels.append(path.stem)
         if not clips:
             raise ValueError(f"No usable recordings in {folder}.")
-        return cls(Path(folder).name, clips)
+        return cls(Path(folder).name, clips, labels=labels)
 
     @property
     def seconds(self) -> float:
@@ -70,10 +79,24 @@ class AudioSource:
         """A random `samples`-long excerpt at a random loudness; avoids near-silent excerpts where it can."""
         return self.crop_pair(samples, rng, level_dbfs, tries)[0]
 
+    def crop_labelled(self, samples: int, rng: np.random.Generator,
+                      level_dbfs: tuple[float, float] = (-35.0, -15.0), tries: int = 8) -> tuple[np.ndarray, str]:
+        """`crop`, with the label of the clip it came from (the source's name without labels); the same draws
+        as `crop`, so a seeded caller gets the same excerpts either way."""
+        excerpt, _, index = self._crop(samples, rng, level_dbfs, tries)
+        return excerpt, self.labels[index] if self.labels is not None else self.name
+
     def crop_pair(self, samples: int, rng: np.random.Generator, level_dbfs: tuple[float, float] = (-35.0, -15.0),
                   tries: int = 8) -> tuple[np.ndarray, np.ndarray | None]:
         """`crop`, plus the same excerpt of the clip's companion at the same gain (None without companions)."""
+        excerpt, companion, _ = self._crop(samples, rng, level_dbfs, tries)
+        return excerpt, companion
+
+    def _crop(self, samples: int, rng: np.random.Generator, level_dbfs: tuple[float, float],
+              tries: int) -> tuple[np.ndarray, np.ndarray | None, int]:
+        """The excerpt, its companion (None without companions) and the index of the clip they came from."""
         excerpt = companion = np.zeros(samples, dtype=np.float32)
+        index = 0
         for _ in range(tries):
             index = int(rng.integers(len(self.clips)))
             clip = self.clips[index]
@@ -90,4 +113,4 @@ class AudioSource:
             level = normalize_loudness(excerpt, float(rng.uniform(*level_dbfs)))
             gain = float(np.max(np.abs(level)) / np.max(np.abs(excerpt)))
             excerpt, companion = level, (companion * gain).astype(np.float32)
-        return excerpt, (companion if self.companions is not None else None)
+        return excerpt, (companion if self.companions is not None else None), index

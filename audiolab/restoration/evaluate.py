@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -87,23 +87,43 @@ def noise_sources(noise_dir: str | Path, classes: Sequence[str], include: Sequen
     return [source]
 
 
-def mixed_pairs(clean_dir: str | Path, noise: Sequence[AudioSource], snrs_db: Sequence[float], seed: int,
-                limit: int | None = None, max_seconds: float = 10.0, distant_noise: bool = False) -> list[Pair]:
+@dataclass(frozen=True)
+class Mixtures:
+    """Mixed pairs and what each was mixed from: its SNR ("5 dB") and its noise (the file's name, or the
+    ESC-50 class), so that the scores can be broken down by either."""
+
+    pairs: list[Pair]
+    snrs: list[str]
+    noises: list[str]
+
+
+def mixtures(clean_dir: str | Path, noise: Sequence[AudioSource], snrs_db: Sequence[float], seed: int,
+             limit: int | None = None, max_seconds: float = 10.0, distant_noise: bool = False) -> Mixtures:
     """Each clean recording mixed with a random held-out noise excerpt at each SNR (seeded); with
     `distant_noise`, each excerpt first put across a random reverberant room (`noisy_speech.distant`). The
     rooms come from the same seeded generator, so from the second mixture on the excerpts differ from those
     drawn without them: a set of its own, not the same mixtures in rooms."""
     rng = np.random.default_rng(seed)
     pairs: list[Pair] = []
+    snrs: list[str] = []
+    noises: list[str] = []
     for path in audio_files(clean_dir)[: limit or None]:
         clean = load_audio(path, SAMPLE_RATE, what=path.name)[: int(max_seconds * SAMPLE_RATE)]
         for snr in snrs_db:
             source = noise[int(rng.integers(len(noise)))]
-            excerpt = source.crop(clean.size, rng, (-30.0, -30.0))
+            excerpt, label = source.crop_labelled(clean.size, rng, (-30.0, -30.0))
             if distant_noise:
                 excerpt = distant(excerpt, rng, SAMPLE_RATE)
             pairs.append((f"{path.stem}@{snr:g}dB", *mix_at_snr_pair(clean, excerpt, snr)))
-    return pairs
+            snrs.append(f"{snr:g} dB")
+            noises.append(label)
+    return Mixtures(pairs, snrs, noises)
+
+
+def mixed_pairs(clean_dir: str | Path, noise: Sequence[AudioSource], snrs_db: Sequence[float], seed: int,
+                limit: int | None = None, max_seconds: float = 10.0, distant_noise: bool = False) -> list[Pair]:
+    """`mixtures`' pairs alone."""
+    return mixtures(clean_dir, noise, snrs_db, seed, limit, max_seconds, distant_noise).pairs
 
 
 def degraded_pairs(clean_dir: str | Path, task: str, limit: int | None = None, max_seconds: float = 10.0) -> list[Pair]:
@@ -156,6 +176,21 @@ def parse_method(method: str) -> tuple[str, int | None, float | None]:
 def evaluate_restoration(pairs: Sequence[Pair], methods: Sequence[str], task: str = "denoise",
                          restorer: Restorer | None = None, seed: int = 0) -> list[MethodScores]:
     """Scores per method over the pairs."""
+    return evaluate_restoration_by_group(pairs, methods, {}, task, restorer, seed)[0]
+
+
+Breakdown = dict[str, dict[str, list[MethodScores]]]  # grouping -> group -> one MethodScores per method
+
+
+def evaluate_restoration_by_group(pairs: Sequence[Pair], methods: Sequence[str], groups: Mapping[str, Sequence[str]],
+                                  task: str = "denoise", restorer: Restorer | None = None,
+                                  seed: int = 0) -> tuple[list[MethodScores], Breakdown]:
+    """Scores per method over the pairs, and over each group of pairs: `groups` maps a grouping ("SNR") to
+    each pair's group in it ("5 dB"). Every clip is restored once; its scores count in every group it is in."""
+    for grouping, labels in groups.items():
+        if len(labels) != len(pairs):
+            raise ValueError(f"The grouping {grouping!r} has {len(labels)} labels for {len(pairs)} pairs; give one "
+                             "per pair.")
     if task not in TASKS:
         raise ValueError(f"Unknown task {task!r}; choose one of {', '.join(TASKS)}.")
     restorer = restorer or Restorer()
@@ -164,8 +199,13 @@ def evaluate_restoration(pairs: Sequence[Pair], methods: Sequence[str], task: st
     if limited and task != "denoise":
         raise ValueError(f"An attenuation limit is for denoising; drop the '@' from {', '.join(limited)} for {task}.")
     scores = {method: MethodScores(method) for method in methods}
-    for name, clean, degraded in tqdm(pairs, desc="clips", leave=False):
+    breakdown: Breakdown = {grouping: {} for grouping in groups}
+    for index, (name, clean, degraded) in enumerate(tqdm(pairs, desc="clips", leave=False)):
         degraded_si_sdr = si_sdr(clean, degraded)
+        entries_of_clip = [scores]
+        for grouping, labels in groups.items():
+            entries_of_clip.append(breakdown[grouping].setdefault(
+                labels[index], {method: MethodScores(method) for method in methods}))
         for method, (kind, count, limit_db) in parsed.items():
             started = time.perf_counter()
             with torch.no_grad() if kind != "score" or task == "denoise" else torch.enable_grad():
@@ -181,36 +221,60 @@ def evaluate_restoration(pairs: Sequence[Pair], methods: Sequence[str], task: st
                     out = restorer.restore(degraded, kind, task, steps=count, seed=seed,  # type: ignore[arg-type]
                                            attenuation_limit_db=limit_db).audio
             elapsed = time.perf_counter() - started
-            entry = scores[method]
-            entry.add("rtf", elapsed / (clean.size / SAMPLE_RATE))
-            out_si_sdr = si_sdr(clean, out)
-            entry.add("si_sdr", out_si_sdr)
-            entry.add("si_sdr_worst", out_si_sdr - degraded_si_sdr)
-            entry.add("lsd", log_spectral_distance(clean, out))
-            if task == "inpaint":
-                entry.add("lsd_gap", gap_log_spectral_distance(clean, out, gap_mask(degraded, SAMPLE_RATE)))
-            if task == "denoise":
-                try:
-                    distortion, leftover = denoising_error_parts(clean, degraded, out)
-                except ValueError:
-                    pass  # shorter than the split's 32 ms STFT, or a silent reference: nothing to split
-                else:
-                    entry.add("speech_distortion", distortion)
-                    entry.add("leftover_noise", leftover)
-            entry.add("stoi", stoi(clean, out, SAMPLE_RATE))
-            try:
-                entry.add("pesq", pesq_wb(clean, out, SAMPLE_RATE))
-            except ValueError:
-                pass
-            try:
-                mos = dnsmos(out, SAMPLE_RATE)
-            except ValueError:
-                pass  # under 1 s: too short to judge
-            else:
-                entry.add("dnsmos_ovrl", mos.ovrl)
-                entry.add("dnsmos_sig", mos.sig)
-                entry.add("dnsmos_bak", mos.bak)
-    return [scores[m] for m in methods]
+            measured = clip_measures(clean, degraded, out, task, degraded_si_sdr)
+            measured["rtf"] = elapsed / (clean.size / SAMPLE_RATE)
+            for entries in entries_of_clip:
+                for key, value in measured.items():
+                    entries[method].add(key, value)
+    return [scores[m] for m in methods], {grouping: {group: [entries[m] for m in methods]
+                                                     for group, entries in by_label.items()}
+                                          for grouping, by_label in breakdown.items()}
+
+
+def clip_measures(clean: np.ndarray, degraded: np.ndarray, out: np.ndarray, task: str,
+                  degraded_si_sdr: float) -> dict[str, float]:
+    """One restored clip's scores (MEASURES' keys but RTF); a measure that cannot judge the clip is left out."""
+    out_si_sdr = si_sdr(clean, out)
+    measured = {"si_sdr": out_si_sdr, "si_sdr_worst": out_si_sdr - degraded_si_sdr,
+                "lsd": log_spectral_distance(clean, out)}
+    if task == "inpaint":
+        measured["lsd_gap"] = gap_log_spectral_distance(clean, out, gap_mask(degraded, SAMPLE_RATE))
+    if task == "denoise":
+        try:
+            measured["speech_distortion"], measured["leftover_noise"] = denoising_error_parts(clean, degraded, out)
+        except ValueError:
+            pass  # shorter than the split's 32 ms STFT, or a silent reference: nothing to split
+    measured["stoi"] = stoi(clean, out, SAMPLE_RATE)
+    try:
+        measured["pesq"] = pesq_wb(clean, out, SAMPLE_RATE)
+    except ValueError:
+        pass
+    try:
+        mos = dnsmos(out, SAMPLE_RATE)
+    except ValueError:
+        pass  # under 1 s: too short to judge
+    else:
+        measured.update(dnsmos_ovrl=mos.ovrl, dnsmos_sig=mos.sig, dnsmos_bak=mos.bak)
+    return measured
+
+
+BREAKDOWN_MEASURES: tuple[str, ...] = ("si_sdr", "si_sdr_worst", "pesq", "stoi")
+BREAKDOWN_MAX_GROUPS = 12  # more groups than this (every file of a corpus) make a table no one reads
+
+
+def format_breakdown(grouping: str, groups: Mapping[str, Sequence[MethodScores]], sort: bool = False) -> str:
+    """A Markdown table of the scores within each group of a grouping: a row per group and method, the
+    number of clips in the group, then SI-SDR, the worst clip's change, PESQ-WB and STOI."""
+    titles = {key: title for key, title, _ in MEASURES}
+    lines = [f"| {grouping} | method | clips | " + " | ".join(titles[k] for k in BREAKDOWN_MEASURES) + " |",
+             "|---|---|---:|" + "---:|" * len(BREAKDOWN_MEASURES)]
+    for group in sorted(groups) if sort else groups:
+        for entry in groups[group]:
+            cells = [entry.summary(key) for key in BREAKDOWN_MEASURES]
+            clips = len(entry.values.get("si_sdr", []))
+            lines.append(f"| {group} | {entry.method} | {clips} | "
+                         + " | ".join("—" if v is None else f"{v:.3f}" for v in cells) + " |")
+    return "\n".join(lines)
 
 
 # what a DiffGMM checkpoint's weights fix

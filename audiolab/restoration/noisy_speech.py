@@ -47,7 +47,8 @@ def esc50_noise(folder: str | Path, classes: Sequence[str], sample_rate: int, ex
                 held_out: bool = False) -> AudioSource:
     """The clips of the given ESC-50 categories (read from the `meta.csv` beside or above `folder`).
 
-    With `held_out`, only the clips that `exclude` names (for validation) instead of all the others.
+    With `held_out`, only the clips that `exclude` names (for validation) instead of all the others. Each clip
+    is labelled with its category.
     """
     root = Path(folder)
     meta = next((p for p in (root / "meta.csv", root.parent / "meta.csv") if p.is_file()), None)
@@ -60,7 +61,7 @@ def esc50_noise(folder: str | Path, classes: Sequence[str], sample_rate: int, ex
     unknown = wanted - {r["category"] for r in rows}
     if unknown:
         raise ValueError(f"Unknown or absent ESC-50 classes: {', '.join(sorted(unknown))}.")
-    clips = []
+    clips, labels = [], []
     for row in rows:
         if any(fnmatch.fnmatch(row["filename"], pattern) for pattern in exclude) != held_out:
             continue
@@ -68,9 +69,10 @@ def esc50_noise(folder: str | Path, classes: Sequence[str], sample_rate: int, ex
             clips.append(load_audio(audio_dir / row["filename"], sample_rate, what=row["filename"]))
         except ValueError:  # silent clips carry no noise to learn from
             continue
+        labels.append(row["category"])
     if not clips:
         raise ValueError(f"No usable ESC-50 clips of {', '.join(classes)} in {audio_dir} after exclusions.")
-    return AudioSource("esc50-noise", clips)
+    return AudioSource("esc50-noise", clips, labels=labels)
 
 
 def coloured_noise(samples: int, rng: np.random.Generator, slope_db_per_octave: float) -> np.ndarray:

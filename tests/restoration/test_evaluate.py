@@ -101,3 +101,88 @@ def test_distant_noise_is_mixed_at_the_same_snrs_with_a_room_around_it(tmp_path:
         assert measured == pytest.approx(snr, abs=0.05)
         assert np.count_nonzero(np.abs(noisy - reference) > 1e-4) < 20
         assert np.count_nonzero(np.abs(residual) > 1e-4) > 0.5 * residual.size
+
+
+def _tone(frequency: float, seconds: float = 3.0) -> np.ndarray:
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    return (0.3 * np.sin(2 * np.pi * frequency * t)).astype(np.float32)
+
+
+def test_mixtures_name_the_snr_and_the_noise_of_each_pair_and_draw_as_before(tmp_path: Path) -> None:
+    """Each mixture is labelled with its SNR and the recording its noise came from (here two tones, told apart
+    by where their energy lies), and the labels cost no random draw: the pairs are `mixed_pairs`' own."""
+    from audiolab.restoration.evaluate import mixtures
+
+    clean = load_audio(SHIPPED_EXAMPLES / "denoise-rain-5dB-clean.flac", SAMPLE_RATE)
+    for name in ("a", "b", "c"):
+        sf.write(tmp_path / f"{name}.flac", clean[: 2 * SAMPLE_RATE], SAMPLE_RATE)
+    noise = [AudioSource("tones", [_tone(300.0), _tone(3000.0)], labels=["low hum", "high whine"])]
+    mixed = mixtures(tmp_path, noise, (0.0, 5.0, 10.0), seed=3)
+    assert len(mixed.pairs) == len(mixed.snrs) == len(mixed.noises) == 9
+    assert mixed.snrs == ["0 dB", "5 dB", "10 dB"] * 3
+    assert set(mixed.noises) == {"low hum", "high whine"}  # 9 draws of two: both come up with this seed
+    spectrum_bins = np.fft.rfftfreq(2 * SAMPLE_RATE, 1 / SAMPLE_RATE)
+    for (_, reference, noisy), label in zip(mixed.pairs, mixed.noises):
+        power = np.abs(np.fft.rfft(noisy - reference)) ** 2
+        peak = spectrum_bins[int(np.argmax(power))]
+        assert peak == pytest.approx(300.0 if label == "low hum" else 3000.0, abs=2.0)
+    for (name, reference, noisy), (same_name, same_reference, same_noisy) in zip(
+            mixed.pairs, mixed_pairs(tmp_path, noise, (0.0, 5.0, 10.0), seed=3)):
+        assert name == same_name
+        np.testing.assert_array_equal(noisy, same_noisy)
+        np.testing.assert_array_equal(reference, same_reference)
+    with pytest.raises(ValueError, match="one per clip"):
+        AudioSource("tones", [_tone(300.0)], labels=["a", "b"])
+
+
+def test_scores_by_group_are_the_scores_of_the_clips_in_each_group() -> None:
+    """`evaluate_restoration_by_group`: per SNR, the input's SI-SDR is that SNR (the mixtures are made so); the
+    groups' clips add up to all of them, each group's mean is the mean of its clips, and a grouping with the
+    wrong number of labels is refused."""
+    from audiolab.restoration.evaluate import evaluate_restoration_by_group, format_breakdown
+    from audiolab.restoration.noisy_speech import mix_at_snr_pair
+
+    clean = load_audio(SHIPPED_EXAMPLES / "denoise-rain-5dB-clean.flac", SAMPLE_RATE)[: 2 * SAMPLE_RATE]
+    rng = np.random.default_rng(0)
+    pairs, snrs, noises = [], [], []
+    for snr in (0.0, 10.0, 0.0, 10.0):
+        noise = rng.standard_normal(clean.size).astype(np.float32) * 0.1
+        pairs.append((f"clip@{snr:g}", *mix_at_snr_pair(clean, noise, snr)))
+        snrs.append(f"{snr:g} dB")
+        noises.append("white")
+    overall, breakdown = evaluate_restoration_by_group(pairs, ["noisy", "wiener"], {"SNR": snrs, "noise": noises})
+    assert list(breakdown["SNR"]) == ["0 dB", "10 dB"] and list(breakdown["noise"]) == ["white"]
+    for group, snr in (("0 dB", 0.0), ("10 dB", 10.0)):
+        noisy, wiener = breakdown["SNR"][group]
+        assert noisy.method == "noisy" and wiener.method == "wiener"
+        assert len(noisy.values["si_sdr"]) == 2 and noisy.summary("si_sdr") == pytest.approx(snr, abs=0.05)
+        expected = [v for v, label in zip(overall[1].values["si_sdr"], snrs) if label == group]
+        assert wiener.summary("si_sdr") == pytest.approx(float(np.mean(expected)))
+    assert breakdown["noise"]["white"][1].summary("si_sdr") == pytest.approx(overall[1].summary("si_sdr"))
+    table = format_breakdown("SNR", breakdown["SNR"]).splitlines()
+    assert table[0].startswith("| SNR | method | clips | SI-SDR dB ↑") and len(table) == 2 + 4
+    assert table[2].startswith("| 0 dB | noisy | 2 | ")
+    with pytest.raises(ValueError, match="one per pair"):
+        evaluate_restoration_by_group(pairs, ["noisy"], {"SNR": snrs[:3]})
+
+
+def test_eval_denoise_on_mixtures_adds_tables_by_snr_and_by_noise(tmp_path: Path, capsys) -> None:
+    """With `--noise`, the table over all mixtures is followed by one per SNR and one per noise recording; with
+    one noise recording there is nothing to break down by noise."""
+    from audiolab.cli import main
+
+    (tmp_path / "clean").mkdir()
+    (tmp_path / "noise").mkdir()
+    clean = load_audio(SHIPPED_EXAMPLES / "denoise-rain-5dB-clean.flac", SAMPLE_RATE)
+    sf.write(tmp_path / "clean" / "talker.flac", clean[: 2 * SAMPLE_RATE], SAMPLE_RATE)
+    sf.write(tmp_path / "noise" / "hum.flac", _tone(120.0), SAMPLE_RATE)
+    sf.write(tmp_path / "noise" / "whine.flac", _tone(5000.0), SAMPLE_RATE)
+    argv = ["eval", "denoise", "--clean", str(tmp_path / "clean"), "--noise", str(tmp_path / "noise"),
+            "--snrs", "0", "10", "20", "--methods", "noisy"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "By SNR:\n| SNR | method | clips |" in out and "| 20 dB | noisy | 1 |" in out
+    assert "By noise:\n| noise | method | clips |" in out and "| hum | noisy |" in out and "| whine | noisy |" in out
+    assert main(argv + ["--include", "hum*"]) == 0
+    out = capsys.readouterr().out
+    assert "By SNR:" in out and "By noise:" not in out
