@@ -40,7 +40,8 @@ class AudioSource:
 
     `companions` (optional) holds one array per clip, sample-aligned with it (for instance a
     resynthesis of the clip); `crop` then cuts and scales both alike. `labels` (optional) names each
-    clip (its file, its class), so that an evaluation can say which one an excerpt came from.
+    clip (its file, its class), so that an evaluation can say which one an excerpt came from; a
+    folder's clips are named by their path in it without the suffix.
     """
 
     name: str
@@ -65,7 +66,7 @@ class AudioSource:
                 continue
             if audio.size >= min_seconds * sample_rate:
                 clips.append(audio)
-                labels.append(path.stem)
+                labels.append(path.relative_to(folder).with_suffix("").as_posix())  # unique across subfolders
         if not clips:
             raise ValueError(f"No usable recordings in {folder}.")
         return cls(Path(folder).name, clips, labels=labels)

@@ -89,8 +89,8 @@ def noise_sources(noise_dir: str | Path, classes: Sequence[str], include: Sequen
 
 @dataclass(frozen=True)
 class Mixtures:
-    """Mixed pairs and what each was mixed from: its SNR ("5 dB") and its noise (the file's name, or the
-    ESC-50 class), so that the scores can be broken down by either."""
+    """Mixed pairs and what each was mixed from: its SNR ("5 dB") and its noise (the file's path in its folder
+    without the suffix, or the ESC-50 class), so that the scores can be broken down by either."""
 
     pairs: list[Pair]
     snrs: list[str]
@@ -199,13 +199,14 @@ def evaluate_restoration_by_group(pairs: Sequence[Pair], methods: Sequence[str],
     if limited and task != "denoise":
         raise ValueError(f"An attenuation limit is for denoising; drop the '@' from {', '.join(limited)} for {task}.")
     scores = {method: MethodScores(method) for method in methods}
-    breakdown: Breakdown = {grouping: {} for grouping in groups}
-    for index, (name, clean, degraded) in enumerate(tqdm(pairs, desc="clips", leave=False)):
+    by_group: dict[str, dict[str, dict[str, MethodScores]]] = {grouping: {} for grouping in groups}
+    for index, (_name, clean, degraded) in enumerate(tqdm(pairs, desc="clips", leave=False)):
         degraded_si_sdr = si_sdr(clean, degraded)
         entries_of_clip = [scores]
         for grouping, labels in groups.items():
-            entries_of_clip.append(breakdown[grouping].setdefault(
-                labels[index], {method: MethodScores(method) for method in methods}))
+            if labels[index] not in by_group[grouping]:
+                by_group[grouping][labels[index]] = {method: MethodScores(method) for method in methods}
+            entries_of_clip.append(by_group[grouping][labels[index]])
         for method, (kind, count, limit_db) in parsed.items():
             started = time.perf_counter()
             with torch.no_grad() if kind != "score" or task == "denoise" else torch.enable_grad():
@@ -226,9 +227,9 @@ def evaluate_restoration_by_group(pairs: Sequence[Pair], methods: Sequence[str],
             for entries in entries_of_clip:
                 for key, value in measured.items():
                     entries[method].add(key, value)
-    return [scores[m] for m in methods], {grouping: {group: [entries[m] for m in methods]
-                                                     for group, entries in by_label.items()}
-                                          for grouping, by_label in breakdown.items()}
+    breakdown: Breakdown = {grouping: {group: [entries[m] for m in methods] for group, entries in by_label.items()}
+                            for grouping, by_label in by_group.items()}
+    return [scores[m] for m in methods], breakdown
 
 
 def clip_measures(clean: np.ndarray, degraded: np.ndarray, out: np.ndarray, task: str,

@@ -179,10 +179,34 @@ def test_eval_denoise_on_mixtures_adds_tables_by_snr_and_by_noise(tmp_path: Path
     sf.write(tmp_path / "noise" / "whine.flac", _tone(5000.0), SAMPLE_RATE)
     argv = ["eval", "denoise", "--clean", str(tmp_path / "clean"), "--noise", str(tmp_path / "noise"),
             "--snrs", "0", "10", "20", "--methods", "noisy"]
-    assert main(argv) == 0
+    assert main(argv) == 0  # mixing seed 0 draws both noise files among the three mixtures
     out = capsys.readouterr().out
     assert "By SNR:\n| SNR | method | clips |" in out and "| 20 dB | noisy | 1 |" in out
     assert "By noise:\n| noise | method | clips |" in out and "| hum | noisy |" in out and "| whine | noisy |" in out
     assert main(argv + ["--include", "hum*"]) == 0
     out = capsys.readouterr().out
     assert "By SNR:" in out and "By noise:" not in out
+
+
+def test_a_labelled_crop_is_the_same_crop_and_names_the_clip_it_came_from(tmp_path: Path) -> None:
+    """`crop_labelled` draws exactly as `crop` does (same excerpt, generator left in the same state), names the
+    clip the excerpt came from even when every try lands on silence, and a folder's clips are named by their
+    path in it, so namesakes in two subfolders stay apart."""
+    silent = np.zeros(SAMPLE_RATE, dtype=np.float32)
+    source = AudioSource("mixed", [silent, _tone(440.0), silent, _tone(880.0)], labels=["s1", "a", "s2", "b"])
+    for seed in range(20):
+        plain_rng, labelled_rng = np.random.default_rng(seed), np.random.default_rng(seed)
+        for tries in (1, 8):
+            plain = source.crop(4000, plain_rng, tries=tries)
+            labelled, label = source.crop_labelled(4000, labelled_rng, tries=tries)
+            np.testing.assert_array_equal(plain, labelled)
+            assert plain_rng.bit_generator.state == labelled_rng.bit_generator.state
+            if label in ("s1", "s2"):  # one try that landed on silence: the excerpt is that silence
+                assert tries == 1 and not labelled.any()
+            else:
+                frequency = np.fft.rfftfreq(4000, 1 / SAMPLE_RATE)[int(np.argmax(np.abs(np.fft.rfft(labelled))))]
+                assert frequency == pytest.approx(440.0 if label == "a" else 880.0, abs=4.0)
+    for folder in ("left", "right"):
+        (tmp_path / folder).mkdir()
+        sf.write(tmp_path / folder / "take.flac", _tone(220.0, 1.0), SAMPLE_RATE)
+    assert AudioSource.from_folder(tmp_path, SAMPLE_RATE).labels == ["left/take", "right/take"]
