@@ -5,7 +5,8 @@ VoiceBank-DEMAND) or from mixing the clean folder with held-out noise at chosen 
 For the other tasks (`--task bandwidth|declip|inpaint`) the degraded input is made from the clean
 recording. Every method restores every input; the table gives SI-SDR, wide-band PESQ, STOI, the
 log-spectral distance and DNSMOS P.835's OVRL, SIG and BAK (Reddy et al. 2022: no reference needed; clips
-under 1 s get none) as means over clips, and the real-time factor (median over clips).
+under 1 s get none) as means over clips, and the real-time factor (median over clips); for mixtures, also
+per SNR and per noise recording (or ESC-50 class).
 """
 
 from __future__ import annotations
