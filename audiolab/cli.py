@@ -575,7 +575,8 @@ def _add_eval_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
     evaluate.add_argument("--distant", action="store_true",
                           help="denoise: put each noise excerpt across a random reverberant room, as distant talkers are "
                                "(a set of its own: the rooms are drawn from the same seeded generator)")
-    evaluate.add_argument("--snrs", nargs="+", type=float, default=[0.0, 5.0, 10.0], help="denoise: mixing SNRs in dB (the scores also come per SNR and per noise)")
+    evaluate.add_argument("--snrs", nargs="+", type=float, default=[0.0, 5.0, 10.0],
+                          help="denoise: mixing SNRs in dB (the scores also come per SNR and per noise)")
     evaluate.add_argument("--task", choices=["denoise", "bandwidth", "declip", "inpaint"], default="denoise")
     evaluate.add_argument("--offset", type=float, default=0.0,
                           help="denoise: add a DC offset of this many times each noisy input's RMS (robustness)")
